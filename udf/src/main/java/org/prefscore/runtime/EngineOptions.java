@@ -1,0 +1,38 @@
+package org.prefscore.runtime;
+
+import java.io.Serializable;
+
+/**
+ * How an engine runs a graph. Small and serializable so it can travel in Spark closures.
+ *
+ * @param useCuda ask for ONNX Runtime's CUDA execution provider; falls back to CPU with a log line
+ *     when the provider or device is unavailable
+ * @param cudaDeviceId the GPU ordinal (on Spark, the GPU the task was assigned)
+ * @param intraOpThreads threads inside one operator; 0 lets ONNX Runtime choose
+ * @param interOpThreads threads across operators; 0 lets ONNX Runtime choose
+ */
+public record EngineOptions(boolean useCuda, int cudaDeviceId, int intraOpThreads, int interOpThreads)
+    implements Serializable {
+
+  /** CPU with ONNX Runtime's own thread choice. */
+  public static EngineOptions cpu() {
+    return new EngineOptions(false, 0, 0, 0);
+  }
+
+  /** CPU with a fixed number of intra-op threads (one executor core per task, typically). */
+  public static EngineOptions cpu(int intraOpThreads) {
+    return new EngineOptions(false, 0, intraOpThreads, 1);
+  }
+
+  public EngineOptions {
+    if (cudaDeviceId < 0 || intraOpThreads < 0 || interOpThreads < 0) {
+      throw new IllegalArgumentException(
+          "engine options must be >= 0: cudaDeviceId="
+              + cudaDeviceId
+              + " intraOpThreads="
+              + intraOpThreads
+              + " interOpThreads="
+              + interOpThreads);
+    }
+  }
+}

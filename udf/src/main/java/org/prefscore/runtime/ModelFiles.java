@@ -1,0 +1,206 @@
+package org.prefscore.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a Hugging Face model directory says about itself, read from {@code config.json}, {@code
+ * generation_config.json}, {@code tokenizer.json} and {@code tokenizer_config.json}. Pure file
+ * parsing: no engine is involved. Every problem names the file it was found in.
+ *
+ * @param directory the model directory
+ * @param onnxFile the graph, {@code model.onnx}
+ * @param tokenizerFile {@code tokenizer.json}
+ * @param modelType {@code model_type} from config.json (e.g. gpt2, gpt_neox, llama)
+ * @param contextWindow maximum positions the model was built for
+ * @param tokenizerVocabSize highest token id in tokenizer.json plus one
+ * @param eosTokenIds every id that ends generation (generation_config.json may list several)
+ * @param bosTokenId BOS id, or -1
+ * @param padTokenId pad id, or -1 when the model defines none
+ * @param eosToken the EOS token's text, appended to responses under TRL's convention
+ * @param bosToken the BOS token's text, for chat templates ("" when none)
+ * @param chatTemplate the Jinja chat template from tokenizer_config.json, if any
+ * @param specialTokens texts of the tokenizer's added special tokens
+ */
+public record ModelFiles(
+    Path directory,
+    Path onnxFile,
+    Path tokenizerFile,
+    String modelType,
+    int contextWindow,
+    int tokenizerVocabSize,
+    List<Long> eosTokenIds,
+    long bosTokenId,
+    long padTokenId,
+    String eosToken,
+    String bosToken,
+    Optional<String> chatTemplate,
+    Set<String> specialTokens) {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final List<String> CONTEXT_KEYS =
+      List.of("max_position_embeddings", "n_positions", "max_seq_len", "n_ctx", "seq_length");
+
+  /** Reads and checks a model directory. */
+  public static ModelFiles read(Path directory) {
+    if (!Files.isDirectory(directory)) {
+      throw new ModelLoadException(directory, "model directory does not exist");
+    }
+    Path configFile = require(directory.resolve("config.json"), "model configuration");
+    Path onnxFile = require(directory.resolve("model.onnx"), "ONNX graph");
+    Path tokenizerFile = require(directory.resolve("tokenizer.json"), "tokenizer");
+    JsonNode config = readJson(configFile);
+    JsonNode generation = readOptionalJson(directory.resolve("generation_config.json"));
+    JsonNode tokenizerConfig = readOptionalJson(directory.resolve("tokenizer_config.json"));
+    JsonNode tokenizer = readJson(tokenizerFile);
+
+    String modelType = config.path("model_type").asText("");
+    int context = contextWindow(config, tokenizerConfig, configFile);
+
+    int vocab = 0;
+    Set<String> specials = new LinkedHashSet<>();
+    JsonNode vocabNode = tokenizer.path("model").path("vocab");
+    if (!vocabNode.isObject() || vocabNode.isEmpty()) {
+      throw new ModelLoadException(tokenizerFile, "no model.vocab in tokenizer.json");
+    }
+    for (Iterator<JsonNode> it = vocabNode.elements(); it.hasNext(); ) {
+      vocab = Math.max(vocab, it.next().asInt() + 1);
+    }
+    java.util.Map<String, Long> addedIds = new java.util.HashMap<>();
+    for (JsonNode added : tokenizer.path("added_tokens")) {
+      vocab = Math.max(vocab, added.path("id").asInt() + 1);
+      addedIds.put(added.path("content").asText(), added.path("id").asLong());
+      if (added.path("special").asBoolean(false)) {
+        specials.add(added.path("content").asText());
+      }
+    }
+
+    List<Long> eos = ids(generation.path("eos_token_id"));
+    if (eos.isEmpty()) {
+      eos = ids(config.path("eos_token_id"));
+    }
+    String eosText = tokenText(tokenizerConfig.path("eos_token"));
+    if (eos.isEmpty() && eosText != null && addedIds.containsKey(eosText)) {
+      eos = List.of(addedIds.get(eosText));
+    }
+    if (eos.isEmpty()) {
+      throw new ModelLoadException(
+          configFile, "no eos_token_id in generation_config.json, config.json or tokenizer_config");
+    }
+    if (eosText == null) {
+      eosText = idToText(addedIds, eos.get(0));
+    }
+    long bos = firstId(generation.path("bos_token_id"), config.path("bos_token_id"));
+    long pad = firstId(generation.path("pad_token_id"), config.path("pad_token_id"));
+    String bosText = tokenText(tokenizerConfig.path("bos_token"));
+    if (bosText == null) {
+      bosText = bos >= 0 ? idToText(addedIds, bos) : "";
+    }
+
+    return new ModelFiles(
+        directory,
+        onnxFile,
+        tokenizerFile,
+        modelType,
+        context,
+        vocab,
+        List.copyOf(eos),
+        bos,
+        pad,
+        eosText == null ? "" : eosText,
+        bosText == null ? "" : bosText,
+        chatTemplate(tokenizerConfig),
+        Set.copyOf(specials));
+  }
+
+  private static Path require(Path file, String what) {
+    if (!Files.isRegularFile(file)) {
+      throw new ModelLoadException(file, "missing " + what + " file");
+    }
+    return file;
+  }
+
+  private static JsonNode readJson(Path file) {
+    try {
+      return JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new ModelLoadException(file, "not valid JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private static JsonNode readOptionalJson(Path file) {
+    return Files.isRegularFile(file) ? readJson(file) : JSON.createObjectNode();
+  }
+
+  private static int contextWindow(JsonNode config, JsonNode tokenizerConfig, Path configFile) {
+    for (String key : CONTEXT_KEYS) {
+      if (config.path(key).canConvertToInt() && config.path(key).asInt() > 0) {
+        return config.path(key).asInt();
+      }
+    }
+    throw new ModelLoadException(
+        configFile, "no context window: none of " + CONTEXT_KEYS + " is set");
+  }
+
+  private static List<Long> ids(JsonNode node) {
+    List<Long> result = new ArrayList<>();
+    if (node.isIntegralNumber()) {
+      result.add(node.asLong());
+    } else if (node.isArray()) {
+      node.forEach(n -> result.add(n.asLong()));
+    }
+    return result;
+  }
+
+  private static long firstId(JsonNode preferred, JsonNode fallback) {
+    List<Long> ids = ids(preferred);
+    if (ids.isEmpty()) {
+      ids = ids(fallback);
+    }
+    return ids.isEmpty() ? -1 : ids.get(0);
+  }
+
+  private static String tokenText(JsonNode node) {
+    if (node.isTextual()) {
+      return node.asText();
+    }
+    if (node.isObject() && node.path("content").isTextual()) {
+      return node.path("content").asText();
+    }
+    return null;
+  }
+
+  private static String idToText(Map<String, Long> addedIds, long id) {
+    return addedIds.entrySet().stream()
+        .filter(e -> e.getValue() == id)
+        .map(Map.Entry::getKey)
+        .findFirst()
+        .orElse(null);
+  }
+
+  private static Optional<String> chatTemplate(JsonNode tokenizerConfig) {
+    JsonNode node = tokenizerConfig.path("chat_template");
+    if (node.isTextual()) {
+      return Optional.of(node.asText());
+    }
+    if (node.isArray()) {
+      // Named templates (transformers' list form): the one named "default" is the chat template.
+      for (JsonNode named : node) {
+        if ("default".equals(named.path("name").asText())) {
+          return Optional.of(named.path("template").asText());
+        }
+      }
+    }
+    return Optional.empty();
+  }
+}

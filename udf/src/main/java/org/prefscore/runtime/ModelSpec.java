@@ -1,0 +1,41 @@
+package org.prefscore.runtime;
+
+import java.io.Serializable;
+
+/**
+ * Which model to load and how: the small serializable value that travels in Spark closures and
+ * keys {@link ModelRegistry}.
+ *
+ * @param directory local path of the model directory (config.json, tokenizer.json, model.onnx)
+ * @param kind a decoder or a reward model
+ * @param engine engine options
+ */
+public record ModelSpec(String directory, Kind kind, EngineOptions engine) implements Serializable {
+
+  /** What the directory holds. */
+  public enum Kind {
+    /** A causal language model with a KV cache (policy or reference). */
+    DECODER,
+    /** A sequence classifier with one logit. */
+    REWARD
+  }
+
+  public ModelSpec {
+    if (directory == null || directory.isBlank()) {
+      throw new IllegalArgumentException("model directory must be set");
+    }
+    if (kind == null || engine == null) {
+      throw new IllegalArgumentException("model kind and engine options must be set");
+    }
+  }
+
+  /** A decoder on CPU with the given intra-op threads. */
+  public static ModelSpec decoder(String directory, EngineOptions engine) {
+    return new ModelSpec(directory, Kind.DECODER, engine);
+  }
+
+  /** A reward model on CPU with the given intra-op threads. */
+  public static ModelSpec reward(String directory, EngineOptions engine) {
+    return new ModelSpec(directory, Kind.REWARD, engine);
+  }
+}

@@ -1,0 +1,49 @@
+package org.prefscore.runtime;
+
+/**
+ * One forward pass of a decoder over {@code batch} rows of {@code seqLen} new tokens each, on top
+ * of a cache of {@code past.length()} positions. Arrays are row-major and flat.
+ *
+ * @param batch number of rows
+ * @param seqLen new tokens per row
+ * @param inputIds {@code batch * seqLen} token ids
+ * @param attentionMask {@code batch * (pastLength + seqLen)} entries, 1 for real tokens, 0 for pads
+ * @param positionIds {@code batch * seqLen} positions (ignored by graphs without position ids)
+ * @param past the cache to attend to; an empty cache for a prefill
+ * @param logits which positions' logits the caller needs back
+ */
+public record StepInput(
+    int batch,
+    int seqLen,
+    long[] inputIds,
+    long[] attentionMask,
+    long[] positionIds,
+    KvCache past,
+    LogitsWanted logits) {
+
+  /** Which logits a forward pass returns to the JVM heap. */
+  public enum LogitsWanted {
+    /** Only the last position of every row: enough to pick the next token. */
+    LAST_POSITION,
+    /** Every position: needed for teacher-forced scoring. */
+    ALL_POSITIONS
+  }
+
+  public StepInput {
+    int pastLength = past.length();
+    if (past.batchSize() != batch) {
+      throw new IllegalArgumentException(
+          "cache has " + past.batchSize() + " rows but the step has " + batch);
+    }
+    check("input_ids", inputIds.length, (long) batch * seqLen);
+    check("position_ids", positionIds.length, (long) batch * seqLen);
+    check("attention_mask", attentionMask.length, (long) batch * (pastLength + seqLen));
+  }
+
+  private static void check(String name, int actual, long expected) {
+    if (actual != expected) {
+      throw new IllegalArgumentException(
+          name + " has " + actual + " entries, expected " + expected);
+    }
+  }
+}
