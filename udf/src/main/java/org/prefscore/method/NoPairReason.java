@@ -1,0 +1,19 @@
+package org.prefscore.method;
+
+/**
+ * Why a prompt yielded no West-of-N pair; written next to the prompt so every prompt is counted.
+ */
+public enum NoPairReason {
+  /** After removing exact duplicates fewer than two responses remain. */
+  FEWER_THAN_TWO_DISTINCT_RESPONSES,
+  /**
+   * The best and the worst response are the same or judged equal: all rewards equal (pointwise),
+   * or the knockouts end on the same response or a symmetric preference of exactly ½ (pairwise).
+   */
+  BEST_EQUALS_WORST,
+  /**
+   * Pairwise only: the knockout winner is judged worse than the knockout loser when compared
+   * directly (symmetric preference below ½), which only an intransitive model can produce.
+   */
+  INCONSISTENT_PREFERENCES
+}

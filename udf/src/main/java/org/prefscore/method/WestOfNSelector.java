@@ -1,0 +1,55 @@
+package org.prefscore.method;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * West-of-N selection with a pointwise reward model (method.md §1, steps 3 and the rules the
+ * papers leave open).
+ *
+ * <p>Given ALL candidates of ONE prompt, in any order:
+ *
+ * <ol>
+ *   <li>exact-duplicate texts are removed, keeping the lowest sample index;
+ *   <li>fewer than two distinct responses left: {@link
+ *       NoPairReason#FEWER_THAN_TWO_DISTINCT_RESPONSES};
+ *   <li>y+ = argmax reward, y- = argmin reward, each tie going to the lowest sample index;
+ *   <li>equal best and worst rewards: {@link NoPairReason#BEST_EQUALS_WORST};
+ *   <li>otherwise a {@link PreferencePair} with confidence σ(r+ − r-), which is the largest
+ *       Bradley–Terry preference probability over all ordered pairs of the pool.
+ * </ol>
+ *
+ * <p>The input must be non-empty, all of one prompt and free of repeated sample indices ({@link
+ * IllegalArgumentException} otherwise). Stateless and thread-safe.
+ */
+public final class WestOfNSelector implements Serializable {
+
+  private static final long serialVersionUID = 1L;
+
+  public Selection select(List<Candidate> candidates) {
+    CandidatePool pool = CandidatePool.of(candidates);
+    List<Candidate> distinct = pool.distinct();
+    if (distinct.size() < 2) {
+      return new NoPair(pool.promptId(), NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES,
+          distinct.size(), pool.duplicatesRemoved());
+    }
+    Candidate best = distinct.get(0);
+    Candidate worst = distinct.get(0);
+    // Ascending sample index and strict comparisons: the first of tied rewards is kept.
+    for (Candidate c : distinct) {
+      if (c.reward() > best.reward()) {
+        best = c;
+      }
+      if (c.reward() < worst.reward()) {
+        worst = c;
+      }
+    }
+    if (best.reward() == worst.reward()) {
+      return new NoPair(pool.promptId(), NoPairReason.BEST_EQUALS_WORST, distinct.size(),
+          pool.duplicatesRemoved());
+    }
+    return new PreferencePair(pool.promptId(), best, worst,
+        Logistic.sigmoid(best.reward() - worst.reward()), distinct.size(),
+        pool.duplicatesRemoved());
+  }
+}
