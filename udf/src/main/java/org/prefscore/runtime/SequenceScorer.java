@@ -85,11 +85,9 @@ public final class SequenceScorer {
   /** Scores every request; results are in request order. */
   public List<Result> score(List<Request> requests, boolean perToken) {
     int n = requests.size();
-    long[][] promptIds = new long[n][];
-    long[][] responseIds = new long[n][];
+    List<long[]> prompts = new ArrayList<>(n);
+    List<long[]> responses = new ArrayList<>(n);
     boolean[] mismatch = new boolean[n];
-    Result[] results = new Result[n];
-    List<Integer> runnable = new ArrayList<>();
     int mismatches = 0;
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
@@ -98,18 +96,8 @@ public final class SequenceScorer {
       long[] full = model.tokenizer().encode(r.prompt() + response, true);
       mismatch[i] = !isPrefix(prompt, full);
       mismatches += mismatch[i] ? 1 : 0;
-      promptIds[i] = prompt;
-      responseIds[i] = Arrays.copyOfRange(full, Math.min(prompt.length, full.length), full.length);
-      int total = prompt.length + responseIds[i].length;
-      if (prompt.length == 0) {
-        results[i] = refused(prompt, responseIds[i], mismatch[i], Refusal.Reason.EMPTY_PROMPT,
-            "the prompt has no tokens");
-      } else if (total > model.files().contextWindow()) {
-        results[i] = refused(prompt, responseIds[i], mismatch[i], Refusal.Reason.SEQUENCE_TOO_LONG,
-            total + " tokens exceed the context window of " + model.files().contextWindow());
-      } else {
-        runnable.add(i);
-      }
+      prompts.add(prompt);
+      responses.add(Arrays.copyOfRange(full, Math.min(prompt.length, full.length), full.length));
     }
     if (mismatches > 0) {
       prefixMismatches.addAndGet(mismatches);
@@ -118,6 +106,39 @@ public final class SequenceScorer {
               + " scored with TRL's convention (prompt ids + suffix of the joint ids)",
           mismatches,
           n);
+    }
+    return scoreTokens(prompts, responses, mismatch, perToken);
+  }
+
+  /**
+   * Scores already tokenized (prompt, response) pairs: the model sees {@code prompt + response}
+   * and the response tokens' log-probs are summed. Results are in input order.
+   */
+  public List<Result> scoreTokens(List<long[]> prompts, List<long[]> responses, boolean perToken) {
+    return scoreTokens(prompts, responses, new boolean[prompts.size()], perToken);
+  }
+
+  private List<Result> scoreTokens(
+      List<long[]> prompts, List<long[]> responses, boolean[] mismatch, boolean perToken) {
+    int n = prompts.size();
+    if (responses.size() != n) {
+      throw new IllegalArgumentException("prompts and responses differ in number");
+    }
+    long[][] promptIds = prompts.toArray(long[][]::new);
+    long[][] responseIds = responses.toArray(long[][]::new);
+    Result[] results = new Result[n];
+    List<Integer> runnable = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int total = promptIds[i].length + responseIds[i].length;
+      if (promptIds[i].length == 0) {
+        results[i] = refused(promptIds[i], responseIds[i], mismatch[i], Refusal.Reason.EMPTY_PROMPT,
+            "the prompt has no tokens");
+      } else if (total > model.files().contextWindow()) {
+        results[i] = refused(promptIds[i], responseIds[i], mismatch[i], Refusal.Reason.SEQUENCE_TOO_LONG,
+            total + " tokens exceed the context window of " + model.files().contextWindow());
+      } else {
+        runnable.add(i);
+      }
     }
     int[] lengths = runnable.stream().mapToInt(i -> promptIds[i].length + responseIds[i].length).toArray();
     int width = model.graph().signature().logitsWidth();
