@@ -22,6 +22,20 @@ public record LanguageModel(ModelFiles files, TextTokenizer tokenizer, CausalLm 
     }
   }
 
+  /**
+   * Token ids of a prompt (or prompt + response) as the model sees it: the tokenizer's special
+   * tokens added, as {@code tokenizer(text)} does in transformers, except that a BOS the text
+   * already starts with (chat templates often render {@code bos_token}) is not doubled.
+   */
+  public long[] encode(String text) {
+    long[] ids = tokenizer.encode(text, true);
+    long bos = files.bosTokenId();
+    if (bos >= 0 && ids.length >= 2 && ids[0] == bos && ids[1] == bos) {
+      return java.util.Arrays.copyOfRange(ids, 1, ids.length);
+    }
+    return ids;
+  }
+
   @Override
   public void close() {
     graph.close();

@@ -133,7 +133,7 @@ public final class SampleGenerator {
     int window = model.files().contextWindow();
     int maxNew = config.maxNewTokens();
     for (int i = 0; i < n; i++) {
-      promptIds[i] = model.tokenizer().encode(requests.get(i).prompt(), true);
+      promptIds[i] = model.encode(requests.get(i).prompt());
       int length = promptIds[i].length;
       if (length == 0) {
         results[i] = refusal(requests.get(i), 0, Refusal.Reason.EMPTY_PROMPT, "the prompt has no tokens");

@@ -91,9 +91,9 @@ public final class SequenceScorer {
     int mismatches = 0;
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
-      long[] prompt = model.tokenizer().encode(r.prompt(), true);
+      long[] prompt = model.encode(r.prompt());
       String response = r.appendEos() ? r.response() + model.files().eosToken() : r.response();
-      long[] full = model.tokenizer().encode(r.prompt() + response, true);
+      long[] full = model.encode(r.prompt() + response);
       mismatch[i] = !isPrefix(prompt, full);
       mismatches += mismatch[i] ? 1 : 0;
       prompts.add(prompt);

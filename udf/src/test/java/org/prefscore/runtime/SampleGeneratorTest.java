@@ -144,6 +144,16 @@ class SampleGeneratorTest {
     assertThat(results.get(1).samples()).hasSize(6);
   }
 
+  @Test
+  void aBosTheTextAlreadyStartsWithIsNotDoubled() {
+    long bos = model.files().bosTokenId();
+    long[] plain = model.encode("Hello there");
+    long[] rendered = model.encode(model.files().bosToken() + "Hello there");
+    assertThat(plain[0]).isEqualTo(bos);
+    assertThat(plain[1]).isNotEqualTo(bos);
+    assertThat(rendered).containsExactly(plain);
+  }
+
   private static void assertSameSamples(
       SampleGenerator.PromptResult expected, SampleGenerator.PromptResult actual) {
     assertThat(actual.promptId()).isEqualTo(expected.promptId());
