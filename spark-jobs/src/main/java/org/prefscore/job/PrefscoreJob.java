@@ -1,0 +1,92 @@
+package org.prefscore.job;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point: {@code prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]}.
+ *
+ * <p>Parses the command line, resolves and validates the configuration before Spark starts (every
+ * problem in one message), logs it once with secrets redacted, then runs {@link PipelineRunner} on
+ * a SparkSession. Only {@link #main} calls {@code System.exit}: 0 on success, 2 for an invalid
+ * command line or configuration, 1 for any other failure; {@link #execute} throws instead, for
+ * tests and embedding.
+ */
+public final class PrefscoreJob {
+
+  private static final Logger LOG = LoggerFactory.getLogger(PrefscoreJob.class);
+
+  private PrefscoreJob() {}
+
+  public static void main(String[] args) {
+    int code;
+    try {
+      execute(args, System.out, System.err, null);
+      code = 0;
+    } catch (ConfigException e) {
+      System.err.println(e.getMessage());
+      code = 2;
+    } catch (Throwable e) {
+      LOG.error("run failed", e);
+      System.err.println("prefscore: run failed: " + e);
+      code = 1;
+    }
+    System.exit(code);
+  }
+
+  /**
+   * Runs the command line; returns the run's result (null for --help and --dry-run). Throws
+   * {@link ConfigException} for an invalid command line or configuration, anything else for a
+   * failed run. {@code sessions} gives the SparkSession for the validated config (a test's shared
+   * session, say), which is left running; null: {@link #createSession}, stopped at the end.
+   */
+  public static PipelineRunner.RunResult execute(String[] args, PrintStream out, PrintStream err,
+      Function<PipelineConfig, SparkSession> sessions) {
+    CommandLine cli = CommandLine.parse(args);
+    if (cli.help()) {
+      out.println(CommandLine.USAGE);
+      return null;
+    }
+    ResolvedConfig resolved = ResolvedConfig.resolve(cli.configFile(), cli.sets());
+    PipelineConfig config = PipelineConfig.from(cli.mode(), resolved);
+    LOG.info("configuration (--set > {} > defaults; secrets redacted):{}",
+        cli.configFile() == null ? "no file" : cli.configFile(), describe(config.redacted()));
+    if (cli.dryRun()) {
+      out.println(DryRunPlan.describe(config));
+      return null;
+    }
+    SparkSession spark = sessions == null ? createSession(config) : sessions.apply(config);
+    try {
+      PipelineRunner.RunResult result = new PipelineRunner(spark, config, err).run();
+      out.println(result.summary());
+      return result;
+    } finally {
+      if (sessions == null) {
+        spark.stop();
+      }
+    }
+  }
+
+  /** A session from the config: spark.master when set, plus every spark.conf.* property. */
+  public static SparkSession createSession(PipelineConfig config) {
+    SparkSession.Builder builder = SparkSession.builder().appName("prefscore " + config.mode() + " " + config.runId());
+    if (!config.sparkMaster().isEmpty()) {
+      builder.master(config.sparkMaster());
+    }
+    config.source().sparkConf().forEach(builder::config);
+    SparkSession spark = builder.getOrCreate();
+    spark.sparkContext().setLogLevel("WARN");
+    return spark;
+  }
+
+  private static String describe(Map<String, String> values) {
+    StringBuilder sb = new StringBuilder();
+    values.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "%n  %s = %s", k, v)));
+    return sb.toString();
+  }
+}

@@ -1,0 +1,168 @@
+package org.prefscore.job;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.first;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.when;
+
+import java.util.List;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.prefscore.runtime.ChatMessage;
+import org.prefscore.spark.InputMessages;
+import org.prefscore.spark.OutputSchema;
+
+/**
+ * Stage {@code prepare}: turns read rows into prompts (tuples) for the executors, or into rejects.
+ *
+ * <ul>
+ *   <li>corrupt JSONL line: MALFORMED_RECORD (stage read);
+ *   <li>no usable prompt (null/blank text and no messages, or messages with only blank contents):
+ *       EMPTY_PROMPT; a message without role or content: INVALID_MESSAGES;
+ *   <li>score-pairs/evaluate: null chosen or rejected: EMPTY_RESPONSE;
+ *   <li>west-of-n: exact duplicates ({@link PromptIdentity}): the row with the lowest input_row is
+ *       kept, the others become DUPLICATE_PROMPT with a detail naming the kept row and prompt_id;
+ *       with a given id column, a prompt_id already taken by a different prompt: DUPLICATE_PROMPT_ID.
+ * </ul>
+ *
+ * A prompt is chat when its messages column holds a non-empty array, plain text otherwise. The
+ * prompt_id is the given id when an id column is configured and the row has one, else the hash.
+ */
+public final class PromptPreparation {
+
+  public static final String READ = "read";
+  public static final String STAGE = "prepare";
+  private static final String KEY = "dedup_key";
+
+  static final StructType CLASSIFIED = OutputSchema.PROMPTS
+      .add(KEY, DataTypes.StringType)
+      .add(OutputSchema.REJECT_STAGE, DataTypes.StringType)
+      .add(OutputSchema.REJECT_REASON, DataTypes.StringType)
+      .add(OutputSchema.REJECT_DETAIL, DataTypes.StringType);
+
+  private PromptPreparation() {}
+
+  /**
+   * Every input row, classified: rows whose {@code reject_reason} is null are the prompts (columns
+   * of {@link OutputSchema#PROMPTS}); the others carry reject_stage / reject_reason / reject_detail.
+   * One dataset, so the caller can persist it and split it without recomputing the windows.
+   */
+  public static Dataset<Row> apply(Dataset<Row> input, Mode mode) {
+    Dataset<Row> c = input.map(new Classifier(mode != Mode.WEST_OF_N), Encoders.row(CLASSIFIED));
+    if (mode != Mode.WEST_OF_N) {
+      return c;
+    }
+    WindowSpec byKey = Window.partitionBy(KEY).orderBy(OutputSchema.INPUT_ROW);
+    c = c.withColumn("_rank", row_number().over(byKey))
+        .withColumn("_first_row", first(OutputSchema.INPUT_ROW).over(byKey))
+        .withColumn("_first_id", first(OutputSchema.PROMPT_ID).over(byKey));
+    c = markReject(c, col(OutputSchema.REJECT_REASON).isNull().and(col("_rank").gt(1)), "DUPLICATE_PROMPT",
+        concat(lit("exact duplicate of the kept prompt_id "), col("_first_id"), lit(" (input_row "),
+            col("_first_row").cast(DataTypes.StringType), lit(")")));
+    // With given ids, two different prompts may claim one id: the first keeps it.
+    WindowSpec byId = Window.partitionBy(col(OutputSchema.PROMPT_ID), col(OutputSchema.REJECT_REASON).isNull())
+        .orderBy(OutputSchema.INPUT_ROW);
+    c = c.withColumn("_id_rank", row_number().over(byId))
+        .withColumn("_id_first_row", first(OutputSchema.INPUT_ROW).over(byId));
+    c = markReject(c, col(OutputSchema.REJECT_REASON).isNull().and(col("_id_rank").gt(1)), "DUPLICATE_PROMPT_ID",
+        concat(lit("prompt_id already taken by a different prompt at input_row "),
+            col("_id_first_row").cast(DataTypes.StringType)));
+    return c.select(columns(CLASSIFIED));
+  }
+
+  private static Dataset<Row> markReject(Dataset<Row> c, Column condition, String reason, Column detail) {
+    return c.withColumn(OutputSchema.REJECT_STAGE, when(condition, lit(STAGE)).otherwise(col(OutputSchema.REJECT_STAGE)))
+        .withColumn(OutputSchema.REJECT_DETAIL, when(condition, detail).otherwise(col(OutputSchema.REJECT_DETAIL)))
+        .withColumn(OutputSchema.REJECT_REASON, when(condition, lit(reason)).otherwise(col(OutputSchema.REJECT_REASON)));
+  }
+
+  /** The prompts of a classified dataset. */
+  public static Dataset<Row> prompts(Dataset<Row> classified) {
+    return classified.filter(col(OutputSchema.REJECT_REASON).isNull()).select(columns(OutputSchema.PROMPTS));
+  }
+
+  static Column[] columns(StructType schema) {
+    return java.util.Arrays.stream(schema.fieldNames()).map(n -> col(n)).toArray(Column[]::new);
+  }
+
+  /** Per row: validity, canonical form, ids. */
+  static final class Classifier implements MapFunction<Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private final boolean tuples;
+
+    Classifier(boolean tuples) {
+      this.tuples = tuples;
+    }
+
+    @Override
+    public Row call(Row in) {
+      Object[] v = new Object[CLASSIFIED.length()];
+      v[CLASSIFIED.fieldIndex(OutputSchema.INPUT_ROW)] = in.getAs(OutputSchema.INPUT_ROW);
+      String corrupt = in.getAs(InputReader.CORRUPT);
+      if (corrupt != null) {
+        return reject(v, READ, "MALFORMED_RECORD", "not a JSON object of the expected shape: " + abbreviate(corrupt));
+      }
+      String text = in.getAs(OutputSchema.PROMPT);
+      List<ChatMessage> messages;
+      try {
+        messages = InputMessages.of(in);
+      } catch (IllegalArgumentException e) {
+        return reject(v, STAGE, "INVALID_MESSAGES", e.getMessage());
+      }
+      String canonical;
+      if (messages != null && !messages.isEmpty()) {
+        if (messages.stream().allMatch(m -> m.content().isBlank())) {
+          return reject(v, STAGE, "EMPTY_PROMPT", "every message content is blank");
+        }
+        canonical = PromptIdentity.canonical(messages);
+        v[CLASSIFIED.fieldIndex(OutputSchema.MESSAGES)] = in.get(in.fieldIndex(OutputSchema.MESSAGES));
+      } else if (text == null) {
+        return reject(v, STAGE, "EMPTY_PROMPT", "the prompt is null");
+      } else if (text.isBlank()) {
+        return reject(v, STAGE, "EMPTY_PROMPT", "the prompt is blank (" + text.length() + " whitespace characters)");
+      } else {
+        canonical = PromptIdentity.canonical(text);
+        v[CLASSIFIED.fieldIndex(OutputSchema.PROMPT)] = text;
+      }
+      String given = in.getAs(InputReader.GIVEN_ID);
+      String hash = PromptIdentity.id(canonical);
+      String id = given != null && !given.isBlank() ? given : hash;
+      v[CLASSIFIED.fieldIndex(OutputSchema.PROMPT_ID)] = id;
+      v[CLASSIFIED.fieldIndex(KEY)] = PromptIdentity.sha256Hex(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      if (tuples) {
+        String chosen = in.getAs(OutputSchema.CHOSEN);
+        String rejected = in.getAs(OutputSchema.REJECTED);
+        if (chosen == null || rejected == null) {
+          return reject(v, STAGE, "EMPTY_RESPONSE", (chosen == null ? "chosen" : "rejected") + " is null");
+        }
+        v[CLASSIFIED.fieldIndex(OutputSchema.CHOSEN)] = chosen;
+        v[CLASSIFIED.fieldIndex(OutputSchema.REJECTED)] = rejected;
+        Double gap = in.getAs(OutputSchema.SCORE_GAP);
+        v[CLASSIFIED.fieldIndex(OutputSchema.SCORE_GAP)] = gap != null && Double.isFinite(gap) ? gap : null;
+      }
+      return new GenericRowWithSchema(v, CLASSIFIED);
+    }
+
+    private static Row reject(Object[] v, String stage, String reason, String detail) {
+      v[CLASSIFIED.fieldIndex(OutputSchema.REJECT_STAGE)] = stage;
+      v[CLASSIFIED.fieldIndex(OutputSchema.REJECT_REASON)] = reason;
+      v[CLASSIFIED.fieldIndex(OutputSchema.REJECT_DETAIL)] = detail;
+      return new GenericRowWithSchema(v, CLASSIFIED);
+    }
+
+    private static String abbreviate(String s) {
+      String one = s.replace('\n', ' ');
+      return one.length() <= 160 ? one : one.substring(0, 160) + "…";
+    }
+  }
+}

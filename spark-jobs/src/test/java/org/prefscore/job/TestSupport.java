@@ -1,0 +1,104 @@
+package org.prefscore.job;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+
+/** Shared helpers: fixture models, a local[2] session, running the CLI, DuckDB queries. */
+final class TestSupport {
+
+  private TestSupport() {}
+
+  static Path fixtures() {
+    String configured = System.getProperty("prefscore.fixtures");
+    if (configured != null && Files.isDirectory(Path.of(configured, "models"))) {
+      return Path.of(configured);
+    }
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.isDirectory(dir.resolve("fixtures/models"))) {
+        return dir.resolve("fixtures");
+      }
+    }
+    throw new IllegalStateException("fixtures/models not found; set -Dprefscore.fixtures");
+  }
+
+  static String model(String name) {
+    return fixtures().resolve("models").resolve(name).toString();
+  }
+
+  /** The repository root (where PIPELINE.md's module lives). */
+  static Path repoRoot() {
+    return fixtures().getParent();
+  }
+
+  static SparkSession localSpark(String name) {
+    return SparkSession.builder()
+        .master("local[2]")
+        .appName(name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate();
+  }
+
+  /** What a CLI run printed and returned. */
+  record Run(PipelineRunner.RunResult result, String out, String err) {}
+
+  static Run run(SparkSession spark, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PipelineRunner.RunResult result;
+    try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+      result = PrefscoreJob.execute(args, o, e, c -> spark);
+    }
+    return new Run(result, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  /** Rows of a DuckDB query, as column → value maps. */
+  static List<Map<String, Object>> duckdb(String sql) {
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      ResultSetMetaData md = rs.getMetaData();
+      List<Map<String, Object>> rows = new ArrayList<>();
+      while (rs.next()) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        for (int i = 1; i <= md.getColumnCount(); i++) {
+          row.put(md.getColumnLabel(i), rs.getObject(i));
+        }
+        rows.add(row);
+      }
+      return rows;
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql, e);
+    }
+  }
+
+  /** DuckDB's read_parquet over a table folder Spark wrote. */
+  static String parquet(String runDir, String table) {
+    return "read_parquet('" + runDir.replaceFirst("^file:", "") + "/" + table + "/*.parquet')";
+  }
+
+  static long asLong(Object o) {
+    return ((Number) o).longValue();
+  }
+
+  static double asDouble(Object o) {
+    return ((Number) o).doubleValue();
+  }
+}

@@ -1,0 +1,136 @@
+package org.prefscore.spark;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Row;
+import org.prefscore.runtime.LanguageModel;
+import org.prefscore.runtime.ModelRegistry;
+import org.prefscore.runtime.RewardModel;
+import org.prefscore.runtime.RewardScorer;
+import org.prefscore.runtime.SampleGenerator;
+
+/**
+ * West-of-N steps 1 and 2 on one partition: renders each prompt ({@link OutputSchema#PROMPTS}
+ * rows), draws N samples from the policy and scores each with the reward model. Emits {@link
+ * OutputSchema#SAMPLES} rows: one per sample, or one reject row per prompt the runtime refused
+ * (PROMPT_TOO_LONG, EMPTY_PROMPT) or could not render (CHAT_TEMPLATE_ERROR).
+ *
+ * <p>Models come from {@link ModelRegistry#shared()} (one load per executor JVM); prompts are
+ * handed to the runtime {@code promptsPerCall} at a time and the runtime batches them within its
+ * token budget. Samples do not depend on partitioning: each sample's seed derives from (run seed,
+ * prompt id, sample index).
+ */
+public final class GenerationFunction implements MapPartitionsFunction<Row, Row> {
+
+  private static final long serialVersionUID = 1L;
+  public static final String STAGE = "generate";
+
+  private final GenerationSettings settings;
+
+  public GenerationFunction(GenerationSettings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> prompts) {
+    return new Chunks<>(prompts, settings.promptsPerCall(), new Worker()::process);
+  }
+
+  /** Per task: models are looked up on the first chunk, so empty partitions load nothing. */
+  private final class Worker {
+    private SampleGenerator generator;
+    private RewardScorer scorer;
+    private PromptRenderer renderer;
+
+    List<Row> process(List<Row> chunk) {
+      if (generator == null) {
+        LanguageModel policy = ModelRegistry.shared().decoder(settings.policy());
+        RewardModel reward = ModelRegistry.shared().reward(settings.reward());
+        generator = new SampleGenerator(policy, settings.sampling().toConfig(), settings.tokenBudget());
+        scorer = new RewardScorer(reward, settings.tokenBudget());
+        renderer = new PromptRenderer(policy.files(), settings.refinement());
+      }
+      List<Row> out = new ArrayList<>();
+      List<Row> rendered = new ArrayList<>();
+      List<PromptRenderer.Rendered> texts = new ArrayList<>();
+      List<SampleGenerator.Request> requests = new ArrayList<>();
+      for (Row row : chunk) {
+        try {
+          PromptRenderer.Rendered r =
+              renderer.render(Rows.get(row, OutputSchema.PROMPT), InputMessages.of(row));
+          rendered.add(row);
+          texts.add(r);
+          requests.add(new SampleGenerator.Request(Rows.get(row, OutputSchema.PROMPT_ID), r.prompt()));
+        } catch (PromptRenderer.RenderException | IllegalArgumentException e) {
+          out.add(reject(row, null, "CHAT_TEMPLATE_ERROR", e.getMessage()));
+        }
+      }
+      long tokensBefore = generator.generatedTokens();
+      long nanosBefore = generator.modelNanos();
+      List<SampleGenerator.PromptResult> results = generator.generate(requests, settings.runSeed());
+      settings.counters().generatedTokens.add(generator.generatedTokens() - tokensBefore);
+      LiveProgress.TOKENS.addAndGet(generator.generatedTokens() - tokensBefore);
+      settings.counters().generationNanos.add(generator.modelNanos() - nanosBefore);
+
+      List<String> rewardPrompts = new ArrayList<>();
+      List<String> rewardResponses = new ArrayList<>();
+      for (int i = 0; i < results.size(); i++) {
+        for (SampleGenerator.Sample s : results.get(i).samples()) {
+          rewardPrompts.add(texts.get(i).prompt());
+          rewardResponses.add(s.text());
+        }
+      }
+      long start = System.nanoTime();
+      List<RewardScorer.Result> rewards = scorer.scorePairs(rewardPrompts, rewardResponses);
+      settings.counters().rewardNanos.add(System.nanoTime() - start);
+      settings.counters().rewardTexts.add(rewards.size());
+
+      int next = 0;
+      for (int i = 0; i < results.size(); i++) {
+        SampleGenerator.PromptResult result = results.get(i);
+        Row row = rendered.get(i);
+        if (!result.sampled()) {
+          out.add(reject(row, texts.get(i), result.refusal().reason().name(), result.refusal().detail()));
+          continue;
+        }
+        for (SampleGenerator.Sample s : result.samples()) {
+          RewardScorer.Result reward = rewards.get(next++);
+          out.add(
+              Rows.of(OutputSchema.SAMPLES)
+                  .set(OutputSchema.INPUT_ROW, Rows.get(row, OutputSchema.INPUT_ROW))
+                  .set(OutputSchema.PROMPT_ID, s.promptId())
+                  .set(OutputSchema.PROMPT, texts.get(i).prompt())
+                  .set(OutputSchema.PX_PROMPT, texts.get(i).pxPrompt())
+                  .set(OutputSchema.SAMPLE_INDEX, s.sampleIndex())
+                  .set(OutputSchema.SEED, s.seed())
+                  .set(OutputSchema.TEXT, s.text())
+                  .set(OutputSchema.PROMPT_TOKENS, result.promptTokens())
+                  .set(OutputSchema.RESPONSE_TOKENS, s.tokenIds().length)
+                  .set(OutputSchema.FINISH_REASON, s.finishReason().name())
+                  .set(OutputSchema.POLICY_LOGPROB, s.logprob())
+                  .set(OutputSchema.SAMPLING_LOGPROB, s.samplingLogprob())
+                  .set(OutputSchema.REWARD, reward.scored() ? reward.reward() : null)
+                  .set(OutputSchema.REWARD_REFUSAL, reward.scored() ? null : reward.refusal().reason().name())
+                  .build());
+        }
+        settings.counters().samples.add(result.samples().size());
+      }
+      settings.counters().promptsGenerated.add(chunk.size());
+      LiveProgress.PROMPTS.addAndGet(chunk.size());
+      return out;
+    }
+
+    private Row reject(Row prompt, PromptRenderer.Rendered text, String reason, String detail) {
+      return Rows.of(OutputSchema.SAMPLES)
+          .set(OutputSchema.INPUT_ROW, Rows.get(prompt, OutputSchema.INPUT_ROW))
+          .set(OutputSchema.PROMPT_ID, Rows.get(prompt, OutputSchema.PROMPT_ID))
+          .set(OutputSchema.PROMPT, text == null ? null : text.prompt())
+          .set(OutputSchema.REJECT_STAGE, STAGE)
+          .set(OutputSchema.REJECT_REASON, reason)
+          .set(OutputSchema.REJECT_DETAIL, detail)
+          .build();
+    }
+  }
+}

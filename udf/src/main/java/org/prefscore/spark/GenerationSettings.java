@@ -1,0 +1,28 @@
+package org.prefscore.spark;
+
+import java.io.Serializable;
+import org.prefscore.method.RefinementPrompt;
+import org.prefscore.runtime.ModelSpec;
+
+/**
+ * What {@link GenerationFunction} needs on an executor: small and serializable.
+ *
+ * @param policy the sampling policy (also gives the chat template)
+ * @param reward the reward model
+ * @param sampling N, temperature, ...
+ * @param runSeed the run seed every sample seed derives from
+ * @param tokenBudget the runtime's token budget per forward pass
+ * @param promptsPerCall prompts handed to one SampleGenerator call
+ * @param refinement p and its separator, to render p ⊕ x next to x
+ * @param counters accumulators
+ */
+public record GenerationSettings(
+    ModelSpec policy,
+    ModelSpec reward,
+    SamplingSettings sampling,
+    long runSeed,
+    long tokenBudget,
+    int promptsPerCall,
+    RefinementPrompt refinement,
+    PipelineCounters counters)
+    implements Serializable {}

@@ -1,0 +1,34 @@
+package org.prefscore.spark;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.prefscore.runtime.ChatMessage;
+
+/** Reads the {@code messages} column (array of {role, content}) of a row. */
+public final class InputMessages {
+
+  private InputMessages() {}
+
+  /** The messages of {@code row}, or null when the column is absent or null. */
+  public static List<ChatMessage> of(Row row) {
+    if (row.schema().getFieldIndex(OutputSchema.MESSAGES).isEmpty()) {
+      return null;
+    }
+    int i = row.fieldIndex(OutputSchema.MESSAGES);
+    if (row.isNullAt(i)) {
+      return null;
+    }
+    List<Row> items = row.getList(i);
+    List<ChatMessage> messages = new ArrayList<>(items.size());
+    for (Row m : items) {
+      String role = m == null || m.isNullAt(0) ? null : m.getString(0);
+      String content = m == null || m.isNullAt(1) ? null : m.getString(1);
+      if (role == null || content == null) {
+        throw new IllegalArgumentException("a message without role or content");
+      }
+      messages.add(new ChatMessage(role, content));
+    }
+    return messages;
+  }
+}

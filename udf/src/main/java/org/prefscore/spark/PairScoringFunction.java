@@ -1,0 +1,156 @@
+package org.prefscore.spark;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Row;
+import org.prefscore.method.PreferenceLogprobs;
+import org.prefscore.method.SrDpoTerms;
+import org.prefscore.runtime.ModelRegistry;
+import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.SequenceScorer;
+
+/**
+ * The second scoring pass (Sr-DPO terms) over {@link OutputSchema#PAIR_WORK} rows that hold a kept
+ * pair: log π_ref(y±|x) and log π_ref(y±|p⊕x) with the reference model, the same four with the
+ * policy checkpoint when one is configured, then m(x), m_p(x), Δ and the losses ({@link
+ * org.prefscore.method.RefinementMargin}). Without a checkpoint the policy terms are the reference
+ * terms (π = π_ref: margins and Δ are exactly 0) and {@code policy_terms} says {@code reference}.
+ *
+ * <p>Log-probs follow TRL's DPOTrainer tokenization ({@link SequenceScorer}). A pair any term of
+ * which the runtime refuses (SEQUENCE_TOO_LONG, EMPTY_PROMPT) becomes a reject of stage {@code
+ * score} naming the model and the term.
+ */
+public final class PairScoringFunction implements MapPartitionsFunction<Row, Row> {
+
+  private static final long serialVersionUID = 1L;
+  public static final String STAGE = "score";
+  private static final String[] TERMS = {"x, chosen", "x, rejected", "p⊕x, chosen", "p⊕x, rejected"};
+
+  private final ScoringSettings settings;
+
+  public PairScoringFunction(ScoringSettings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> pairs) {
+    return new Chunks<>(pairs, settings.pairsPerCall(), new Worker()::process);
+  }
+
+  private final class Worker {
+    private SequenceScorer reference;
+    private SequenceScorer checkpoint;
+
+    List<Row> process(List<Row> chunk) {
+      if (reference == null) {
+        reference = scorer(settings.reference());
+        checkpoint = settings.checkpoint() == null ? null : scorer(settings.checkpoint());
+      }
+      List<SequenceScorer.Request> requests = new ArrayList<>(4 * chunk.size());
+      for (Row row : chunk) {
+        String x = Rows.get(row, OutputSchema.PROMPT);
+        String px = Rows.get(row, OutputSchema.PX_PROMPT);
+        String chosen = Rows.get(row, OutputSchema.CHOSEN);
+        String rejected = Rows.get(row, OutputSchema.REJECTED);
+        requests.add(SequenceScorer.Request.of(x, chosen));
+        requests.add(SequenceScorer.Request.of(x, rejected));
+        requests.add(SequenceScorer.Request.of(px, chosen));
+        requests.add(SequenceScorer.Request.of(px, rejected));
+      }
+      List<SequenceScorer.Result> ref = timed(reference, requests);
+      List<SequenceScorer.Result> ckpt = checkpoint == null ? null : timed(checkpoint, requests);
+      List<Row> out = new ArrayList<>(chunk.size());
+      for (int k = 0; k < chunk.size(); k++) {
+        out.add(row(chunk.get(k), ref.subList(4 * k, 4 * k + 4),
+            ckpt == null ? null : ckpt.subList(4 * k, 4 * k + 4)));
+      }
+      settings.counters().pairsScored.add(chunk.size());
+      LiveProgress.PAIRS.addAndGet(chunk.size());
+      return out;
+    }
+
+    private Row row(Row pair, List<SequenceScorer.Result> ref, List<SequenceScorer.Result> ckpt) {
+      Rows out = Rows.of(OutputSchema.PAIR_WORK).copyFrom(pair);
+      String refused = refusal("models.reference", ref);
+      if (refused == null && ckpt != null) {
+        refused = refusal("models.policy-checkpoint", ckpt);
+      }
+      if (refused != null) {
+        return out.set(OutputSchema.REJECT_STAGE, STAGE)
+            .set(OutputSchema.REJECT_REASON, refused.substring(0, refused.indexOf(' ')))
+            .set(OutputSchema.REJECT_DETAIL, refused.substring(refused.indexOf(' ') + 1))
+            .build();
+      }
+      boolean mismatch = false;
+      for (SequenceScorer.Result r : ref) {
+        mismatch |= r.prefixMismatch();
+      }
+      out.set(OutputSchema.REF_CHOSEN_LOGPS, ref.get(0).logprob())
+          .set(OutputSchema.REF_REJECTED_LOGPS, ref.get(1).logprob())
+          .set(OutputSchema.REF_CHOSEN_LOGPS_PX, ref.get(2).logprob())
+          .set(OutputSchema.REF_REJECTED_LOGPS_PX, ref.get(3).logprob());
+      PreferenceLogprobs logprobs;
+      try {
+        if (ckpt == null) {
+          logprobs = PreferenceLogprobs.referenceOnly(
+              ref.get(0).logprob(), ref.get(1).logprob(), ref.get(2).logprob(), ref.get(3).logprob());
+          out.set(OutputSchema.POLICY_TERMS, OutputSchema.POLICY_TERMS_REFERENCE);
+        } else {
+          for (SequenceScorer.Result r : ckpt) {
+            mismatch |= r.prefixMismatch();
+          }
+          logprobs = new PreferenceLogprobs(
+              ckpt.get(0).logprob(), ckpt.get(1).logprob(), ref.get(0).logprob(), ref.get(1).logprob(),
+              ckpt.get(2).logprob(), ckpt.get(3).logprob(), ref.get(2).logprob(), ref.get(3).logprob());
+          out.set(OutputSchema.CKPT_CHOSEN_LOGPS, ckpt.get(0).logprob())
+              .set(OutputSchema.CKPT_REJECTED_LOGPS, ckpt.get(1).logprob())
+              .set(OutputSchema.CKPT_CHOSEN_LOGPS_PX, ckpt.get(2).logprob())
+              .set(OutputSchema.CKPT_REJECTED_LOGPS_PX, ckpt.get(3).logprob())
+              .set(OutputSchema.POLICY_TERMS, OutputSchema.POLICY_TERMS_CHECKPOINT);
+        }
+      } catch (IllegalArgumentException e) {
+        return out.set(OutputSchema.REJECT_STAGE, STAGE)
+            .set(OutputSchema.REJECT_REASON, "INVALID_LOGPROB")
+            .set(OutputSchema.REJECT_DETAIL, e.getMessage())
+            .build();
+      }
+      SrDpoTerms terms = settings.margin().terms(logprobs);
+      return out.set(OutputSchema.DPO_MARGIN, terms.margin())
+          .set(OutputSchema.PX_MARGIN, terms.promptAugmentedMargin())
+          .set(OutputSchema.REFINEMENT, terms.refinement())
+          .set(OutputSchema.DPO_LOSS, terms.dpoLoss())
+          .set(OutputSchema.SR_DPO_LOSS, terms.srDpoLoss())
+          .set(OutputSchema.SR_IPO_LOSS, terms.srIpoLoss())
+          .set(OutputSchema.PREFIX_MISMATCH, mismatch)
+          .build();
+    }
+
+    /** "REASON model on term: detail" for the first refused term, or null. */
+    private String refusal(String model, List<SequenceScorer.Result> results) {
+      for (int t = 0; t < results.size(); t++) {
+        SequenceScorer.Result r = results.get(t);
+        if (!r.scored()) {
+          return r.refusal().reason().name() + " " + model + " on (" + TERMS[t] + "): "
+              + r.refusal().detail();
+        }
+      }
+      return null;
+    }
+
+    private List<SequenceScorer.Result> timed(SequenceScorer scorer, List<SequenceScorer.Request> requests) {
+      long start = System.nanoTime();
+      long mismatches = scorer.prefixMismatches();
+      List<SequenceScorer.Result> results = scorer.score(requests, false);
+      settings.counters().scoringNanos.add(System.nanoTime() - start);
+      settings.counters().sequencesScored.add(requests.size());
+      settings.counters().prefixMismatches.add(scorer.prefixMismatches() - mismatches);
+      return results;
+    }
+  }
+
+  private SequenceScorer scorer(ModelSpec spec) {
+    return new SequenceScorer(ModelRegistry.shared().decoder(spec), settings.tokenBudget());
+  }
+}

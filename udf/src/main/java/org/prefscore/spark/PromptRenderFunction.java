@@ -1,0 +1,65 @@
+package org.prefscore.spark;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Row;
+import org.prefscore.method.RefinementPrompt;
+import org.prefscore.runtime.ModelRegistry;
+import org.prefscore.runtime.ModelSpec;
+
+/**
+ * score-pairs / evaluate: turns {@link OutputSchema#PROMPTS} rows holding (prompt or messages,
+ * chosen, rejected) into {@link OutputSchema#PAIR_WORK} rows with x and p ⊕ x rendered by {@link
+ * PromptRenderer} (chat template of {@code templateModel}); a conversation that cannot be rendered
+ * becomes a CHAT_TEMPLATE_ERROR reject of stage {@code render}.
+ */
+public final class PromptRenderFunction implements MapPartitionsFunction<Row, Row> {
+
+  private static final long serialVersionUID = 1L;
+  public static final String STAGE = "render";
+
+  private final ModelSpec templateModel;
+  private final RefinementPrompt refinement;
+
+  public PromptRenderFunction(ModelSpec templateModel, RefinementPrompt refinement) {
+    this.templateModel = templateModel;
+    this.refinement = refinement;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> tuples) {
+    return new Chunks<>(tuples, 64, new Worker()::process);
+  }
+
+  private final class Worker {
+    private PromptRenderer renderer;
+
+    List<Row> process(List<Row> chunk) {
+      if (renderer == null) {
+        renderer = new PromptRenderer(ModelRegistry.shared().decoder(templateModel).files(), refinement);
+      }
+      List<Row> out = new ArrayList<>(chunk.size());
+      for (Row row : chunk) {
+        Rows pair = Rows.of(OutputSchema.PAIR_WORK)
+            .set(OutputSchema.INPUT_ROW, Rows.get(row, OutputSchema.INPUT_ROW))
+            .set(OutputSchema.PROMPT_ID, Rows.get(row, OutputSchema.PROMPT_ID))
+            .set(OutputSchema.CHOSEN, Rows.get(row, OutputSchema.CHOSEN))
+            .set(OutputSchema.REJECTED, Rows.get(row, OutputSchema.REJECTED))
+            .set(OutputSchema.SCORE_GAP, Rows.get(row, OutputSchema.SCORE_GAP));
+        try {
+          PromptRenderer.Rendered r =
+              renderer.render(Rows.get(row, OutputSchema.PROMPT), InputMessages.of(row));
+          out.add(pair.set(OutputSchema.PROMPT, r.prompt()).set(OutputSchema.PX_PROMPT, r.pxPrompt()).build());
+        } catch (PromptRenderer.RenderException | IllegalArgumentException e) {
+          out.add(pair.set(OutputSchema.REJECT_STAGE, STAGE)
+              .set(OutputSchema.REJECT_REASON, "CHAT_TEMPLATE_ERROR")
+              .set(OutputSchema.REJECT_DETAIL, e.getMessage())
+              .build());
+        }
+      }
+      return out;
+    }
+  }
+}

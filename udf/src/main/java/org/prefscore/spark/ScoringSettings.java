@@ -1,0 +1,24 @@
+package org.prefscore.spark;
+
+import java.io.Serializable;
+import org.prefscore.method.RefinementMargin;
+import org.prefscore.runtime.ModelSpec;
+
+/**
+ * What {@link PairScoringFunction} needs on an executor: small and serializable.
+ *
+ * @param reference π_ref, always scored
+ * @param checkpoint π_t, scored when not null; otherwise the policy terms are the reference terms
+ * @param tokenBudget the runtime's token budget per forward pass
+ * @param pairsPerCall pairs handed to one SequenceScorer call (4 sequences each)
+ * @param margin β and λ
+ * @param counters accumulators
+ */
+public record ScoringSettings(
+    ModelSpec reference,
+    ModelSpec checkpoint,
+    long tokenBudget,
+    int pairsPerCall,
+    RefinementMargin margin,
+    PipelineCounters counters)
+    implements Serializable {}

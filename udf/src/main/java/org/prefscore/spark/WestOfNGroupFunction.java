@@ -1,0 +1,146 @@
+package org.prefscore.spark;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.function.FlatMapGroupsFunction;
+import org.apache.spark.sql.Row;
+import org.prefscore.method.Candidate;
+import org.prefscore.method.NoPair;
+import org.prefscore.method.PreferencePair;
+import org.prefscore.method.Selection;
+import org.prefscore.method.WestOfNSelector;
+
+/**
+ * West-of-N step 3 for one prompt after the shuffle: all {@link OutputSchema#SAMPLES} rows of one
+ * prompt id in, one {@link OutputSchema#PAIR_WORK} row out: a pair, or a reject carrying the
+ * {@link org.prefscore.method.NoPairReason} code (stage {@code select}).
+ *
+ * <p>Samples the reward model refused take no part; if fewer than two samples have a reward because
+ * of refusals the prompt is rejected with REWARD_REFUSED. Selection itself is {@link
+ * WestOfNSelector}: duplicates removed (lowest sample index kept), argmax/argmin with ties to the
+ * lowest sample index, equal extremes give no pair.
+ */
+public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String, Row, Row> {
+
+  private static final long serialVersionUID = 1L;
+  public static final String STAGE = "select";
+
+  private final WestOfNSelector selector = new WestOfNSelector();
+
+  @Override
+  public Iterator<Row> call(String promptId, Iterator<Row> samples) {
+    Row any = null;
+    Map<Integer, Row> byIndex = new TreeMap<>();
+    List<Candidate> scored = new ArrayList<>();
+    List<String> refusals = new ArrayList<>();
+    while (samples.hasNext()) {
+      Row s = samples.next();
+      any = s;
+      int index = Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX);
+      byIndex.put(index, s);
+      Double reward = Rows.get(s, OutputSchema.REWARD);
+      if (reward == null) {
+        refusals.add(Rows.get(s, OutputSchema.REWARD_REFUSAL));
+        continue;
+      }
+      scored.add(candidate(promptId, s, reward));
+    }
+    Rows out = Rows.of(OutputSchema.PAIR_WORK)
+        .set(OutputSchema.PROMPT_ID, promptId)
+        .set(OutputSchema.INPUT_ROW, Rows.get(any, OutputSchema.INPUT_ROW))
+        .set(OutputSchema.PROMPT, Rows.get(any, OutputSchema.PROMPT))
+        .set(OutputSchema.PX_PROMPT, Rows.get(any, OutputSchema.PX_PROMPT));
+    if (scored.size() < 2 && !refusals.isEmpty()) {
+      return List.of(
+              out.set(OutputSchema.REJECT_STAGE, STAGE)
+                  .set(OutputSchema.REJECT_REASON, "REWARD_REFUSED")
+                  .set(OutputSchema.REJECT_DETAIL, refusals.size() + " of " + byIndex.size()
+                      + " samples refused by the reward model (" + refusals.get(0) + "), "
+                      + scored.size() + " scored")
+                  .build())
+          .iterator();
+    }
+    Selection selection = selector.select(scored);
+    if (selection instanceof NoPair noPair) {
+      return List.of(
+              out.set(OutputSchema.REJECT_STAGE, STAGE)
+                  .set(OutputSchema.REJECT_REASON, noPair.reason().name())
+                  .set(OutputSchema.REJECT_DETAIL, noPair.distinctCandidates() + " distinct of "
+                      + scored.size() + " scored samples (" + noPair.duplicatesRemoved()
+                      + " exact duplicates removed)")
+                  .set(OutputSchema.DISTINCT_CANDIDATES, noPair.distinctCandidates())
+                  .set(OutputSchema.DUPLICATES_REMOVED, noPair.duplicatesRemoved())
+                  .build())
+          .iterator();
+    }
+    PreferencePair pair = (PreferencePair) selection;
+    Candidate c = pair.chosen();
+    Candidate r = pair.rejected();
+    return List.of(
+            out.set(OutputSchema.CHOSEN, c.text())
+                .set(OutputSchema.REJECTED, r.text())
+                .set(OutputSchema.CHOSEN_SAMPLE_INDEX, c.sampleIndex())
+                .set(OutputSchema.REJECTED_SAMPLE_INDEX, r.sampleIndex())
+                .set(OutputSchema.CHOSEN_SEED, c.seed())
+                .set(OutputSchema.REJECTED_SEED, r.seed())
+                .set(OutputSchema.CHOSEN_TOKENS, c.responseTokens())
+                .set(OutputSchema.REJECTED_TOKENS, r.responseTokens())
+                .set(OutputSchema.REWARD_CHOSEN, c.reward())
+                .set(OutputSchema.REWARD_REJECTED, r.reward())
+                .set(OutputSchema.CONFIDENCE, pair.confidence())
+                .set(OutputSchema.DISTINCT_CANDIDATES, pair.distinctCandidates())
+                .set(OutputSchema.DUPLICATES_REMOVED, pair.duplicatesRemoved())
+                .set(OutputSchema.POLICY_CHOSEN_LOGPROB, c.policyLogprob())
+                .set(OutputSchema.POLICY_REJECTED_LOGPROB, r.policyLogprob())
+                .build())
+        .iterator();
+  }
+
+  private static Candidate candidate(String promptId, Row s, double reward) {
+    return new Candidate(
+        promptId,
+        Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX),
+        Rows.<Long>get(s, OutputSchema.SEED),
+        Rows.get(s, OutputSchema.TEXT),
+        reward,
+        Rows.<Double>get(s, OutputSchema.POLICY_LOGPROB),
+        Rows.<Integer>get(s, OutputSchema.RESPONSE_TOKENS));
+  }
+
+  /** The candidate y+ or y- of a {@link OutputSchema#PAIR_WORK} row, as selection saw it. */
+  static Candidate chosenOf(Row pair) {
+    return new Candidate(
+        Rows.get(pair, OutputSchema.PROMPT_ID),
+        Rows.<Integer>get(pair, OutputSchema.CHOSEN_SAMPLE_INDEX),
+        Rows.<Long>get(pair, OutputSchema.CHOSEN_SEED),
+        Rows.get(pair, OutputSchema.CHOSEN),
+        Rows.<Double>get(pair, OutputSchema.REWARD_CHOSEN),
+        Rows.<Double>get(pair, OutputSchema.POLICY_CHOSEN_LOGPROB),
+        Rows.<Integer>get(pair, OutputSchema.CHOSEN_TOKENS));
+  }
+
+  static Candidate rejectedOf(Row pair) {
+    return new Candidate(
+        Rows.get(pair, OutputSchema.PROMPT_ID),
+        Rows.<Integer>get(pair, OutputSchema.REJECTED_SAMPLE_INDEX),
+        Rows.<Long>get(pair, OutputSchema.REJECTED_SEED),
+        Rows.get(pair, OutputSchema.REJECTED),
+        Rows.<Double>get(pair, OutputSchema.REWARD_REJECTED),
+        Rows.<Double>get(pair, OutputSchema.POLICY_REJECTED_LOGPROB),
+        Rows.<Integer>get(pair, OutputSchema.REJECTED_TOKENS));
+  }
+
+  /** The {@link PreferencePair} a PAIR_WORK row holds. */
+  static PreferencePair pairOf(Row pair) {
+    return new PreferencePair(
+        Rows.get(pair, OutputSchema.PROMPT_ID),
+        chosenOf(pair),
+        rejectedOf(pair),
+        Rows.<Double>get(pair, OutputSchema.CONFIDENCE),
+        Rows.<Integer>get(pair, OutputSchema.DISTINCT_CANDIDATES),
+        Rows.<Integer>get(pair, OutputSchema.DUPLICATES_REMOVED));
+  }
+}
