@@ -20,7 +20,9 @@ public final class TokenSampler {
   private final SamplingConfig config;
   private final int sampleableVocab;
   private double[] scratchProbs = new double[0];
-  private Integer[] scratchOrder = new Integer[0];
+  private long[] scratchKeys = new long[0];
+  private int[] sortedIds = new int[0];
+  private double[] sortedProbs = new double[0];
   private int[] candidates = new int[0];
 
   public TokenSampler(SamplingConfig config, int sampleableVocab) {
@@ -48,6 +50,9 @@ public final class TokenSampler {
       }
       return new Choice(best, bestValue - logZ, 0.0);
     }
+    if (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= limit)) {
+      return chooseFromAll(logits, offset, limit, logZ, uniform);
+    }
     int count = collectCandidates(logits, offset, limit);
     // Warped softmax over the candidates.
     double invT = 1.0 / config.temperature();
@@ -65,7 +70,6 @@ public final class TokenSampler {
     int kept = count;
     if (config.topP() < 1.0) {
       kept = nucleus(count, mass);
-      restoreIdOrder(kept);
     }
     // candidates[0..kept) hold the kept tokens in id order.
     double keptMass = 0;
@@ -85,6 +89,35 @@ public final class TokenSampler {
     int token = candidates[chosen];
     return new Choice(
         token, logits[offset + token] - logZ, Math.log(scratchProbs[chosen] / keptMass));
+  }
+
+  /** No top-k, no top-p: every sampleable id is a candidate, in id order; no index indirection. */
+  private Choice chooseFromAll(float[] logits, int offset, int limit, double logZ, double uniform) {
+    double invT = 1.0 / config.temperature();
+    float maxLogit = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < limit; i++) {
+      maxLogit = Math.max(maxLogit, logits[offset + i]);
+    }
+    double max = maxLogit * invT; // = max_i (logits[i] * invT): the product is monotonic, invT > 0
+    ensureProbs(limit);
+    double[] probs = scratchProbs;
+    double mass = 0;
+    for (int i = 0; i < limit; i++) {
+      double p = Math.exp(logits[offset + i] * invT - max);
+      probs[i] = p;
+      mass += p;
+    }
+    double target = uniform * mass;
+    double acc = 0;
+    int chosen = limit - 1;
+    for (int i = 0; i < limit; i++) {
+      acc += probs[i];
+      if (target < acc) {
+        chosen = i;
+        break;
+      }
+    }
+    return new Choice(chosen, logits[offset + chosen] - logZ, Math.log(probs[chosen] / mass));
   }
 
   /** Fills {@code candidates} with every sampleable id, or the top-k of them; returns the count. */
@@ -186,56 +219,58 @@ public final class TokenSampler {
       }
       sortable = w;
     }
-    if (scratchOrder.length < sortable) {
-      scratchOrder = new Integer[sortable];
+    // Sort (prob desc, id asc) without boxing: a primitive sort on keys made of the probability
+    // rounded to float (desc) and the candidate slot (asc, = id order), then an insertion pass
+    // with the exact double comparison fixes the few pairs that float rounding tied or swapped.
+    if (scratchKeys.length < sortable) {
+      scratchKeys = new long[sortable];
+      sortedIds = new int[sortable];
+      sortedProbs = new double[sortable];
     }
     for (int c = 0; c < sortable; c++) {
-      scratchOrder[c] = c;
+      int bits = Float.floatToRawIntBits((float) scratchProbs[c]);
+      scratchKeys[c] = ((long) (Integer.MAX_VALUE - bits) << 32) | c;
     }
-    final double[] probs = scratchProbs;
-    final int[] ids = candidates;
-    Arrays.sort(
-        scratchOrder,
-        0,
-        sortable,
-        (a, b) -> {
-          int cmp = Double.compare(probs[b], probs[a]);
-          return cmp != 0 ? cmp : Integer.compare(ids[a], ids[b]);
-        });
-    int[] sortedIds = new int[sortable];
-    double[] sortedProbs = new double[sortable];
+    Arrays.sort(scratchKeys, 0, sortable);
     for (int c = 0; c < sortable; c++) {
-      sortedIds[c] = ids[scratchOrder[c]];
-      sortedProbs[c] = probs[scratchOrder[c]];
+      int from = (int) scratchKeys[c];
+      sortedIds[c] = candidates[from];
+      sortedProbs[c] = scratchProbs[from];
     }
-    System.arraycopy(sortedIds, 0, candidates, 0, sortable);
-    System.arraycopy(sortedProbs, 0, scratchProbs, 0, sortable);
+    for (int c = 1; c < sortable; c++) {
+      int id = sortedIds[c];
+      double p = sortedProbs[c];
+      int j = c - 1;
+      while (j >= 0 && (sortedProbs[j] < p || (sortedProbs[j] == p && sortedIds[j] > id))) {
+        sortedIds[j + 1] = sortedIds[j];
+        sortedProbs[j + 1] = sortedProbs[j];
+        j--;
+      }
+      sortedIds[j + 1] = id;
+      sortedProbs[j + 1] = p;
+    }
+    int kept = sortable;
     double acc = 0;
     for (int c = 0; c < sortable; c++) {
-      acc += scratchProbs[c];
+      acc += sortedProbs[c];
       if (acc >= target) {
-        return c + 1;
+        kept = c + 1;
+        break;
       }
     }
-    return sortable;
-  }
-
-  /** Sorts the first {@code kept} candidates (and their probabilities) by token id. */
-  private void restoreIdOrder(int kept) {
-    long[] packed = new long[kept];
-    for (int c = 0; c < kept; c++) {
-      packed[c] = ((long) candidates[c] << 32) | c;
+    // Keep, in id order, the candidates ranked at or before the last one of the nucleus.
+    double lastP = sortedProbs[kept - 1];
+    int lastId = sortedIds[kept - 1];
+    int w = 0;
+    for (int c = 0; c < sortable; c++) {
+      double p = scratchProbs[c];
+      int id = candidates[c];
+      if (p > lastP || (p == lastP && id <= lastId)) {
+        candidates[w] = id;
+        scratchProbs[w++] = p;
+      }
     }
-    Arrays.sort(packed);
-    double[] probs = new double[kept];
-    int[] ids = new int[kept];
-    for (int c = 0; c < kept; c++) {
-      int from = (int) packed[c];
-      ids[c] = candidates[from];
-      probs[c] = scratchProbs[from];
-    }
-    System.arraycopy(ids, 0, candidates, 0, kept);
-    System.arraycopy(probs, 0, scratchProbs, 0, kept);
+    return kept;
   }
 
   private void swap(int a, int b) {
