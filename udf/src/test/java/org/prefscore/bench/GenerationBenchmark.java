@@ -1,0 +1,613 @@
+package org.prefscore.bench;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.prefscore.runtime.EngineOptions;
+import org.prefscore.runtime.LanguageModel;
+import org.prefscore.runtime.ModelFiles;
+import org.prefscore.runtime.ModelRegistry;
+import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.SampleGenerator;
+import org.prefscore.runtime.SamplingConfig;
+
+/**
+ * Generation throughput benchmark (a main class, not a test; run by {@code bench/generation.sh}).
+ *
+ * <p>For each model, in one JVM and interleaved round-robin over repeats: our {@link
+ * SampleGenerator} (N samples per prompt, top-p 1.0 and top-p 0.9, and greedy as a diagnostic),
+ * a bare ONNX Runtime decode loop on the same {@code model.onnx} through {@code ai.onnxruntime}
+ * directly (prefill once per prompt, rows repeated N times, then token by token with present fed
+ * back as past, argmax only), and shared vs unshared prefill at a larger N (samples asserted
+ * identical). Every sample is forced to {@code --new-tokens} tokens: the model's EOS ids are
+ * replaced by -1 (an id never drawn) for the benchmark, as min_new_tokens = max_new_tokens does in
+ * transformers. Throughput = rows x new tokens / wall time of the whole call (tokenization, prefill,
+ * decode, text decoding included for ours).
+ *
+ * <p>Prints a human table and one JSON line starting with {@code {"bench":"generation-java"}}.
+ * Options: {@code --model NAME=DIR} (repeatable), {@code --prompts}, {@code --threads}, {@code --n},
+ * {@code --n-prefill}, {@code --new-tokens}, {@code --temperature}, {@code --top-p-extra}, {@code
+ * --warmup} (rounds), {@code --repeats} (minimum timed rounds), {@code --min-seconds} (more rounds,
+ * up to 30, until the timed rounds add up to this long), {@code --only a,b} (diagnostic subset,
+ * e.g. {@code ours_greedy_n16}; no ratios), {@code --seed}, {@code --json-out FILE}.
+ */
+public final class GenerationBenchmark {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private record Prompt(String id, String text, int tokens) {}
+
+  /** One timed configuration: a name and a run that returns how many new tokens it generated. */
+  private record Variant(String name, int rows, Run run) {}
+
+  @FunctionalInterface
+  private interface Run {
+    Stats.Sample once() throws Exception;
+  }
+
+  /** Timings of one variant over the repeats. */
+  private static final class Stats {
+    record Sample(long tokens, long nanos, long forwardNanos) {}
+
+    final List<Sample> samples = new ArrayList<>();
+
+    double[] tokensPerSecond() {
+      return samples.stream().mapToDouble(s -> s.tokens() * 1e9 / s.nanos()).sorted().toArray();
+    }
+
+    double median() {
+      double[] t = tokensPerSecond();
+      int n = t.length;
+      return n % 2 == 1 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+    }
+
+    double min() {
+      return tokensPerSecond()[0];
+    }
+
+    double max() {
+      double[] t = tokensPerSecond();
+      return t[t.length - 1];
+    }
+
+    double forwardShare() {
+      double f = 0;
+      double w = 0;
+      for (Sample s : samples) {
+        f += s.forwardNanos();
+        w += s.nanos();
+      }
+      return f / w;
+    }
+
+    long tokens() {
+      return samples.get(0).tokens();
+    }
+
+    double medianMillis() {
+      double[] ms = samples.stream().mapToDouble(s -> s.nanos() / 1e6).sorted().toArray();
+      int n = ms.length;
+      return n % 2 == 1 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> models = new LinkedHashMap<>();
+    Path promptsFile = Path.of("bench/prompts.json");
+    int threads = 2;
+    int n = 4;
+    int nPrefill = 16;
+    int newTokens = 64;
+    double temperature = 0.7;
+    double topPExtra = 0.9;
+    int warmup = 2;
+    int repeats = 5;
+    long seed = 1234L;
+    double minSeconds = 0;
+    java.util.Set<String> only = null;
+    Path jsonOut = null;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      String v = i + 1 < args.length ? args[i + 1] : null;
+      switch (a) {
+        case "--model" -> {
+          String[] kv = v.split("=", 2);
+          models.put(kv[0], kv[1]);
+          i++;
+        }
+        case "--prompts" -> { promptsFile = Path.of(v); i++; }
+        case "--threads" -> { threads = Integer.parseInt(v); i++; }
+        case "--n" -> { n = Integer.parseInt(v); i++; }
+        case "--n-prefill" -> { nPrefill = Integer.parseInt(v); i++; }
+        case "--new-tokens" -> { newTokens = Integer.parseInt(v); i++; }
+        case "--temperature" -> { temperature = Double.parseDouble(v); i++; }
+        case "--top-p-extra" -> { topPExtra = Double.parseDouble(v); i++; }
+        case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
+        case "--repeats" -> { repeats = Integer.parseInt(v); i++; }
+        case "--seed" -> { seed = Long.parseLong(v); i++; }
+        case "--json-out" -> { jsonOut = Path.of(v); i++; }
+        case "--min-seconds" -> { minSeconds = Double.parseDouble(v); i++; }
+        case "--only" -> { only = new java.util.HashSet<>(List.of(v.split(","))); i++; }
+        default -> throw new IllegalArgumentException("unknown argument " + a);
+      }
+    }
+    if (models.isEmpty()) {
+      models.put("tiny-llama", "fixtures/models/tiny-llama");
+    }
+    List<Prompt> prompts = readPrompts(promptsFile);
+
+    ObjectNode root = JSON.createObjectNode();
+    root.put("bench", "generation-java");
+    root.put("threads", threads);
+    root.put("n", n);
+    root.put("n_prefill", nPrefill);
+    root.put("new_tokens", newTokens);
+    root.put("temperature", temperature);
+    root.put("top_k", 0);
+    root.put("warmup", warmup);
+    root.put("repeats", repeats);
+    root.put("min_seconds", minSeconds);
+    root.put("prompts", prompts.size());
+    root.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    root.put("cpus", Runtime.getRuntime().availableProcessors());
+    ObjectNode results = root.putObject("models");
+
+    for (Map.Entry<String, String> m : models.entrySet()) {
+      results.set(
+          m.getKey(),
+          benchModel(m.getKey(), Path.of(m.getValue()), prompts, threads, n, nPrefill, newTokens,
+              temperature, topPExtra, warmup, repeats, minSeconds, only, seed));
+    }
+    String line = JSON.writeValueAsString(root);
+    System.out.println(line);
+    if (jsonOut != null) {
+      Files.writeString(jsonOut, line + "\n");
+    }
+  }
+
+  private static ObjectNode benchModel(
+      String name,
+      Path dir,
+      List<Prompt> prompts,
+      int threads,
+      int n,
+      int nPrefill,
+      int newTokens,
+      double temperature,
+      double topPExtra,
+      int warmup,
+      int repeats,
+      double minSeconds,
+      java.util.Set<String> only,
+      long seed)
+      throws Exception {
+    LanguageModel loaded =
+        ModelRegistry.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(threads)));
+    // EOS never ends a sample: every engine generates exactly newTokens per row.
+    LanguageModel model = new LanguageModel(withoutEos(loaded.files()), loaded.tokenizer(), loaded.graph());
+    List<SampleGenerator.Request> requests = new ArrayList<>();
+    long[][] promptIds = new long[prompts.size()][];
+    for (int i = 0; i < prompts.size(); i++) {
+      Prompt p = prompts.get(i);
+      requests.add(new SampleGenerator.Request(p.id(), p.text()));
+      promptIds[i] = model.encode(p.text());
+      if (promptIds[i].length != p.tokens()) {
+        throw new IllegalStateException(
+            "prompt " + p.id() + " has " + promptIds[i].length + " tokens, prompts.json says " + p.tokens());
+      }
+    }
+    long budget = 1L << 22; // one batch: every prompt's N rows decode together
+    SamplingConfig base = new SamplingConfig(n, temperature, 0, 1.0, newTokens, List.of());
+    SamplingConfig topP = new SamplingConfig(n, temperature, 0, topPExtra, newTokens, List.of());
+    SamplingConfig greedyN = new SamplingConfig(n, 0.0, 0, 1.0, newTokens, List.of());
+    SamplingConfig big = base.withSamplesPerPrompt(nPrefill);
+    SamplingConfig greedyBig = greedyN.withSamplesPerPrompt(nPrefill);
+    long padId = model.files().padTokenId() >= 0 ? model.files().padTokenId() : 0;
+    int rows = n * prompts.size();
+    int bigRows = nPrefill * prompts.size();
+    long runSeed = seed;
+
+    try (BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads)) {
+      List<List<SampleGenerator.PromptResult>> lastShared = new ArrayList<>(List.of(List.of()));
+      List<Variant> all =
+          List.of(
+              new Variant("ours", rows, () -> ours(model, base, budget, true, requests, runSeed, null)),
+              new Variant("bare_ort", rows, () -> bare.run(promptIds, n, newTokens, padId)),
+              new Variant("ours_top_p", rows, () -> ours(model, topP, budget, true, requests, runSeed, null)),
+              new Variant("ours_greedy", rows, () -> ours(model, greedyN, budget, true, requests, runSeed, null)),
+              new Variant("bare_ort_n" + nPrefill, bigRows, () -> bare.run(promptIds, nPrefill, newTokens, padId)),
+              new Variant(
+                  "ours_n" + nPrefill + "_shared",
+                  bigRows,
+                  () -> ours(model, big, budget, true, requests, runSeed, lastShared)),
+              new Variant(
+                  "ours_n" + nPrefill + "_unshared",
+                  bigRows,
+                  () -> {
+                    List<List<SampleGenerator.PromptResult>> out = new ArrayList<>(List.of(List.of()));
+                    Stats.Sample s = ours(model, big, budget, false, requests, runSeed, out);
+                    if (!lastShared.get(0).isEmpty()) {
+                      assertSameSamples(lastShared.get(0), out.get(0));
+                    }
+                    return s;
+                  }),
+              // Diagnostic only (--only): the engine path at N rows without sampling.
+              new Variant(
+                  "ours_greedy_n" + nPrefill,
+                  bigRows,
+                  () -> ours(model, greedyBig, budget, true, requests, runSeed, null)));
+      List<Variant> variants =
+          only == null
+              ? all.subList(0, all.size() - 1)
+              : all.stream().filter(v -> only.contains(v.name())).toList();
+      Map<String, Stats> stats = new LinkedHashMap<>();
+      for (Variant v : variants) {
+        stats.put(v.name(), new Stats());
+      }
+      System.err.printf(Locale.ROOT, "[%s] warm-up (%d round(s)) ...%n", name, warmup);
+      long roundNanos = 0;
+      for (int w = 0; w < warmup; w++) {
+        long t = System.nanoTime();
+        for (Variant v : variants) {
+          v.run().once();
+        }
+        roundNanos = System.nanoTime() - t;
+      }
+      // Short rounds (small models) get more repeats: at least minSeconds of timed rounds, at most 30.
+      int rounds = repeats;
+      if (roundNanos > 0 && minSeconds > 0) {
+        rounds = (int) Math.min(30, Math.max(repeats, Math.ceil(minSeconds * 1e9 / roundNanos)));
+      }
+      for (int r = 0; r < rounds; r++) {
+        for (Variant v : variants) {
+          Stats.Sample s = v.run().once();
+          if (s.tokens() != (long) v.rows() * newTokens) {
+            throw new IllegalStateException(
+                v.name() + " generated " + s.tokens() + " tokens, expected " + (long) v.rows() * newTokens);
+          }
+          stats.get(v.name()).samples.add(s);
+        }
+        System.err.printf(Locale.ROOT, "[%s] repeat %d/%d done%n", name, r + 1, rounds);
+      }
+
+      ObjectNode out = JSON.createObjectNode();
+      out.put("dir", dir.toString());
+      out.put("repeats", rounds);
+      out.put("layers", model.graph().signature().numLayers());
+      out.put("kv_heads", model.graph().signature().numKvHeads());
+      out.put("head_dim", model.graph().signature().headDim());
+      out.put("vocab", model.graph().signature().logitsWidth());
+      ArrayNode lengths = out.putArray("prompt_tokens");
+      for (long[] p : promptIds) {
+        lengths.add(p.length);
+      }
+      ObjectNode vs = out.putObject("variants");
+      System.out.printf(Locale.ROOT, "%n== %s (%s): %d prompts, %d new tokens/row, %d intra-op threads%n",
+          name, model.graph().signature(), prompts.size(), newTokens, threads);
+      System.out.printf(Locale.ROOT, "%-22s %5s %9s %10s %10s %10s %7s %9s%n",
+          "variant", "rows", "ms(med)", "tok/s med", "tok/s min", "tok/s max", "spread", "fwd share");
+      for (Variant v : variants) {
+        Stats s = stats.get(v.name());
+        ObjectNode o = vs.putObject(v.name());
+        o.put("rows", v.rows());
+        o.put("new_tokens", s.tokens());
+        o.put("median_ms", s.medianMillis());
+        o.put("tok_s_median", s.median());
+        o.put("tok_s_min", s.min());
+        o.put("tok_s_max", s.max());
+        o.put("spread", (s.max() - s.min()) / s.median());
+        o.put("forward_share", s.forwardShare());
+        ArrayNode perRun = o.putArray("tok_s_all");
+        for (Stats.Sample x : s.samples) {
+          perRun.add(x.tokens() * 1e9 / x.nanos());
+        }
+        System.out.printf(Locale.ROOT, "%-22s %5d %9.1f %10.0f %10.0f %10.0f %6.1f%% %8.1f%%%n",
+            v.name(), v.rows(), s.medianMillis(), s.median(), s.min(), s.max(),
+            100 * (s.max() - s.min()) / s.median(), 100 * s.forwardShare());
+      }
+      if (only != null) {
+        return out; // a partial run (diagnostics): no ratios
+      }
+      ObjectNode ratios = out.putObject("ratios");
+      double oursMed = stats.get("ours").median();
+      ratios.put("ours_over_bare", oursMed / stats.get("bare_ort").median());
+      ratios.put("ours_greedy_over_bare", stats.get("ours_greedy").median() / stats.get("bare_ort").median());
+      ratios.put("ours_top_p_over_ours", stats.get("ours_top_p").median() / oursMed);
+      ratios.put(
+          "shared_over_unshared_n" + nPrefill,
+          stats.get("ours_n" + nPrefill + "_shared").median()
+              / stats.get("ours_n" + nPrefill + "_unshared").median());
+      ratios.put(
+          "ours_over_bare_n" + nPrefill,
+          stats.get("ours_n" + nPrefill + "_shared").median() / stats.get("bare_ort_n" + nPrefill).median());
+      out.put("samples_identical_shared_vs_unshared", true);
+      System.out.printf(Locale.ROOT, "ours/bare %.3f  greedy ours/bare %.3f  top-p %.2f/1.0 %.3f  "
+              + "shared/unshared prefill (N=%d) %.3f  (samples identical: yes)%n",
+          ratios.get("ours_over_bare").asDouble(), ratios.get("ours_greedy_over_bare").asDouble(),
+          topPExtra, ratios.get("ours_top_p_over_ours").asDouble(), nPrefill,
+          ratios.get("shared_over_unshared_n" + nPrefill).asDouble());
+      return out;
+    } finally {
+      loaded.close();
+    }
+  }
+
+  /** One call of our sampler; tokens counted from the samples, forward time from the generator. */
+  private static Stats.Sample ours(
+      LanguageModel model,
+      SamplingConfig config,
+      long budget,
+      boolean share,
+      List<SampleGenerator.Request> requests,
+      long runSeed,
+      List<List<SampleGenerator.PromptResult>> keep) {
+    SampleGenerator generator = new SampleGenerator(model, config, budget, share);
+    long start = System.nanoTime();
+    List<SampleGenerator.PromptResult> results = generator.generate(requests, runSeed);
+    long nanos = System.nanoTime() - start;
+    long tokens = 0;
+    for (SampleGenerator.PromptResult r : results) {
+      if (!r.sampled()) {
+        throw new IllegalStateException("prompt " + r.promptId() + " refused: " + r.refusal());
+      }
+      for (SampleGenerator.Sample s : r.samples()) {
+        tokens += s.tokenIds().length;
+      }
+    }
+    if (keep != null) {
+      keep.set(0, results);
+    }
+    return new Stats.Sample(tokens, nanos, generator.modelNanos());
+  }
+
+  private static void assertSameSamples(
+      List<SampleGenerator.PromptResult> shared, List<SampleGenerator.PromptResult> unshared) {
+    if (shared.size() != unshared.size()) {
+      throw new IllegalStateException("shared and unshared runs returned different prompt counts");
+    }
+    for (int p = 0; p < shared.size(); p++) {
+      List<SampleGenerator.Sample> a = shared.get(p).samples();
+      List<SampleGenerator.Sample> b = unshared.get(p).samples();
+      if (a.size() != b.size()) {
+        throw new IllegalStateException("prompt " + p + ": sample counts differ");
+      }
+      for (int s = 0; s < a.size(); s++) {
+        if (!Arrays.equals(a.get(s).tokenIds(), b.get(s).tokenIds())) {
+          throw new IllegalStateException(
+              "shared vs unshared prefill gave different samples for prompt "
+                  + a.get(s).promptId() + " sample " + s);
+        }
+        if (Math.abs(a.get(s).logprob() - b.get(s).logprob()) > 1e-3) {
+          throw new IllegalStateException(
+              "shared vs unshared prefill log-probs differ for prompt " + a.get(s).promptId()
+                  + " sample " + s + ": " + a.get(s).logprob() + " vs " + b.get(s).logprob());
+        }
+      }
+    }
+  }
+
+  private static ModelFiles withoutEos(ModelFiles f) {
+    return new ModelFiles(
+        f.directory(), f.onnxFile(), f.tokenizerFile(), f.modelType(), f.contextWindow(),
+        f.tokenizerVocabSize(), List.of(-1L), f.bosTokenId(), f.padTokenId(), f.eosToken(),
+        f.bosToken(), f.chatTemplate(), f.specialTokens());
+  }
+
+  private static List<Prompt> readPrompts(Path file) throws IOException {
+    JsonNode root = JSON.readTree(file.toFile());
+    List<Prompt> prompts = new ArrayList<>();
+    for (JsonNode p : root.path("prompts")) {
+      prompts.add(new Prompt(p.path("id").asText(), p.path("text").asText(), p.path("tokens").asInt()));
+    }
+    if (prompts.isEmpty()) {
+      throw new IllegalArgumentException("no prompts in " + file);
+    }
+    return prompts;
+  }
+
+  /**
+   * The reference: the same graph through {@code ai.onnxruntime} directly, no sampling logic.
+   * Prefill of the prompts (left-padded, one row each), each prompt's present rows repeated N
+   * times, then one token per step with present fed back as past, argmax per row.
+   */
+  static final class BareOrtLoop implements AutoCloseable {
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtSession session;
+    private final int layers;
+    private final long kvHeads;
+    private final long headDim;
+    private final boolean hasPositions;
+
+    BareOrtLoop(Path onnx, int threads) throws OrtException {
+      OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+      options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      options.setIntraOpNumThreads(threads);
+      options.setInterOpNumThreads(1);
+      session = env.createSession(onnx.toString(), options);
+      int l = 0;
+      while (session.getInputInfo().containsKey("past_key_values." + l + ".key")) {
+        l++;
+      }
+      layers = l;
+      long[] shape = ((TensorInfo) session.getInputInfo().get("past_key_values.0.key").getInfo()).getShape();
+      kvHeads = shape[1];
+      headDim = shape[3];
+      hasPositions = session.getInputInfo().containsKey("position_ids");
+    }
+
+    Stats.Sample run(long[][] prompts, int n, int newTokens, long padId) throws OrtException {
+      long start = System.nanoTime();
+      long forward = 0;
+      int p = prompts.length;
+      int maxPrompt = 0;
+      for (long[] ids : prompts) {
+        maxPrompt = Math.max(maxPrompt, ids.length);
+      }
+      long[] ids = new long[p * maxPrompt];
+      long[] mask = new long[p * maxPrompt];
+      long[] pos = new long[p * maxPrompt];
+      Arrays.fill(ids, padId);
+      for (int r = 0; r < p; r++) {
+        int pad = maxPrompt - prompts[r].length;
+        System.arraycopy(prompts[r], 0, ids, r * maxPrompt + pad, prompts[r].length);
+        for (int s = 0; s < prompts[r].length; s++) {
+          mask[r * maxPrompt + pad + s] = 1;
+          pos[r * maxPrompt + pad + s] = s;
+        }
+      }
+      Map<String, OnnxTensor> in = new HashMap<>();
+      List<OnnxTensor> owned = new ArrayList<>();
+      in.put("input_ids", own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {p, maxPrompt})));
+      in.put("attention_mask", own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {p, maxPrompt})));
+      if (hasPositions) {
+        in.put("position_ids", own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {p, maxPrompt})));
+      }
+      for (int i = 0; i < layers; i++) {
+        for (String kind : new String[] {"key", "value"}) {
+          in.put("past_key_values." + i + "." + kind,
+              own(owned, OnnxTensor.createTensor(env, FloatBuffer.allocate(0), new long[] {p, kvHeads, 0, headDim})));
+        }
+      }
+      long t0 = System.nanoTime();
+      OrtSession.Result result = session.run(in);
+      forward += System.nanoTime() - t0;
+      closeAll(owned);
+
+      int rows = p * n;
+      long[] next = new long[rows];
+      int[] promptLength = new int[rows];
+      FloatBuffer logits = logits(result);
+      int width = logits.capacity() / (p * maxPrompt);
+      for (int r = 0; r < p; r++) {
+        long best = argmax(logits, (r * maxPrompt + maxPrompt - 1) * width, width);
+        for (int s = 0; s < n; s++) {
+          next[r * n + s] = best;
+          promptLength[r * n + s] = prompts[r].length;
+        }
+      }
+      // Repeat each prompt's cache rows n times.
+      Map<String, OnnxTensor> past = new HashMap<>();
+      for (int i = 0; i < layers; i++) {
+        for (String kind : new String[] {"key", "value"}) {
+          FloatBuffer src = ((OnnxTensor) result.get("present." + i + "." + kind).get()).getFloatBuffer();
+          int rowSize = src.capacity() / p;
+          FloatBuffer dst = FloatBuffer.allocate(rowSize * rows);
+          for (int r = 0; r < p; r++) {
+            for (int s = 0; s < n; s++) {
+              dst.put(src.slice(r * rowSize, rowSize));
+            }
+          }
+          dst.flip();
+          OnnxTensor t = OnnxTensor.createTensor(env, dst, new long[] {rows, kvHeads, maxPrompt, headDim});
+          owned.add(t);
+          past.put("past_key_values." + i + "." + kind, t);
+        }
+      }
+      result.close();
+      long generated = rows; // the first token comes from the prefill logits
+      int cacheLength = maxPrompt;
+      OrtSession.Result previous = null;
+      for (int step = 1; step < newTokens; step++) {
+        long[] stepMask = new long[rows * (cacheLength + 1)];
+        long[] stepPos = new long[rows];
+        for (int r = 0; r < rows; r++) {
+          int base = r * (cacheLength + 1);
+          Arrays.fill(stepMask, base + maxPrompt - promptLength[r], base + cacheLength + 1, 1L);
+          stepPos[r] = promptLength[r] + step - 1;
+        }
+        Map<String, OnnxTensor> stepIn = new HashMap<>(past);
+        List<OnnxTensor> small = new ArrayList<>();
+        stepIn.put("input_ids", own(small, OnnxTensor.createTensor(env, LongBuffer.wrap(next), new long[] {rows, 1})));
+        stepIn.put("attention_mask", own(small, OnnxTensor.createTensor(env, LongBuffer.wrap(stepMask), new long[] {rows, cacheLength + 1})));
+        if (hasPositions) {
+          stepIn.put("position_ids", own(small, OnnxTensor.createTensor(env, LongBuffer.wrap(stepPos), new long[] {rows, 1})));
+        }
+        t0 = System.nanoTime();
+        OrtSession.Result out = session.run(stepIn);
+        forward += System.nanoTime() - t0;
+        closeAll(small);
+        if (previous != null) {
+          previous.close();
+        } else {
+          closeAll(owned);
+        }
+        previous = out;
+        cacheLength++;
+        FloatBuffer stepLogits = logits(out);
+        for (int r = 0; r < rows; r++) {
+          next[r] = argmax(stepLogits, r * width, width);
+        }
+        generated += rows;
+        past = new HashMap<>();
+        for (int i = 0; i < layers; i++) {
+          for (String kind : new String[] {"key", "value"}) {
+            past.put("past_key_values." + i + "." + kind,
+                (OnnxTensor) out.get("present." + i + "." + kind).get());
+          }
+        }
+      }
+      if (previous != null) {
+        previous.close();
+      } else {
+        closeAll(owned);
+      }
+      return new Stats.Sample(generated, System.nanoTime() - start, forward);
+    }
+
+    private static FloatBuffer logits(OrtSession.Result result) {
+      OnnxValue v = result.get("logits").orElseThrow();
+      return ((OnnxTensor) v).getFloatBuffer();
+    }
+
+    private static long argmax(FloatBuffer logits, int offset, int width) {
+      int best = 0;
+      float value = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < width; i++) {
+        float x = logits.get(offset + i);
+        if (x > value) {
+          value = x;
+          best = i;
+        }
+      }
+      return best;
+    }
+
+    private static OnnxTensor own(List<OnnxTensor> owned, OnnxTensor t) {
+      owned.add(t);
+      return t;
+    }
+
+    private static void closeAll(List<OnnxTensor> tensors) {
+      for (OnnxTensor t : tensors) {
+        t.close();
+      }
+      tensors.clear();
+    }
+
+    @Override
+    public void close() throws OrtException {
+      session.close();
+    }
+  }
+
+  private GenerationBenchmark() {}
+}
