@@ -74,8 +74,18 @@ public final class ConfigKeys {
       "prompts (or pairs) an executor hands to one runtime call; the runtime batches them within the token budget");
   public static final ConfigKey INTRA_OP_THREADS = key("runtime.intra-op-threads", "1",
       "ONNX Runtime threads inside one operator per model (1 suits one task per core); 0: ONNX Runtime decides");
-  public static final ConfigKey USE_CUDA = key("runtime.use-cuda", "false",
-      "ask ONNX Runtime for its CUDA provider (falls back to CPU with a log line)");
+  public static final ConfigKey DEVICE = key("runtime.device", "cpu",
+      "cpu or cuda: cuda runs the models on ONNX Runtime's CUDA provider, on the GPU Spark assigned to the task (falls back to CPU with a log line when CUDA is unavailable)");
+  public static final ConfigKey MODEL_CACHE_DIR = key("runtime.model-cache-dir", "",
+      "executor-local folder for copies of model directories on a Hadoop FS (s3a://, hdfs://), copied once per executor; empty: <java.io.tmpdir>/prefscore-models");
+  public static final ConfigKey GPU_STAGE_RESOURCES = key("runtime.gpu.stage-resources", "off",
+      "stage-level scheduling of the model stages (needs runtime.device=cuda and a cluster manager, not local mode): off; task (a task resource profile: executors already have GPUs, only generation/scoring tasks take runtime.gpu.task-amount); executor (a resource profile that also asks for GPU executors; needs dynamic allocation)");
+  public static final ConfigKey GPU_TASK_AMOUNT = key("runtime.gpu.task-amount", "1",
+      "GPUs per generation/scoring task in a stage resource profile: a whole number, or a fraction <= 0.5 to share a GPU (0.5: two tasks per GPU)");
+  public static final ConfigKey GPU_EXECUTOR_AMOUNT = key("runtime.gpu.executor-amount", "1",
+      "GPUs per executor in an executor resource profile (runtime.gpu.stage-resources=executor)");
+  public static final ConfigKey GPU_DISCOVERY_SCRIPT = key("runtime.gpu.discovery-script", "",
+      "GPU discovery script of an executor resource profile (e.g. conf/getGpusResources.sh as the executors see it); empty: spark.executor.resource.gpu.discoveryScript");
 
   // --- sampling
   public static final ConfigKey SAMPLING_N = key("sampling.n", "64",

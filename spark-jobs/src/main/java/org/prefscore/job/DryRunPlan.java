@@ -4,6 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.prefscore.spark.LocalModelCache;
 
 /** The plan {@code --dry-run} prints: what would run, on what, with which values. Starts nothing. */
 final class DryRunPlan {
@@ -53,8 +56,17 @@ final class DryRunPlan {
     l.add("   " + i + ". write + verify: input rows = pairs" + (c.mode() == Mode.WEST_OF_N ? " + filtered" : "") + " + rejects");
     l.add(String.format(Locale.ROOT, "  runtime     token budget %d, %d prompts per call, intra-op threads %d%s; spark master %s, partitions %s",
         c.runtime().tokenBudget(), c.runtime().promptsPerCall(), c.runtime().engine().intraOpThreads(),
-        c.runtime().engine().useCuda() ? ", CUDA" : "", c.sparkMaster().isEmpty() ? "(from spark-submit)" : c.sparkMaster(),
+        c.runtime().engine().useCuda() ? ", device cuda (the task's GPU; CPU fallback)" : ", device cpu",
+        c.sparkMaster().isEmpty() ? "(from spark-submit)" : c.sparkMaster(),
         c.partitions() == 0 ? "default" : Integer.toString(c.partitions())));
+    if (c.runtime().engine().useCuda()) {
+      l.add("  gpu stages  " + c.runtime().gpuStages().describe());
+    }
+    if (Stream.of(m.policy(), m.reward(), m.reference(), m.checkpoint()).flatMap(Optional::stream)
+        .anyMatch(LocalModelCache::isRemote)) {
+      l.add("  models      on a Hadoop FS: checked when the run starts; each executor copies them once to "
+          + (c.runtime().modelCacheDir().isEmpty() ? "<java.io.tmpdir>/prefscore-models" : c.runtime().modelCacheDir()));
+    }
     l.add("  configuration (origin: default, file or set; secrets redacted):");
     for (Map.Entry<String, ResolvedConfig.Value> e : c.source().redactedWithOrigin().entrySet()) {
       String v = e.getValue().text();

@@ -21,6 +21,8 @@ import org.prefscore.method.RefinementPrompt;
 import org.prefscore.runtime.EngineOptions;
 import org.prefscore.runtime.ModelSpec;
 import org.prefscore.runtime.SamplingConfig;
+import org.prefscore.spark.LocalModelCache;
+import org.prefscore.spark.ModelPlacement;
 
 /**
  * The validated, typed configuration of one run. {@link #from} checks everything on the driver
@@ -76,8 +78,21 @@ public record PipelineConfig(
       Optional<String> checkpoint,
       boolean referenceIsPolicy) {}
 
-  /** Runtime settings shared by every model stage. */
-  public record Runtime(long tokenBudget, int promptsPerCall, EngineOptions engine) {}
+  /**
+   * Runtime settings shared by every model stage.
+   *
+   * @param modelCacheDir executor-local root for copies of remote model directories; empty: the
+   *     executors' java.io.tmpdir
+   * @param gpuStages stage-level GPU scheduling of the model stages
+   */
+  public record Runtime(long tokenBudget, int promptsPerCall, EngineOptions engine, String modelCacheDir,
+      GpuStages gpuStages) {
+
+    /** Where executors load models from and on which GPU. */
+    public ModelPlacement placement() {
+      return new ModelPlacement(modelCacheDir);
+    }
+  }
 
   /** Likelihood filter mode. */
   public enum LikelihoodMode {
@@ -151,8 +166,10 @@ public record PipelineConfig(
     long budget = c.longValue(ConfigKeys.TOKEN_BUDGET, 1);
     int perCall = c.intValue(ConfigKeys.PROMPTS_PER_CALL, 1);
     int threads = c.intValue(ConfigKeys.INTRA_OP_THREADS, 0);
-    boolean cuda = c.bool(ConfigKeys.USE_CUDA);
-    Runtime runtime = new Runtime(budget, perCall, new EngineOptions(cuda, 0, Math.max(0, threads), 1));
+    boolean cuda = c.choice(ConfigKeys.DEVICE, "cpu", "cuda").equals("cuda");
+    GpuStages gpuStages = GpuStages.from(config, cuda, config.get(ConfigKeys.SPARK_MASTER).trim(), c.problems);
+    Runtime runtime = new Runtime(budget, perCall, new EngineOptions(cuda, 0, Math.max(0, threads), 1),
+        config.get(ConfigKeys.MODEL_CACHE_DIR).trim(), gpuStages);
 
     SamplingConfig sampling = null;
     int n = c.intValue(ConfigKeys.SAMPLING_N, mode == Mode.WEST_OF_N ? 2 : 1);
@@ -361,7 +378,11 @@ public record PipelineConfig(
       }
     }
 
-    /** A model directory: required or optional; when local, it must hold the files a model needs. */
+    /**
+     * A model directory: required or optional; when local, it must hold the files a model needs.
+     * A Hadoop FS directory (s3a://, hdfs://) is checked when the run starts ({@link
+     * RemoteModels}), since that needs the session's Hadoop configuration.
+     */
     Optional<String> model(ConfigKey key, boolean required) {
       String v = config.get(key).trim();
       if (v.isEmpty()) {
@@ -369,6 +390,9 @@ public record PipelineConfig(
           problems.add(key.name() + " is required in this mode");
         }
         return Optional.empty();
+      }
+      if (LocalModelCache.isRemote(v)) {
+        return Optional.of(v);
       }
       Path dir = localPath(v);
       if (dir == null) {

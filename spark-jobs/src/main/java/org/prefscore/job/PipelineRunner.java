@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.resource.ResourceProfile;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -58,18 +59,26 @@ public final class PipelineRunner {
   private final PrintStream progressOut;
   private final List<Dataset<Row>> persisted = new ArrayList<>();
   private final StageTimer timer = new StageTimer();
+  /** The one resource profile of the model stages (generation, scoring); empty: none. */
+  private final Optional<ResourceProfile> gpuProfile;
 
   public PipelineRunner(SparkSession spark, PipelineConfig config, PrintStream progressOut) {
     this.spark = spark;
     this.config = config;
     this.progressOut = progressOut;
+    this.gpuProfile = config.runtime().gpuStages().profile();
   }
 
   public RunResult run() {
     Instant started = Instant.now();
     RunOutput output = new RunOutput(spark, config.outputPath(), config.runId());
+    RemoteModels.check(config, spark.sparkContext().hadoopConfiguration());
     PipelineCounters counters = PipelineCounters.register(spark.sparkContext());
-    RunManifest manifest = new RunManifest(config, output, started);
+    RunManifest manifest = new RunManifest(config, output, started, spark.sparkContext().hadoopConfiguration());
+    if (gpuProfile.isPresent()) {
+      LOG.info("model stages ask for GPUs through resource profile {} ({})", gpuProfile.get().id(),
+          config.runtime().gpuStages().describe());
+    }
     LOG.info("run {} ({}) writing to {}", config.runId(), config.mode(), output.path());
     try (ProgressReporter progress = new ProgressReporter(spark, progressOut, config.progressSeconds(), timer,
         "prefscore " + config.mode())) {
@@ -124,11 +133,11 @@ public final class PipelineRunner {
     GenerationSettings generation = new GenerationSettings(
         config.decoderSpec(models.policy().orElseThrow()), config.rewardSpec(models.reward().orElseThrow()),
         SamplingSettings.of(config.sampling()), config.runSeed(), config.runtime().tokenBudget(),
-        config.runtime().promptsPerCall(), config.refinement(), counters);
+        config.runtime().promptsPerCall(), config.refinement(), counters, config.runtime().placement());
     progress.stage("generate", "prompts", promptCount, ProgressReporter.live(counters.promptsGenerated, LiveProgress.PROMPTS),
         ProgressReporter.live(counters.generatedTokens, LiveProgress.TOKENS));
-    Dataset<Row> samples = persist(prompts.repartition(partitions())
-        .mapPartitions(new GenerationFunction(generation), Encoders.row(OutputSchema.SAMPLES)));
+    Dataset<Row> samples = persist(GpuStages.mapPartitions(spark, prompts.repartition(partitions()),
+        new GenerationFunction(generation), OutputSchema.SAMPLES, gpuProfile));
     long sampleRows = samples.count();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
 
@@ -152,8 +161,8 @@ public final class PipelineRunner {
 
     ScoringSettings scoring = scoringSettings(counters);
     progress.stage("score", "pairs", keptPairs, ProgressReporter.live(counters.pairsScored, LiveProgress.PAIRS), null);
-    Dataset<Row> scored = persist(kept.repartition(partitions())
-        .mapPartitions(new PairScoringFunction(scoring), Encoders.row(OutputSchema.PAIR_WORK)));
+    Dataset<Row> scored = persist(GpuStages.mapPartitions(spark, kept.repartition(partitions()),
+        new PairScoringFunction(scoring), OutputSchema.PAIR_WORK, gpuProfile));
     scored.count();
 
     progress.stage("write");
@@ -169,7 +178,8 @@ public final class PipelineRunner {
 
   private List<String> scorePairs(Dataset<Row> tuples, Dataset<Row> prepRejects, long tupleCount, RunOutput output,
       PipelineCounters counters, ProgressReporter progress, RunManifest manifest) {
-    PromptRenderFunction render = new PromptRenderFunction(config.decoderSpec(config.templateModel()), config.refinement());
+    PromptRenderFunction render = new PromptRenderFunction(config.decoderSpec(config.templateModel()), config.refinement(),
+        config.runtime().placement());
     progress.stage("render");
     Dataset<Row> rendered = persist(tuples.repartition(partitions())
         .mapPartitions(render, Encoders.row(OutputSchema.PAIR_WORK)));
@@ -177,8 +187,8 @@ public final class PipelineRunner {
     Dataset<Row> ready = rendered.filter(col(OutputSchema.REJECT_REASON).isNull());
     long readyCount = ready.count();
     progress.stage("score", "pairs", readyCount, ProgressReporter.live(counters.pairsScored, LiveProgress.PAIRS), null);
-    Dataset<Row> scored = persist(ready.mapPartitions(new PairScoringFunction(scoringSettings(counters)),
-        Encoders.row(OutputSchema.PAIR_WORK)));
+    Dataset<Row> scored = persist(GpuStages.mapPartitions(spark, ready, new PairScoringFunction(scoringSettings(counters)),
+        OutputSchema.PAIR_WORK, gpuProfile));
     scored.count();
     progress.stage("write");
     output.write("pairs", scored.filter(col(OutputSchema.REJECT_REASON).isNull()).select(columns(OutputSchema.PAIRS)));
@@ -190,7 +200,7 @@ public final class PipelineRunner {
     PipelineConfig.Models models = config.models();
     return new ScoringSettings(config.decoderSpec(models.reference().orElseThrow()),
         models.checkpoint().map(config::decoderSpec).orElse(null), config.runtime().tokenBudget(),
-        config.runtime().promptsPerCall(), config.margin(), counters);
+        config.runtime().promptsPerCall(), config.margin(), counters, config.runtime().placement());
   }
 
   /** Builds the filters; the quantile cuts are global, over every selected pair of the run. */

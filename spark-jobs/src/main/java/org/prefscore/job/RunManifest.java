@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.prefscore.method.PolicyEvaluation;
 import org.prefscore.spark.OutputSchema;
@@ -31,6 +32,11 @@ final class RunManifest {
   private final PipelineConfig config;
 
   RunManifest(PipelineConfig config, RunOutput output, Instant started) {
+    this(config, output, started, null);
+  }
+
+  /** {@code hadoop}: to fingerprint model directories on a Hadoop FS (null: local ones only). */
+  RunManifest(PipelineConfig config, RunOutput output, Instant started, Configuration hadoop) {
     this.config = config;
     root.put("run_id", config.runId());
     root.put("mode", config.mode().cliName());
@@ -41,10 +47,10 @@ final class RunManifest {
     config.redacted().forEach(cfg::put);
     ObjectNode models = root.putObject("models");
     PipelineConfig.Models m = config.models();
-    m.policy().ifPresent(p -> fingerprint(models, "policy", p));
-    m.reward().ifPresent(p -> fingerprint(models, "reward", p));
-    m.reference().ifPresent(p -> fingerprint(models, "reference", p));
-    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p));
+    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop));
+    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop));
+    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop));
+    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop));
     ObjectNode terms = root.putObject("policy_terms");
     if (m.checkpoint().isPresent()) {
       terms.put("source", OutputSchema.POLICY_TERMS_CHECKPOINT);
@@ -73,8 +79,8 @@ final class RunManifest {
     }
   }
 
-  private static void fingerprint(ObjectNode models, String role, String dir) {
-    ModelFingerprint f = ModelFingerprint.of(dir);
+  private static void fingerprint(ObjectNode models, String role, String dir, Configuration hadoop) {
+    ModelFingerprint f = ModelFingerprint.of(dir, hadoop);
     ObjectNode n = models.putObject(role);
     n.put("path", dir);
     n.put("model_onnx_sha256", f.modelOnnxSha256());

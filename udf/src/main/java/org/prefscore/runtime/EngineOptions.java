@@ -24,6 +24,11 @@ public record EngineOptions(boolean useCuda, int cudaDeviceId, int intraOpThread
     return new EngineOptions(false, 0, intraOpThreads, 1);
   }
 
+  /** The same options on another GPU (on Spark: the one the task was assigned). */
+  public EngineOptions withCudaDevice(int deviceId) {
+    return new EngineOptions(useCuda, deviceId, intraOpThreads, interOpThreads);
+  }
+
   public EngineOptions {
     if (cudaDeviceId < 0 || intraOpThreads < 0 || interOpThreads < 0) {
       throw new IllegalArgumentException(

@@ -6,7 +6,9 @@ import java.io.Serializable;
  * Which model to load and how: the small serializable value that travels in Spark closures and
  * keys {@link ModelRegistry}.
  *
- * @param directory local path of the model directory (config.json, tokenizer.json, model.onnx)
+ * @param directory path of the model directory (config.json, tokenizer.json, model.onnx): local
+ *     when loaded; a Spark function first turns a Hadoop FS path (s3a://, hdfs://) into a local
+ *     copy ({@code org.prefscore.spark.ModelPlacement})
  * @param kind a decoder or a reward model
  * @param engine engine options
  */
@@ -27,6 +29,16 @@ public record ModelSpec(String directory, Kind kind, EngineOptions engine) imple
     if (kind == null || engine == null) {
       throw new IllegalArgumentException("model kind and engine options must be set");
     }
+  }
+
+  /** The same model in another directory (e.g. the executor-local copy of a remote one). */
+  public ModelSpec withDirectory(String localDirectory) {
+    return new ModelSpec(localDirectory, kind, engine);
+  }
+
+  /** The same model with other engine options (e.g. the GPU Spark assigned to the task). */
+  public ModelSpec withEngine(EngineOptions options) {
+    return new ModelSpec(directory, kind, options);
   }
 
   /** A decoder on CPU with the given intra-op threads. */

@@ -17,7 +17,8 @@ import org.prefscore.runtime.SampleGenerator;
  * OutputSchema#SAMPLES} rows: one per sample, or one reject row per prompt the runtime refused
  * (PROMPT_TOO_LONG, EMPTY_PROMPT) or could not render (CHAT_TEMPLATE_ERROR).
  *
- * <p>Models come from {@link ModelRegistry#shared()} (one load per executor JVM); prompts are
+ * <p>Models come from {@link ModelRegistry#shared()} (one load per executor JVM, from a local copy
+ * when the directory is remote, on the task's GPU when CUDA is asked for: {@link ModelPlacement}); prompts are
  * handed to the runtime {@code promptsPerCall} at a time and the runtime batches them within its
  * token budget. Samples do not depend on partitioning: each sample's seed derives from (run seed,
  * prompt id, sample index).
@@ -46,8 +47,8 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
 
     List<Row> process(List<Row> chunk) {
       if (generator == null) {
-        LanguageModel policy = ModelRegistry.shared().decoder(settings.policy());
-        RewardModel reward = ModelRegistry.shared().reward(settings.reward());
+        LanguageModel policy = ModelRegistry.shared().decoder(settings.placement().resolve(settings.policy()));
+        RewardModel reward = ModelRegistry.shared().reward(settings.placement().resolve(settings.reward()));
         generator = new SampleGenerator(policy, settings.sampling().toConfig(), settings.tokenBudget());
         scorer = new RewardScorer(reward, settings.tokenBudget());
         renderer = new PromptRenderer(policy.files(), settings.refinement());

@@ -2,11 +2,14 @@ package org.prefscore.spark;
 
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.prefscore.method.RefinementPrompt;
-import org.prefscore.runtime.ModelRegistry;
+import org.prefscore.runtime.ModelFiles;
 import org.prefscore.runtime.ModelSpec;
 
 /**
@@ -14,6 +17,9 @@ import org.prefscore.runtime.ModelSpec;
  * chosen, rejected) into {@link OutputSchema#PAIR_WORK} rows with x and p ⊕ x rendered by {@link
  * PromptRenderer} (chat template of {@code templateModel}); a conversation that cannot be rendered
  * becomes a CHAT_TEMPLATE_ERROR reject of stage {@code render}.
+ *
+ * <p>Only the model's files are read (chat template, special tokens), once per executor JVM and
+ * directory; the graph is not loaded, so this stage needs no GPU.
  */
 public final class PromptRenderFunction implements MapPartitionsFunction<Row, Row> {
 
@@ -22,10 +28,13 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
 
   private final ModelSpec templateModel;
   private final RefinementPrompt refinement;
+  private final ModelPlacement placement;
+  private static final Map<String, ModelFiles> FILES = new ConcurrentHashMap<>();
 
-  public PromptRenderFunction(ModelSpec templateModel, RefinementPrompt refinement) {
+  public PromptRenderFunction(ModelSpec templateModel, RefinementPrompt refinement, ModelPlacement placement) {
     this.templateModel = templateModel;
     this.refinement = refinement;
+    this.placement = placement == null ? ModelPlacement.defaults() : placement;
   }
 
   @Override
@@ -38,7 +47,8 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
 
     List<Row> process(List<Row> chunk) {
       if (renderer == null) {
-        renderer = new PromptRenderer(ModelRegistry.shared().decoder(templateModel).files(), refinement);
+        String local = placement.localDirectory(templateModel.directory());
+        renderer = new PromptRenderer(FILES.computeIfAbsent(local, d -> ModelFiles.read(Path.of(d))), refinement);
       }
       List<Row> out = new ArrayList<>(chunk.size());
       for (Row row : chunk) {

@@ -13,6 +13,8 @@ import org.prefscore.runtime.ModelSpec;
  * @param pairsPerCall pairs handed to one SequenceScorer call (4 sequences each)
  * @param margin β and λ
  * @param counters accumulators
+ * @param placement where executors load the models from (local copies of remote directories) and
+ *     on which GPU
  */
 public record ScoringSettings(
     ModelSpec reference,
@@ -20,5 +22,11 @@ public record ScoringSettings(
     long tokenBudget,
     int pairsPerCall,
     RefinementMargin margin,
-    PipelineCounters counters)
-    implements Serializable {}
+    PipelineCounters counters,
+    ModelPlacement placement)
+    implements Serializable {
+
+  public ScoringSettings {
+    placement = placement == null ? ModelPlacement.defaults() : placement;
+  }
+}

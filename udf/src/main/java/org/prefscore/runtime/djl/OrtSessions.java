@@ -42,28 +42,15 @@ final class OrtSessions {
     }
     try {
       OrtEnvironment env = OrtEnvironment.getEnvironment();
+      OrtSession session = null;
       boolean onCuda = false;
-      OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
-      sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-      if (options.intraOpThreads() > 0) {
-        sessionOptions.setIntraOpNumThreads(options.intraOpThreads());
-      }
-      if (options.interOpThreads() > 0) {
-        sessionOptions.setInterOpNumThreads(options.interOpThreads());
-      }
       if (options.useCuda()) {
-        try {
-          sessionOptions.addCUDA(options.cudaDeviceId());
-          onCuda = true;
-        } catch (OrtException | UnsatisfiedLinkError e) {
-          LOG.warn(
-              "CUDA execution provider unavailable for GPU {} ({}); running {} on CPU",
-              options.cudaDeviceId(),
-              e.getMessage(),
-              onnxFile);
-        }
+        session = openOnCuda(env, onnxFile, options);
+        onCuda = session != null;
       }
-      OrtSession session = env.createSession(onnxFile.toString(), sessionOptions);
+      if (session == null) {
+        session = env.createSession(onnxFile.toString(), sessionOptions(options));
+      }
       Map<String, NodeInfo> inputs = session.getInputInfo();
       Map<String, NodeInfo> outputs = session.getOutputInfo();
       OrtSymbolBlock block = new OrtSymbolBlock(session, manager);
@@ -72,6 +59,45 @@ final class OrtSessions {
       manager.close();
       throw new ModelLoadException(onnxFile, "ONNX Runtime cannot load the graph: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * A session on ONNX Runtime's CUDA execution provider, or null (logged once per call at WARN)
+   * when it is unavailable: the CPU-only onnxruntime jar (addCUDA throws), a GPU jar without the
+   * CUDA/cuDNN libraries or without a device (addCUDA or session creation throws). The caller
+   * then opens the graph on CPU.
+   */
+  private static OrtSession openOnCuda(OrtEnvironment env, Path onnxFile, EngineOptions options) {
+    OrtSession.SessionOptions cuda = null;
+    try {
+      cuda = sessionOptions(options);
+      cuda.addCUDA(options.cudaDeviceId());
+      OrtSession session = env.createSession(onnxFile.toString(), cuda);
+      LOG.info("{} runs on CUDA device {}", onnxFile, options.cudaDeviceId());
+      return session;
+    } catch (OrtException | UnsatisfiedLinkError | RuntimeException e) {
+      LOG.warn(
+          "CUDA execution provider unavailable for GPU {} ({}); running {} on CPU",
+          options.cudaDeviceId(),
+          e.getMessage(),
+          onnxFile);
+      if (cuda != null) {
+        cuda.close();
+      }
+      return null;
+    }
+  }
+
+  private static OrtSession.SessionOptions sessionOptions(EngineOptions options) throws OrtException {
+    OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
+    sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+    if (options.intraOpThreads() > 0) {
+      sessionOptions.setIntraOpNumThreads(options.intraOpThreads());
+    }
+    if (options.interOpThreads() > 0) {
+      sessionOptions.setInterOpNumThreads(options.interOpThreads());
+    }
+    return sessionOptions;
   }
 
   /** The static shape of a tensor input or output; -1 marks a dynamic axis. */
