@@ -24,7 +24,7 @@ public record CommandLine(Mode mode, Path configFile, List<String> sets, boolean
       "  --config FILE     Java properties file (see conf/local.properties)",
       "  --set key=value   overrides the file and the defaults; repeatable",
       "  --dry-run         validate, print the plan, start nothing",
-      "  precedence: --set > --config file > defaults; keys and defaults: spark-jobs/PIPELINE.md");
+      "  precedence: --set > --config file > defaults; keys and defaults: README.md");
 
   /** Parses {@code args}; throws {@link ConfigException} listing every problem. */
   public static CommandLine parse(String[] args) {

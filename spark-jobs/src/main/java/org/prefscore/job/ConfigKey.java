@@ -2,7 +2,7 @@ package org.prefscore.job;
 
 /**
  * One configuration key: its name, its default (as the text a properties file would hold; empty
- * means unset) and a one-line description. {@link ConfigKeys} lists them all; PIPELINE.md's
+ * means unset) and a one-line description. {@link ConfigKeys} lists them all; README.md's
  * configuration table is generated from that list.
  *
  * @param name the key, e.g. {@code sampling.n}

@@ -15,7 +15,7 @@ import org.prefscore.method.RefinementPrompt;
  *
  * <p>Precedence, highest first: {@code --set key=value} on the command line, then the properties
  * file given with {@code --config}, then the defaults here. A key not listed here is an error,
- * except under the pass-through prefix {@link #SPARK_CONF_PREFIX}. PIPELINE.md's configuration
+ * except under the pass-through prefix {@link #SPARK_CONF_PREFIX}. README.md's configuration
  * table is {@link #markdownTable()} (a test keeps the two equal).
  */
 public final class ConfigKeys {
@@ -180,7 +180,7 @@ public final class ConfigKeys {
     return bestDistance <= Math.max(2, name.length() / 4) ? Optional.ofNullable(best) : Optional.empty();
   }
 
-  /** The configuration table of PIPELINE.md. */
+  /** The configuration table of README.md. */
   public static String markdownTable() {
     List<String> lines = new ArrayList<>();
     lines.add("| key | default | description |");

@@ -13,13 +13,13 @@ import org.junit.jupiter.api.Test;
 import org.prefscore.spark.OutputSchema;
 
 /**
- * PIPELINE.md's configuration and schema tables are generated from {@link ConfigKeys} and {@link
+ * README.md's configuration and schema tables are generated from {@link ConfigKeys} and {@link
  * OutputSchema}; this keeps them equal. Run with -Dprefscore.update-docs=true to rewrite them.
  */
 class PipelineDocTest {
 
   static Path doc() {
-    return TestSupport.repoRoot().resolve("spark-jobs/PIPELINE.md");
+    return TestSupport.repoRoot().resolve("README.md");
   }
 
   static String schemaTable(StructType schema) {
@@ -36,7 +36,7 @@ class PipelineDocTest {
     String end = "<!-- end:" + name + " -->";
     int b = text.indexOf(begin);
     int e = text.indexOf(end);
-    assertThat(b).as("PIPELINE.md has a section %s", name).isGreaterThanOrEqualTo(0);
+    assertThat(b).as("README.md has a section %s", name).isGreaterThanOrEqualTo(0);
     assertThat(e).isGreaterThan(b);
     return text.substring(b + begin.length(), e);
   }

@@ -39,7 +39,7 @@ final class TestSupport {
     return fixtures().resolve("models").resolve(name).toString();
   }
 
-  /** The repository root (where PIPELINE.md's module lives). */
+  /** The repository root (where README.md lives). */
   static Path repoRoot() {
     return fixtures().getParent();
   }

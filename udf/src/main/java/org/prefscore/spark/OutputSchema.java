@@ -16,7 +16,7 @@ import org.apache.spark.sql.types.StructType;
  * <p>It lives in the adapter package, not in spark-jobs, because the executor-side functions here
  * build rows of these types and spark-jobs depends on this module, not the other way round. Each
  * column carries its documentation as the field comment: it is written into the Parquet footer's
- * Spark schema, and PIPELINE.md's schema tables are generated from it (a test keeps them equal).
+ * Spark schema, and README.md's schema tables are generated from it (a test keeps them equal).
  *
  * <p>Every column is nullable in Spark's sense; the comments say when a value is null.
  */
@@ -106,7 +106,7 @@ public final class OutputSchema {
   /** {@code candidates}: every sample of every sampled prompt (west-of-n). */
   public static final StructType CANDIDATES =
       struct(
-          field(PROMPT_ID, STRING, "the prompt's stable id (see prompt_id in PIPELINE.md)"),
+          field(PROMPT_ID, STRING, "the prompt's stable id (see prompt_id in README.md)"),
           field(SAMPLE_INDEX, INT, "0..N-1"),
           field(SEED, LONG, "seed the sample was drawn with: SampleSeeds.derive(run.seed, prompt_id, sample_index)"),
           field(TEXT, STRING, "the response, decoded with special tokens skipped"),
@@ -154,7 +154,7 @@ public final class OutputSchema {
           field(DPO_LOSS, DOUBLE, "−log σ(β·m(x))"),
           field(SR_DPO_LOSS, DOUBLE, "−log σ(β·m(x) − λ·Δ)"),
           field(SR_IPO_LOSS, DOUBLE, "(m(x) − λ·Δ − 1/(2β))²"),
-          field(PREFIX_MISMATCH, BOOLEAN, "a prompt's ids were not a prefix of tok(prompt + response) for some term (TRL convention applied; see PIPELINE.md)"),
+          field(PREFIX_MISMATCH, BOOLEAN, "a prompt's ids were not a prefix of tok(prompt + response) for some term (TRL convention applied; see README.md)"),
           field(SCORE_GAP, DOUBLE, "external score gap s+ − s- from input.score-gap-column (score-pairs, evaluate); null otherwise"));
 
   /**
@@ -173,7 +173,7 @@ public final class OutputSchema {
           field(INPUT_ROW, LONG, "the input row"),
           field(PROMPT_ID, STRING, "the prompt's id; null when the row had no usable prompt"),
           field(STAGE, STRING, "read, prepare, render, generate, select or score"),
-          field(REASON_CODE, STRING, "a stable code, listed in PIPELINE.md"),
+          field(REASON_CODE, STRING, "a stable code, listed in README.md"),
           field(DETAIL, STRING, "what happened, with the numbers involved"));
 
   /** Internal: a prompt (or a tuple, in score-pairs/evaluate) ready for the executors. */
@@ -204,7 +204,7 @@ public final class OutputSchema {
           .add(field(REJECT_REASON, STRING, ""))
           .add(field(REJECT_DETAIL, STRING, ""));
 
-  /** The written tables, in the order PIPELINE.md documents them. */
+  /** The written tables, in the order README.md documents them. */
   public static Map<String, StructType> outputs() {
     Map<String, StructType> tables = new LinkedHashMap<>();
     tables.put("candidates", CANDIDATES);
