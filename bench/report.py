@@ -44,6 +44,7 @@ def main() -> None:
             "ours_top_p_over_transformers_top_p":
                 jv["ours_top_p"]["tok_s_median"] / tf_p["tok_s_median"] if tf_p else None,
             "ours_top_p_over_ours": jv["ours_top_p"]["tok_s_median"] / jv["ours"]["tok_s_median"],
+            "ours_1thread_over_bare": jv["ours_1thread"]["tok_s_median"] / jv["bare_ort"]["tok_s_median"],
             f"shared_over_unshared_n{n16}": jv[f"ours_n{n16}_shared"]["tok_s_median"]
                 / jv[f"ours_n{n16}_unshared"]["tok_s_median"],
             f"ours_over_bare_n{n16}": jv[f"ours_n{n16}_shared"]["tok_s_median"]
@@ -52,6 +53,7 @@ def main() -> None:
         pr = {"ours_over_bare": paired(jv["ours"], jv["bare_ort"]),
               "ours_greedy_over_bare": paired(jv["ours_greedy"], jv["bare_ort"]),
               "ours_top_p_over_ours": paired(jv["ours_top_p"], jv["ours"]),
+              "ours_1thread_over_bare": paired(jv["ours_1thread"], jv["bare_ort"]),
               f"shared_over_unshared_n{n16}": paired(jv[f"ours_n{n16}_shared"], jv[f"ours_n{n16}_unshared"]),
               f"ours_over_bare_n{n16}": paired(jv[f"ours_n{n16}_shared"], jv[f"bare_ort_n{n16}"])}
         best = {"ours_over_bare": jv["ours"]["tok_s_max"] / jv["bare_ort"]["tok_s_max"],
@@ -63,6 +65,7 @@ def main() -> None:
         rows = [("ours: SampleGenerator, top-p 1.0", jv["ours"]),
                 ("ours: SampleGenerator, top-p 0.9", jv["ours_top_p"]),
                 ("ours: SampleGenerator, greedy (diagnostic)", jv["ours_greedy"]),
+                ("ours: top-p 1.0, one sampling thread", jv["ours_1thread"]),
                 ("bare ONNX Runtime loop, argmax", jv["bare_ort"]),
                 ("transformers generate(), top-p 1.0", tf),
                 ("transformers generate(), top-p 0.9", tf_p),
@@ -87,6 +90,7 @@ def main() -> None:
         print(f"    shared / unshared prefill, N={n16:<3}    {r[f'shared_over_unshared_n{n16}']:.3f} [{pr[f'shared_over_unshared_n{n16}']:.3f}]  "
               f"(samples asserted identical)")
         print(f"    top-p 0.9 / top-p 1.0 (ours)        {r['ours_top_p_over_ours']:.3f} [{pr['ours_top_p_over_ours']:.3f}]")
+        print(f"    ours, one sampling thread / bare    {r['ours_1thread_over_bare']:.3f} [{pr['ours_1thread_over_bare']:.3f}]  (samples asserted identical)")
         print(f"    greedy ours / bare loop             {r['ours_greedy_over_bare']:.3f} [{pr['ours_greedy_over_bare']:.3f}]  (engine path, no sampling)")
         print(f"    ours / bare loop, N={n16:<3}            {r[f'ours_over_bare_n{n16}']:.3f} [{pr[f'ours_over_bare_n{n16}']:.3f}]")
     line = json.dumps(summary)

@@ -73,7 +73,7 @@ public final class ConfigKeys {
   public static final ConfigKey PROMPTS_PER_CALL = key("runtime.prompts-per-call", "16",
       "prompts (or pairs) an executor hands to one runtime call; the runtime batches them within the token budget");
   public static final ConfigKey INTRA_OP_THREADS = key("runtime.intra-op-threads", "1",
-      "ONNX Runtime threads inside one operator per model (1 suits one task per core); 0: ONNX Runtime decides");
+      "ONNX Runtime threads inside one operator per model (1 suits one task per core), also the threads that sample the rows of a generation step (samples do not depend on it); 0: ONNX Runtime decides, one sampling thread");
   public static final ConfigKey DEVICE = key("runtime.device", "cpu",
       "cpu or cuda: cuda runs the models on ONNX Runtime's CUDA provider, on the GPU Spark assigned to the task (falls back to CPU with a log line when CUDA is unavailable)");
   public static final ConfigKey MODEL_CACHE_DIR = key("runtime.model-cache-dir", "",

@@ -7,6 +7,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,6 +31,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * log-probability under the warped sampling distribution. Prompts are tokenized with special
  * tokens (BOS where the tokenizer adds one). A prompt whose tokens plus {@code maxNewTokens}
  * exceed the context window is refused with {@link Refusal.Reason#PROMPT_TOO_LONG}.
+ *
+ * <p>With {@code samplingThreads > 1} the rows of a decoding step are sampled in parallel (the
+ * forward pass between steps is the engine's, with its own threads). Every row draws from its own
+ * stream and has its own state, so the samples are identical for any number of sampling threads.
  *
  * <p>Thread-safe: one instance may serve all task threads of an executor.
  */
@@ -84,6 +95,13 @@ public final class SampleGenerator {
   private final long padId;
   private final AtomicLong generatedTokens = new AtomicLong();
   private final AtomicLong modelNanos = new AtomicLong();
+  private final int samplingThreads;
+
+  /** Below this many logits per step (rows × width) one thread samples: handing off costs more. */
+  static final int PARALLEL_MIN_LOGITS = 1 << 14;
+
+  /** Daemon threads shared by all generators of the JVM; idle ones exit after a minute. */
+  private static final ExecutorService SAMPLING_POOL = newSamplingPool();
 
   /**
    * @param tokenBudget upper bound on rows × (longest prompt + maxNewTokens) per batch: bounds the
@@ -99,6 +117,24 @@ public final class SampleGenerator {
    */
   public SampleGenerator(
       LanguageModel model, SamplingConfig config, long tokenBudget, boolean sharePrefill) {
+    this(model, config, tokenBudget, sharePrefill, 1);
+  }
+
+  /**
+   * @param samplingThreads threads that sample the rows of one decoding step (at least 1); the
+   *     samples do not depend on it. Give it the cores the caller may use, as for the engine's
+   *     intra-op threads: more than that only contends with the forward pass.
+   */
+  public SampleGenerator(
+      LanguageModel model,
+      SamplingConfig config,
+      long tokenBudget,
+      boolean sharePrefill,
+      int samplingThreads) {
+    if (samplingThreads < 1) {
+      throw new IllegalArgumentException("sampling threads must be >= 1, got " + samplingThreads);
+    }
+    this.samplingThreads = samplingThreads;
     if (tokenBudget < 1) {
       throw new IllegalArgumentException("token budget must be >= 1, got " + tokenBudget);
     }
@@ -240,20 +276,17 @@ public final class SampleGenerator {
     }
 
     // Per-sample state.
-    TokenSampler sampler = new TokenSampler(config, model.files().tokenizerVocabSize());
-    SplittableRandom[] random = new SplittableRandom[rows];
-    long[] seeds = new long[rows];
-    long[][] tokens = new long[rows][config.maxNewTokens()];
-    int[] count = new int[rows];
-    double[] logprob = new double[rows];
-    double[] samplingLogprob = new double[rows];
-    FinishReason[] finished = new FinishReason[rows];
+    SampleRows state = new SampleRows(rows);
+    int[] allRows = new int[rows];
     for (int row = 0; row < rows; row++) {
-      seeds[row] = SampleSeeds.derive(runSeed, requests.get(rowPrompt[row]).promptId(), rowSample[row]);
-      random[row] = new SplittableRandom(seeds[row]);
-      step(row, prefill.logits(), prefill.offset(rowPrefill[row], 0), prefill.logitsWidth(),
-          sampler, random, tokens, count, logprob, samplingLogprob, finished);
+      allRows[row] = row;
+      state.seeds[row] = SampleSeeds.derive(runSeed, requests.get(rowPrompt[row]).promptId(), rowSample[row]);
+      state.random[row] = new SplittableRandom(state.seeds[row]);
     }
+    sampleStep(state, allRows, rowPrefill, prefill);
+    long[][] tokens = state.tokens;
+    int[] count = state.count;
+    FinishReason[] finished = state.finished;
 
     // Cache rows map to sample rows; each cache row keeps its prompt's padded mask.
     int[] cacheRows = new int[rows];
@@ -300,13 +333,11 @@ public final class SampleGenerator {
       cache.close();
       cache = out.present();
       cacheLength++;
+      int[] logitRows = new int[batch];
       for (int c = 0; c < batch; c++) {
-        int row = cacheRows[c];
-        if (finished[row] == null) {
-          step(row, out.logits(), out.offset(c, 0), out.logitsWidth(),
-              sampler, random, tokens, count, logprob, samplingLogprob, finished);
-        }
+        logitRows[c] = c;
       }
+      sampleStep(state, cacheRows, logitRows, out);
     }
     cache.close();
 
@@ -318,39 +349,113 @@ public final class SampleGenerator {
           new Sample(
               requests.get(rowPrompt[row]).promptId(),
               rowSample[row],
-              seeds[row],
+              state.seeds[row],
               model.tokenizer().decode(sampleTokens),
               sampleTokens,
               finished[row],
-              logprob[row],
-              samplingLogprob[row]));
+              state.logprob[row],
+              state.samplingLogprob[row]));
     }
     generatedTokens.addAndGet(produced);
   }
 
+  /** The state of a batch's sample rows: each row is touched by one sampling thread at a time. */
+  private final class SampleRows {
+    final long[] seeds;
+    final SplittableRandom[] random;
+    final long[][] tokens;
+    final int[] count;
+    final double[] logprob;
+    final double[] samplingLogprob;
+    final FinishReason[] finished;
+    /** One sampler (scratch buffers) per slice of a step. */
+    final TokenSampler[] samplers;
+
+    SampleRows(int rows) {
+      seeds = new long[rows];
+      random = new SplittableRandom[rows];
+      tokens = new long[rows][config.maxNewTokens()];
+      count = new int[rows];
+      logprob = new double[rows];
+      samplingLogprob = new double[rows];
+      finished = new FinishReason[rows];
+      samplers = new TokenSampler[samplingThreads];
+      for (int s = 0; s < samplingThreads; s++) {
+        samplers[s] = new TokenSampler(config, model.files().tokenizerVocabSize());
+      }
+    }
+  }
+
+  /**
+   * One token for each unfinished row {@code rows[i]}, from logits row {@code logitRows[i]} of
+   * {@code out}; split over up to {@code samplingThreads} threads in contiguous slices, the first
+   * on the calling thread.
+   */
+  private void sampleStep(SampleRows state, int[] rows, int[] logitRows, StepOutput out) {
+    int slices =
+        (long) rows.length * out.logitsWidth() < PARALLEL_MIN_LOGITS
+            ? 1
+            : Math.min(samplingThreads, rows.length);
+    if (slices == 1) {
+      sampleSlice(state, state.samplers[0], rows, logitRows, out, 0, rows.length);
+      return;
+    }
+    List<Future<?>> others = new ArrayList<>(slices - 1);
+    for (int s = 1; s < slices; s++) {
+      int from = (int) ((long) rows.length * s / slices);
+      int to = (int) ((long) rows.length * (s + 1) / slices);
+      TokenSampler sampler = state.samplers[s];
+      others.add(SAMPLING_POOL.submit(() -> sampleSlice(state, sampler, rows, logitRows, out, from, to)));
+    }
+    RuntimeException failure = null;
+    try {
+      sampleSlice(state, state.samplers[0], rows, logitRows, out, 0, rows.length / slices);
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    for (Future<?> f : others) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        if (failure == null) {
+          failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        if (failure == null) {
+          failure = new IllegalStateException("interrupted while sampling", e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private void sampleSlice(
+      SampleRows state, TokenSampler sampler, int[] rows, int[] logitRows, StepOutput out, int from, int to) {
+    for (int i = from; i < to; i++) {
+      int row = rows[i];
+      if (state.finished[row] == null) {
+        step(state, row, sampler, out.logits(), out.offset(logitRows[i], 0), out.logitsWidth());
+      }
+    }
+  }
+
   /** Chooses one token for a sample row and decides whether the sample is finished. */
-  private void step(
-      int row,
-      float[] logits,
-      int offset,
-      int width,
-      TokenSampler sampler,
-      SplittableRandom[] random,
-      long[][] tokens,
-      int[] count,
-      double[] logprob,
-      double[] samplingLogprob,
-      FinishReason[] finished) {
-    TokenSampler.Choice choice = sampler.choose(logits, offset, width, random[row].nextDouble());
-    tokens[row][count[row]++] = choice.token();
-    logprob[row] += choice.logprob();
-    samplingLogprob[row] += choice.samplingLogprob();
+  private void step(SampleRows state, int row, TokenSampler sampler, float[] logits, int offset, int width) {
+    TokenSampler.Choice choice = sampler.choose(logits, offset, width, state.random[row].nextDouble());
+    long[] tokens = state.tokens[row];
+    int count = ++state.count[row];
+    tokens[count - 1] = choice.token();
+    state.logprob[row] += choice.logprob();
+    state.samplingLogprob[row] += choice.samplingLogprob();
     if (eosIds.contains((long) choice.token())) {
-      finished[row] = FinishReason.EOS;
-    } else if (!config.stopStrings().isEmpty() && hitsStopString(tokens[row], count[row])) {
-      finished[row] = FinishReason.STOP;
-    } else if (count[row] >= config.maxNewTokens()) {
-      finished[row] = FinishReason.LENGTH;
+      state.finished[row] = FinishReason.EOS;
+    } else if (!config.stopStrings().isEmpty() && hitsStopString(tokens, count)) {
+      state.finished[row] = FinishReason.STOP;
+    } else if (count >= config.maxNewTokens()) {
+      state.finished[row] = FinishReason.LENGTH;
     }
   }
 
@@ -382,5 +487,20 @@ public final class SampleGenerator {
       lists[i] = new ArrayList<>();
     }
     return lists;
+  }
+
+  private static ExecutorService newSamplingPool() {
+    AtomicInteger id = new AtomicInteger();
+    return new ThreadPoolExecutor(
+        0,
+        Integer.MAX_VALUE,
+        60,
+        TimeUnit.SECONDS,
+        new SynchronousQueue<>(),
+        task -> {
+          Thread t = new Thread(task, "prefscore-sampler-" + id.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
   }
 }

@@ -49,7 +49,12 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
       if (generator == null) {
         LanguageModel policy = ModelRegistry.shared().decoder(settings.placement().resolve(settings.policy()));
         RewardModel reward = ModelRegistry.shared().reward(settings.placement().resolve(settings.reward()));
-        generator = new SampleGenerator(policy, settings.sampling().toConfig(), settings.tokenBudget());
+        // The task's cores sample the rows of a step between forward passes, as many as the engine
+        // may use inside one (runtime.intra-op-threads; 0, "ONNX Runtime decides": one).
+        int samplingThreads = Math.max(1, settings.policy().engine().intraOpThreads());
+        generator =
+            new SampleGenerator(
+                policy, settings.sampling().toConfig(), settings.tokenBudget(), true, samplingThreads);
         scorer = new RewardScorer(reward, settings.tokenBudget());
         renderer = new PromptRenderer(policy.files(), settings.refinement());
       }

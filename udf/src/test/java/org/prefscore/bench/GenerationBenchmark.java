@@ -34,7 +34,9 @@ import org.prefscore.runtime.SamplingConfig;
  * Generation throughput benchmark (a main class, not a test; run by {@code bench/generation.sh}).
  *
  * <p>For each model, in one JVM and interleaved round-robin over repeats: our {@link
- * SampleGenerator} (N samples per prompt, top-p 1.0 and top-p 0.9, and greedy as a diagnostic),
+ * SampleGenerator} (N samples per prompt, top-p 1.0 and top-p 0.9, and greedy as a diagnostic;
+ * the rows of a step sampled on {@code --threads} threads, as the pipeline does with
+ * runtime.intra-op-threads, and once more on one thread, samples asserted identical),
  * a bare ONNX Runtime decode loop on the same {@code model.onnx} through {@code ai.onnxruntime}
  * directly (prefill once per prompt, rows repeated N times, then token by token with present fed
  * back as past, argmax only), and shared vs unshared prefill at a larger N (samples asserted
@@ -228,23 +230,35 @@ public final class GenerationBenchmark {
 
     try (BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads)) {
       List<List<SampleGenerator.PromptResult>> lastShared = new ArrayList<>(List.of(List.of()));
+      List<List<SampleGenerator.PromptResult>> lastBase = new ArrayList<>(List.of(List.of()));
       List<Variant> all =
           List.of(
-              new Variant("ours", rows, () -> ours(model, base, budget, true, requests, runSeed, null)),
+              new Variant("ours", rows, () -> ours(model, base, budget, true, threads, requests, runSeed, lastBase)),
               new Variant("bare_ort", rows, () -> bare.run(promptIds, n, newTokens, padId)),
-              new Variant("ours_top_p", rows, () -> ours(model, topP, budget, true, requests, runSeed, null)),
-              new Variant("ours_greedy", rows, () -> ours(model, greedyN, budget, true, requests, runSeed, null)),
+              new Variant(
+                  "ours_1thread",
+                  rows,
+                  () -> {
+                    List<List<SampleGenerator.PromptResult>> out = new ArrayList<>(List.of(List.of()));
+                    Stats.Sample s = ours(model, base, budget, true, 1, requests, runSeed, out);
+                    if (!lastBase.get(0).isEmpty()) {
+                      assertSameSamples(lastBase.get(0), out.get(0));
+                    }
+                    return s;
+                  }),
+              new Variant("ours_top_p", rows, () -> ours(model, topP, budget, true, threads, requests, runSeed, null)),
+              new Variant("ours_greedy", rows, () -> ours(model, greedyN, budget, true, threads, requests, runSeed, null)),
               new Variant("bare_ort_n" + nPrefill, bigRows, () -> bare.run(promptIds, nPrefill, newTokens, padId)),
               new Variant(
                   "ours_n" + nPrefill + "_shared",
                   bigRows,
-                  () -> ours(model, big, budget, true, requests, runSeed, lastShared)),
+                  () -> ours(model, big, budget, true, threads, requests, runSeed, lastShared)),
               new Variant(
                   "ours_n" + nPrefill + "_unshared",
                   bigRows,
                   () -> {
                     List<List<SampleGenerator.PromptResult>> out = new ArrayList<>(List.of(List.of()));
-                    Stats.Sample s = ours(model, big, budget, false, requests, runSeed, out);
+                    Stats.Sample s = ours(model, big, budget, false, threads, requests, runSeed, out);
                     if (!lastShared.get(0).isEmpty()) {
                       assertSameSamples(lastShared.get(0), out.get(0));
                     }
@@ -254,7 +268,7 @@ public final class GenerationBenchmark {
               new Variant(
                   "ours_greedy_n" + nPrefill,
                   bigRows,
-                  () -> ours(model, greedyBig, budget, true, requests, runSeed, null)));
+                  () -> ours(model, greedyBig, budget, true, threads, requests, runSeed, null)));
       List<Variant> variants =
           only == null
               ? all.subList(0, all.size() - 1)
@@ -357,10 +371,11 @@ public final class GenerationBenchmark {
       SamplingConfig config,
       long budget,
       boolean share,
+      int samplingThreads,
       List<SampleGenerator.Request> requests,
       long runSeed,
       List<List<SampleGenerator.PromptResult>> keep) {
-    SampleGenerator generator = new SampleGenerator(model, config, budget, share);
+    SampleGenerator generator = new SampleGenerator(model, config, budget, share, samplingThreads);
     long start = System.nanoTime();
     List<SampleGenerator.PromptResult> results = generator.generate(requests, runSeed);
     long nanos = System.nanoTime() - start;

@@ -51,7 +51,12 @@ class SampleGeneratorTest {
     java.util.Collections.reverse(split);
     List<SampleGenerator.PromptResult> unshared =
         new SampleGenerator(model, SAMPLING, 100_000, false).generate(PROMPTS, 99L);
-    for (List<SampleGenerator.PromptResult> other : List.of(alone, split, unshared)) {
+    // 4 prompts x 6 rows x 961 logits: the first steps are sampled on three threads.
+    assertThat(PROMPTS.size() * SAMPLING.samplesPerPrompt() * 961)
+        .isGreaterThanOrEqualTo(SampleGenerator.PARALLEL_MIN_LOGITS);
+    List<SampleGenerator.PromptResult> threeThreads =
+        new SampleGenerator(model, SAMPLING, 100_000, true, 3).generate(PROMPTS, 99L);
+    for (List<SampleGenerator.PromptResult> other : List.of(alone, split, unshared, threeThreads)) {
       for (int p = 0; p < PROMPTS.size(); p++) {
         assertSameSamples(together.get(p), other.get(p));
       }
@@ -111,6 +116,12 @@ class SampleGeneratorTest {
     SamplingConfig withStop = new SamplingConfig(8, 1.0, 0, 1.0, 20, List.of("e"));
     List<SampleGenerator.PromptResult> results =
         new SampleGenerator(model, withStop, 100_000).generate(PROMPTS, 5L);
+    // Stop strings are checked by the sampling threads too (concurrent tokenizer decodes).
+    List<SampleGenerator.PromptResult> parallel =
+        new SampleGenerator(model, withStop, 100_000, true, 2).generate(PROMPTS, 5L);
+    for (int p = 0; p < PROMPTS.size(); p++) {
+      assertSameSamples(results.get(p), parallel.get(p));
+    }
     int stopped = 0;
     for (SampleGenerator.PromptResult r : results) {
       for (SampleGenerator.Sample s : r.samples()) {
