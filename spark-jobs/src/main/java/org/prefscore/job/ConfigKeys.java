@@ -41,13 +41,15 @@ public final class ConfigKeys {
   public static final ConfigKey INPUT_ID_COLUMN = key("input.id-column", "",
       "column holding a given prompt_id; empty: prompt_id = SHA-256 of the normalised prompt, 16 hex chars");
   public static final ConfigKey INPUT_PROMPT_COLUMN = key("input.prompt-column", "prompt",
-      "column holding the plain-text prompt");
+      "column holding the plain-text prompt; empty: prompts are only conversations (input.messages-column)");
   public static final ConfigKey INPUT_MESSAGES_COLUMN = key("input.messages-column", "messages",
       "column holding a prompt as chat messages (array of {role, content}); used when non-empty; empty key: never");
   public static final ConfigKey INPUT_CHOSEN_COLUMN = key("input.chosen-column", "chosen",
       "score-pairs/evaluate: column holding the chosen response (text)");
   public static final ConfigKey INPUT_REJECTED_COLUMN = key("input.rejected-column", "rejected",
       "score-pairs/evaluate: column holding the rejected response (text)");
+  public static final ConfigKey INPUT_RESPONSE_FORMAT = key("input.response-format", "text",
+      "score-pairs/evaluate: text (chosen/rejected are strings; EOS appended when scoring, TRL's plain-text convention) or messages (chosen/rejected are assistant turns, arrays of {role, content}, after a chat prompt in the messages column; rendered with the chat template, no EOS appended)");
   public static final ConfigKey INPUT_SCORE_GAP_COLUMN = key("input.score-gap-column", "",
       "evaluate/score-pairs: column holding an external score gap s+ − s- to correlate with m(x); empty: none");
   public static final ConfigKey INPUT_LIMIT = key("input.limit", "0",

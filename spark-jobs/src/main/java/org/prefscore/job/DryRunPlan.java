@@ -18,9 +18,12 @@ final class DryRunPlan {
     l.add("prefscore " + c.mode() + " (dry run: configuration valid, nothing started)");
     l.add("  run id      " + c.runId() + "   seed " + c.runSeed());
     PipelineConfig.Input in = c.input();
-    l.add("  input       " + in.path() + " (" + in.format().name().toLowerCase(Locale.ROOT) + "; prompt column '"
-        + in.promptColumn() + "'" + (in.messagesColumn().isEmpty() ? "" : ", messages column '" + in.messagesColumn() + "'")
+    l.add("  input       " + in.path() + " (" + in.format().name().toLowerCase(Locale.ROOT) + "; "
+        + (in.promptColumn().isEmpty() ? "no prompt column" : "prompt column '" + in.promptColumn() + "'")
+        + (in.messagesColumn().isEmpty() ? "" : ", messages column '" + in.messagesColumn() + "'")
         + (in.idColumn().isEmpty() ? ", prompt_id = hash" : ", id column '" + in.idColumn() + "'")
+        + (c.mode() == Mode.WEST_OF_N ? "" : ", chosen '" + in.chosenColumn() + "' and rejected '" + in.rejectedColumn()
+            + (in.responseFormat() == PipelineConfig.ResponseFormat.MESSAGES ? "' as assistant turns" : "' as text"))
         + (in.limit() > 0 ? ", first " + in.limit() + " rows" : "") + ")");
     l.add("  output      " + c.outputPath() + "/" + c.runId() + "/ (replaced if it exists; manifest.json and _SUCCESS last)");
     PipelineConfig.Models m = c.models();

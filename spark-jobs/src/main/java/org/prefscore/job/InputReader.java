@@ -44,6 +44,8 @@ public final class InputReader {
       DataTypes.createStructField(OutputSchema.MESSAGES, OutputSchema.MESSAGES_TYPE, true),
       DataTypes.createStructField(OutputSchema.CHOSEN, DataTypes.StringType, true),
       DataTypes.createStructField(OutputSchema.REJECTED, DataTypes.StringType, true),
+      DataTypes.createStructField(OutputSchema.CHOSEN_MESSAGES, OutputSchema.MESSAGES_TYPE, true),
+      DataTypes.createStructField(OutputSchema.REJECTED_MESSAGES, OutputSchema.MESSAGES_TYPE, true),
       DataTypes.createStructField(OutputSchema.SCORE_GAP, DataTypes.DoubleType, true),
       DataTypes.createStructField(CORRUPT, DataTypes.StringType, true)});
 
@@ -82,8 +84,9 @@ public final class InputReader {
     addField(fields, seen, in.promptColumn(), DataTypes.StringType);
     addField(fields, seen, in.messagesColumn(), OutputSchema.MESSAGES_TYPE);
     if (config.mode() != Mode.WEST_OF_N) {
-      addField(fields, seen, in.chosenColumn(), DataTypes.StringType);
-      addField(fields, seen, in.rejectedColumn(), DataTypes.StringType);
+      DataType responses = chatResponses(in) ? OutputSchema.MESSAGES_TYPE : DataTypes.StringType;
+      addField(fields, seen, in.chosenColumn(), responses);
+      addField(fields, seen, in.rejectedColumn(), responses);
       addField(fields, seen, in.scoreGapColumn(), DataTypes.DoubleType);
     }
     fields.add(DataTypes.createStructField(CORRUPT, DataTypes.StringType, true));
@@ -99,11 +102,18 @@ public final class InputReader {
     Dataset<Row> df = spark.read().parquet(in.path());
     StructType schema = df.schema();
     List<String> problems = new ArrayList<>();
-    boolean hasPrompt = has(schema, in.promptColumn());
+    boolean hasPrompt = !in.promptColumn().isEmpty() && has(schema, in.promptColumn());
     boolean hasMessages = !in.messagesColumn().isEmpty() && has(schema, in.messagesColumn());
     if (!hasPrompt && !hasMessages) {
-      problems.add("input " + in.path() + " has neither the prompt column '" + in.promptColumn()
-          + "' nor the messages column '" + in.messagesColumn() + "'; it has " + List.of(schema.fieldNames()));
+      List<String> wanted = new ArrayList<>();
+      if (!in.promptColumn().isEmpty()) {
+        wanted.add("the prompt column '" + in.promptColumn() + "'");
+      }
+      if (!in.messagesColumn().isEmpty()) {
+        wanted.add("the messages column '" + in.messagesColumn() + "'");
+      }
+      problems.add("input " + in.path() + " has none of " + String.join(", ", wanted) + "; it has "
+          + List.of(schema.fieldNames()));
     }
     if (hasPrompt && !(type(schema, in.promptColumn()) instanceof org.apache.spark.sql.types.StringType)) {
       problems.add("prompt column '" + in.promptColumn() + "' must be a string, is " + type(schema, in.promptColumn()).simpleString());
@@ -116,9 +126,12 @@ public final class InputReader {
       for (String c : List.of(in.chosenColumn(), in.rejectedColumn())) {
         if (!has(schema, c)) {
           problems.add("input has no column '" + c + "'");
-        } else if (!(type(schema, c) instanceof org.apache.spark.sql.types.StringType)) {
-          problems.add("column '" + c + "' must be a string (conversational chosen/rejected are not supported), is "
-              + type(schema, c).simpleString());
+        } else if (chatResponses(in) && !isMessages(type(schema, c))) {
+          problems.add("column '" + c + "' must be an array of struct<role: string, content: string>"
+              + " (input.response-format=messages), is " + type(schema, c).simpleString());
+        } else if (!chatResponses(in) && !(type(schema, c) instanceof org.apache.spark.sql.types.StringType)) {
+          problems.add("column '" + c + "' must be a string, is " + type(schema, c).simpleString()
+              + (isMessages(type(schema, c)) ? "; for assistant turns set input.response-format=messages" : ""));
         }
       }
       if (!in.scoreGapColumn().isEmpty()) {
@@ -140,12 +153,16 @@ public final class InputReader {
 
   private Column[] internalColumns(PipelineConfig.Input in, StructType schema, boolean withCorrupt) {
     boolean pairs = config.mode() != Mode.WEST_OF_N;
+    boolean text = pairs && !chatResponses(in);
+    boolean chat = pairs && chatResponses(in);
     return new Column[] {
         column(schema, in.idColumn(), DataTypes.StringType).as(GIVEN_ID),
         column(schema, in.promptColumn(), DataTypes.StringType).as(OutputSchema.PROMPT),
         messages(schema, in.messagesColumn()).as(OutputSchema.MESSAGES),
-        column(schema, pairs ? in.chosenColumn() : "", DataTypes.StringType).as(OutputSchema.CHOSEN),
-        column(schema, pairs ? in.rejectedColumn() : "", DataTypes.StringType).as(OutputSchema.REJECTED),
+        column(schema, text ? in.chosenColumn() : "", DataTypes.StringType).as(OutputSchema.CHOSEN),
+        column(schema, text ? in.rejectedColumn() : "", DataTypes.StringType).as(OutputSchema.REJECTED),
+        messages(schema, chat ? in.chosenColumn() : "").as(OutputSchema.CHOSEN_MESSAGES),
+        messages(schema, chat ? in.rejectedColumn() : "").as(OutputSchema.REJECTED_MESSAGES),
         column(schema, pairs ? in.scoreGapColumn() : "", DataTypes.DoubleType).as(OutputSchema.SCORE_GAP),
         (withCorrupt ? col(CORRUPT) : lit(null).cast(DataTypes.StringType)).as(CORRUPT)};
   }
@@ -161,6 +178,10 @@ public final class InputReader {
     return functions.transform(col(quote(name)), m -> functions.struct(
         m.getField("role").cast(DataTypes.StringType).as("role"),
         m.getField("content").cast(DataTypes.StringType).as("content")));
+  }
+
+  private static boolean chatResponses(PipelineConfig.Input in) {
+    return in.responseFormat() == PipelineConfig.ResponseFormat.MESSAGES;
   }
 
   private static boolean isMessages(DataType t) {

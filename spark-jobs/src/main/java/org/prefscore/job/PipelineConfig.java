@@ -51,12 +51,21 @@ public record PipelineConfig(
     PARQUET
   }
 
+  /** How score-pairs/evaluate inputs hold chosen and rejected. */
+  public enum ResponseFormat {
+    /** Strings, scored with EOS appended (TRL's plain-text convention). */
+    TEXT,
+    /** Assistant turns (arrays of {role, content}) continuing a chat prompt. */
+    MESSAGES
+  }
+
   /**
    * Where and how to read rows.
    *
    * @param idColumn empty: prompt ids are hashes
    * @param messagesColumn empty: chat prompts are not read
    * @param scoreGapColumn empty: none
+   * @param responseFormat how chosen/rejected are held (score-pairs, evaluate)
    * @param limit 0: all rows
    */
   public record Input(
@@ -68,6 +77,7 @@ public record PipelineConfig(
       String chosenColumn,
       String rejectedColumn,
       String scoreGapColumn,
+      ResponseFormat responseFormat,
       long limit) {}
 
   /** Model directories; absent when not configured. */
@@ -139,16 +149,33 @@ public record PipelineConfig(
       default -> inputPath.toLowerCase(Locale.ROOT).matches(".*\\.(jsonl|json)(\\.gz|\\.bz2)?$")
           ? Format.JSONL : Format.PARQUET;
     };
-    String promptColumn = c.required(ConfigKeys.INPUT_PROMPT_COLUMN);
+    String promptColumn = config.get(ConfigKeys.INPUT_PROMPT_COLUMN).trim();
+    if (promptColumn.isEmpty() && config.get(ConfigKeys.INPUT_MESSAGES_COLUMN).trim().isEmpty()) {
+      c.problems.add(ConfigKeys.INPUT_PROMPT_COLUMN.name() + " and " + ConfigKeys.INPUT_MESSAGES_COLUMN.name()
+          + " are both empty: set at least one");
+    }
     String chosen = config.get(ConfigKeys.INPUT_CHOSEN_COLUMN).trim();
     String rejected = config.get(ConfigKeys.INPUT_REJECTED_COLUMN).trim();
     if (mode != Mode.WEST_OF_N) {
       c.required(ConfigKeys.INPUT_CHOSEN_COLUMN);
       c.required(ConfigKeys.INPUT_REJECTED_COLUMN);
     }
+    ResponseFormat responseFormat =
+        c.choice(ConfigKeys.INPUT_RESPONSE_FORMAT, "text", "messages").equals("messages")
+            ? ResponseFormat.MESSAGES : ResponseFormat.TEXT;
+    String messagesColumn = config.get(ConfigKeys.INPUT_MESSAGES_COLUMN).trim();
+    if (responseFormat == ResponseFormat.MESSAGES) {
+      if (mode == Mode.WEST_OF_N) {
+        c.problems.add(ConfigKeys.INPUT_RESPONSE_FORMAT.name() + "=messages applies to score-pairs and evaluate;"
+            + " west-of-n generates its responses");
+      } else if (messagesColumn.isEmpty()) {
+        c.problems.add(ConfigKeys.INPUT_RESPONSE_FORMAT.name() + "=messages needs the prompts as conversations: set "
+            + ConfigKeys.INPUT_MESSAGES_COLUMN.name());
+      }
+    }
     Input input = new Input(inputPath, format, config.get(ConfigKeys.INPUT_ID_COLUMN).trim(), promptColumn,
-        config.get(ConfigKeys.INPUT_MESSAGES_COLUMN).trim(), chosen, rejected,
-        config.get(ConfigKeys.INPUT_SCORE_GAP_COLUMN).trim(), c.longValue(ConfigKeys.INPUT_LIMIT, 0));
+        messagesColumn, chosen, rejected, config.get(ConfigKeys.INPUT_SCORE_GAP_COLUMN).trim(), responseFormat,
+        c.longValue(ConfigKeys.INPUT_LIMIT, 0));
     checkDistinctColumns(input, mode, c);
     String outputPath = c.required(ConfigKeys.OUTPUT_PATH);
 

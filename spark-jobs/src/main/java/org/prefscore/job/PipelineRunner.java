@@ -92,7 +92,7 @@ public final class PipelineRunner {
       inputRows = input.count();
       manifest.count("input_rows", inputRows);
       progress.stage("prepare");
-      Dataset<Row> classified = persist(PromptPreparation.apply(input, config.mode()));
+      Dataset<Row> classified = persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
       classified.count();
       Dataset<Row> prompts = PromptPreparation.prompts(classified);
       Dataset<Row> prepRejects = rejectsOf(classified);

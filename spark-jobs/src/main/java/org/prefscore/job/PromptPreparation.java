@@ -29,7 +29,9 @@ import org.prefscore.spark.OutputSchema;
  *   <li>corrupt JSONL line: MALFORMED_RECORD (stage read);
  *   <li>no usable prompt (null/blank text and no messages, or messages with only blank contents):
  *       EMPTY_PROMPT; a message without role or content: INVALID_MESSAGES;
- *   <li>score-pairs/evaluate: null chosen or rejected: EMPTY_RESPONSE;
+ *   <li>score-pairs/evaluate: null chosen or rejected (or an empty list of assistant turns):
+ *       EMPTY_RESPONSE; assistant turns after a plain-text prompt, or a turn without role or
+ *       content: INVALID_MESSAGES;
  *   <li>west-of-n: exact duplicates ({@link PromptIdentity}): the row with the lowest input_row is
  *       kept, the others become DUPLICATE_PROMPT with a detail naming the kept row and prompt_id;
  *       with a given id column, a prompt_id already taken by a different prompt: DUPLICATE_PROMPT_ID.
@@ -57,8 +59,10 @@ public final class PromptPreparation {
    * of {@link OutputSchema#PROMPTS}); the others carry reject_stage / reject_reason / reject_detail.
    * One dataset, so the caller can persist it and split it without recomputing the windows.
    */
-  public static Dataset<Row> apply(Dataset<Row> input, Mode mode) {
-    Dataset<Row> c = input.map(new Classifier(mode != Mode.WEST_OF_N), Encoders.row(CLASSIFIED));
+  public static Dataset<Row> apply(Dataset<Row> input, Mode mode, PipelineConfig.ResponseFormat responses) {
+    Dataset<Row> c = input.map(
+        new Classifier(mode != Mode.WEST_OF_N, responses == PipelineConfig.ResponseFormat.MESSAGES),
+        Encoders.row(CLASSIFIED));
     if (mode != Mode.WEST_OF_N) {
       return c;
     }
@@ -99,9 +103,11 @@ public final class PromptPreparation {
   static final class Classifier implements MapFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     private final boolean tuples;
+    private final boolean chatResponses;
 
-    Classifier(boolean tuples) {
+    Classifier(boolean tuples, boolean chatResponses) {
       this.tuples = tuples;
+      this.chatResponses = chatResponses;
     }
 
     @Override
@@ -139,7 +145,25 @@ public final class PromptPreparation {
       String id = given != null && !given.isBlank() ? given : hash;
       v[CLASSIFIED.fieldIndex(OutputSchema.PROMPT_ID)] = id;
       v[CLASSIFIED.fieldIndex(KEY)] = PromptIdentity.sha256Hex(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      if (tuples) {
+      if (tuples && chatResponses) {
+        for (String column : List.of(OutputSchema.CHOSEN_MESSAGES, OutputSchema.REJECTED_MESSAGES)) {
+          String name = column.equals(OutputSchema.CHOSEN_MESSAGES) ? "chosen" : "rejected";
+          List<ChatMessage> turns;
+          try {
+            turns = InputMessages.of(in, column);
+          } catch (IllegalArgumentException e) {
+            return reject(v, STAGE, "INVALID_MESSAGES", name + ": " + e.getMessage());
+          }
+          if (turns == null || turns.isEmpty()) {
+            return reject(v, STAGE, "EMPTY_RESPONSE", name + " is " + (turns == null ? "null" : "an empty list"));
+          }
+          v[CLASSIFIED.fieldIndex(column)] = in.get(in.fieldIndex(column));
+        }
+        if (messages == null || messages.isEmpty()) {
+          return reject(v, STAGE, "INVALID_MESSAGES",
+              "chosen/rejected are assistant turns (input.response-format=messages) but the prompt is plain text, not a conversation");
+        }
+      } else if (tuples) {
         String chosen = in.getAs(OutputSchema.CHOSEN);
         String rejected = in.getAs(OutputSchema.REJECTED);
         if (chosen == null || rejected == null) {
@@ -147,6 +171,8 @@ public final class PromptPreparation {
         }
         v[CLASSIFIED.fieldIndex(OutputSchema.CHOSEN)] = chosen;
         v[CLASSIFIED.fieldIndex(OutputSchema.REJECTED)] = rejected;
+      }
+      if (tuples) {
         Double gap = in.getAs(OutputSchema.SCORE_GAP);
         v[CLASSIFIED.fieldIndex(OutputSchema.SCORE_GAP)] = gap != null && Double.isFinite(gap) ? gap : null;
       }

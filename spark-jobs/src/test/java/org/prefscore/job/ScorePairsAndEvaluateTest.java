@@ -167,6 +167,67 @@ class ScorePairsAndEvaluateTest {
   }
 
   @Test
+  void assistantTurnsAreScoredAsTheChatTemplateRendersThem() throws IOException {
+    // TRL's conversational preference format: prompt, chosen and rejected are message lists.
+    Path jsonl = tmp.resolve("conversational.jsonl");
+    java.nio.file.Files.writeString(jsonl, String.join("\n",
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Colour of the sky?\"}],"
+            + " \"chosen\": [{\"role\": \"assistant\", \"content\": \"Blue.\"}],"
+            + " \"rejected\": [{\"role\": \"assistant\", \"content\": \"Green, surely.\"}]}",
+        "{\"prompt\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"2 + 2?\"}],"
+            + " \"chosen\": [{\"role\": \"assistant\", \"content\": \"4\"}],"
+            + " \"rejected\": [{\"role\": \"assistant\", \"content\": \"5\"}]}",
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"chosen\": [], \"rejected\": [{\"role\": \"assistant\", \"content\": \"x\"}]}",
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"chosen\": [{\"role\": \"assistant\", \"content\": \"x\"}]}",
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"chosen\": \"plain text\", \"rejected\": \"more\"}",
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"chosen\": [{\"role\": \"assistant\"}], \"rejected\": [{\"role\": \"assistant\", \"content\": \"x\"}]}"));
+    String llama = TestSupport.model("tiny-llama");
+    TestSupport.Run run = TestSupport.run(spark, new String[] {"score-pairs", "--set", "input.path=" + jsonl,
+        "--set", "output.path=" + tmp.resolve("out"), "--set", "run.id=turns", "--set", "input.prompt-column=",
+        "--set", "input.messages-column=prompt", "--set", "input.response-format=messages",
+        "--set", "models.reference=" + llama, "--set", "progress.interval-seconds=0"});
+    String dir = run.result().outputPath();
+    DuckDbSchema.assertMatches(dir, "pairs", OutputSchema.PAIRS);
+    List<Map<String, Object>> pairs =
+        TestSupport.duckdb("SELECT * FROM " + TestSupport.parquet(dir, "pairs") + " ORDER BY input_row");
+    List<Map<String, Object>> rejects =
+        TestSupport.duckdb("SELECT * FROM " + TestSupport.parquet(dir, "rejects") + " ORDER BY input_row");
+    assertThat(pairs).hasSize(2);
+    assertThat(rejects).extracting(r -> TestSupport.asLong(r.get("input_row")) + " " + r.get("reason_code"))
+        .containsExactly("2 EMPTY_RESPONSE", "3 EMPTY_RESPONSE", "4 MALFORMED_RECORD", "5 INVALID_MESSAGES");
+    assertThat(run.result().manifest().path("accounting").path("holds").asBoolean()).isTrue();
+
+    Map<String, Object> first = pairs.get(0);
+    String x = "<s><|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        + "<|im_start|>user\nColour of the sky?<|im_end|>\n<|im_start|>assistant\n";
+    assertThat(first.get("prompt")).isEqualTo(x);
+    assertThat(first.get("chosen")).isEqualTo("Blue.<|im_end|>\n");
+    assertThat(first.get("rejected")).isEqualTo("Green, surely.<|im_end|>\n");
+    assertThat(first.get("response_format")).isEqualTo("chat");
+    assertThat(pairs.get(1).get("chosen")).isEqualTo("4<|im_end|>\n");
+    // Scored as rendered: the template's end-of-turn text, no EOS appended.
+    SequenceScorer scorer = new SequenceScorer(
+        ModelRegistry.shared().decoder(ModelSpec.decoder(llama, EngineOptions.cpu(1))), 4096);
+    List<SequenceScorer.Result> direct = scorer.score(List.of(
+        new SequenceScorer.Request(x, "Blue.<|im_end|>\n", false),
+        new SequenceScorer.Request(x, "Green, surely.<|im_end|>\n", false),
+        SequenceScorer.Request.of(x, "Blue.<|im_end|>\n")), false);
+    assertThat(TestSupport.asDouble(first.get("ref_chosen_logps"))).isCloseTo(direct.get(0).logprob(), within(1e-6));
+    assertThat(TestSupport.asDouble(first.get("ref_rejected_logps"))).isCloseTo(direct.get(1).logprob(), within(1e-6));
+    assertThat(direct.get(2).logprob()).isLessThan(direct.get(0).logprob() - 1e-3);
+    assertThat((String) first.get("px_prompt")).contains("user\n" + org.prefscore.method.RefinementPrompt.paper().apply("Colour of the sky?"));
+  }
+
+  @Test
+  void assistantTurnsNeedConversationalPrompts() {
+    assertThatThrownBy(() -> TestSupport.run(spark, args("score-pairs", "turns-bad", "models.reference=" + TestSupport.model("tiny-llama"),
+        "input.response-format=messages", "input.messages-column=", "input.prompt-column=")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("input.response-format=messages needs the prompts as conversations")
+        .hasMessageContaining("are both empty");
+  }
+
+  @Test
   void evaluateReportsAccuracyAndCorrelationsAsJson() throws IOException {
     TestSupport.Run run = TestSupport.run(spark, args("evaluate", "eval", "models.reference=" + TestSupport.model("tiny-gpt2"),
         "models.policy-checkpoint=" + TestSupport.model("tiny-llama"), "input.score-gap-column=gap"));

@@ -5,17 +5,26 @@ import java.util.List;
 import org.apache.spark.sql.Row;
 import org.prefscore.runtime.ChatMessage;
 
-/** Reads the {@code messages} column (array of {role, content}) of a row. */
+/** Reads a messages column (array of {role, content}) of a row: the prompt's, or a response's. */
 public final class InputMessages {
 
   private InputMessages() {}
 
   /** The messages of {@code row}, or null when the column is absent or null. */
   public static List<ChatMessage> of(Row row) {
-    if (row.schema().getFieldIndex(OutputSchema.MESSAGES).isEmpty()) {
+    return of(row, OutputSchema.MESSAGES);
+  }
+
+  /**
+   * The messages in {@code column} of {@code row}, or null when the column is absent or null.
+   *
+   * @throws IllegalArgumentException when a message lacks its role or content
+   */
+  public static List<ChatMessage> of(Row row, String column) {
+    if (row.schema().getFieldIndex(column).isEmpty()) {
       return null;
     }
-    int i = row.fieldIndex(OutputSchema.MESSAGES);
+    int i = row.fieldIndex(column);
     if (row.isNullAt(i)) {
       return null;
     }

@@ -32,6 +32,9 @@ public final class OutputSchema {
   public static final String CHOSEN = "chosen";
   public static final String REJECTED = "rejected";
   public static final String MESSAGES = "messages";
+  public static final String CHOSEN_MESSAGES = "chosen_messages";
+  public static final String REJECTED_MESSAGES = "rejected_messages";
+  public static final String RESPONSE_FORMAT = "response_format";
   public static final String SCORE_GAP = "score_gap";
   public static final String SAMPLE_INDEX = "sample_index";
   public static final String SEED = "seed";
@@ -81,6 +84,12 @@ public final class OutputSchema {
   public static final String REJECT_REASON = "reject_reason";
   public static final String REJECT_DETAIL = "reject_detail";
 
+  /** Value of {@link #RESPONSE_FORMAT}: chosen/rejected given or generated as text, EOS appended when scored. */
+  public static final String RESPONSE_FORMAT_TEXT = "text";
+
+  /** Value of {@link #RESPONSE_FORMAT}: chosen/rejected rendered from assistant turns, no EOS appended. */
+  public static final String RESPONSE_FORMAT_CHAT = "chat";
+
   /** Value of {@link #POLICY_TERMS} when a policy checkpoint scored the pair. */
   public static final String POLICY_TERMS_CHECKPOINT = "checkpoint";
 
@@ -126,6 +135,7 @@ public final class OutputSchema {
           field(CHOSEN, STRING, "y+: TRL's / OpenRLHF's chosen"),
           field(REJECTED, STRING, "y-: TRL's / OpenRLHF's rejected"),
           field(PX_PROMPT, STRING, "p ⊕ x, the prompt-augmented prompt the *_px terms are conditioned on"),
+          field(RESPONSE_FORMAT, STRING, "text: chosen/rejected are plain text, scored with the EOS token appended; chat: they are assistant turns as the chat template renders them after x (input.response-format=messages), scored as they are"),
           field(CHOSEN_SAMPLE_INDEX, INT, "sample index of y+ (west-of-n; null otherwise)"),
           field(REJECTED_SAMPLE_INDEX, INT, "sample index of y- (west-of-n; null otherwise)"),
           field(CHOSEN_SEED, LONG, "seed of y+ (west-of-n; null otherwise)"),
@@ -185,6 +195,8 @@ public final class OutputSchema {
           new StructField(MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
           field(CHOSEN, STRING, ""),
           field(REJECTED, STRING, ""),
+          new StructField(CHOSEN_MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
+          new StructField(REJECTED_MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
           field(SCORE_GAP, DOUBLE, ""));
 
   /** Internal: what generation emits, one row per sample or one reject row per refused prompt. */

@@ -18,7 +18,8 @@ import org.prefscore.runtime.SequenceScorer;
  * org.prefscore.method.RefinementMargin}). Without a checkpoint the policy terms are the reference
  * terms (π = π_ref: margins and Δ are exactly 0) and {@code policy_terms} says {@code reference}.
  *
- * <p>Log-probs follow TRL's DPOTrainer tokenization ({@link SequenceScorer}). A pair any term of
+ * <p>Log-probs follow TRL's DPOTrainer tokenization ({@link SequenceScorer}): EOS appended to
+ * text responses, not to chat turns ({@code response_format}). A pair any term of
  * which the runtime refuses (SEQUENCE_TOO_LONG, EMPTY_PROMPT) becomes a reject of stage {@code
  * score} naming the model and the term.
  */
@@ -54,10 +55,12 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
         String px = Rows.get(row, OutputSchema.PX_PROMPT);
         String chosen = Rows.get(row, OutputSchema.CHOSEN);
         String rejected = Rows.get(row, OutputSchema.REJECTED);
-        requests.add(SequenceScorer.Request.of(x, chosen));
-        requests.add(SequenceScorer.Request.of(x, rejected));
-        requests.add(SequenceScorer.Request.of(px, chosen));
-        requests.add(SequenceScorer.Request.of(px, rejected));
+        // Chat turns end with the template's end-of-turn text: no EOS appended (TRL's convention).
+        boolean eos = !OutputSchema.RESPONSE_FORMAT_CHAT.equals(Rows.get(row, OutputSchema.RESPONSE_FORMAT));
+        requests.add(new SequenceScorer.Request(x, chosen, eos));
+        requests.add(new SequenceScorer.Request(x, rejected, eos));
+        requests.add(new SequenceScorer.Request(px, chosen, eos));
+        requests.add(new SequenceScorer.Request(px, rejected, eos));
       }
       List<SequenceScorer.Result> ref = timed(reference, requests);
       List<SequenceScorer.Result> ckpt = checkpoint == null ? null : timed(checkpoint, requests);

@@ -80,7 +80,8 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
     Candidate c = pair.chosen();
     Candidate r = pair.rejected();
     return List.of(
-            out.set(OutputSchema.CHOSEN, c.text())
+            out.set(OutputSchema.RESPONSE_FORMAT, OutputSchema.RESPONSE_FORMAT_TEXT)
+                .set(OutputSchema.CHOSEN, c.text())
                 .set(OutputSchema.REJECTED, r.text())
                 .set(OutputSchema.CHOSEN_SAMPLE_INDEX, c.sampleIndex())
                 .set(OutputSchema.REJECTED_SAMPLE_INDEX, r.sampleIndex())
