@@ -136,7 +136,7 @@ public final class PipelineRunner {
         config.runtime().promptsPerCall(), config.refinement(), counters, config.runtime().placement());
     progress.stage("generate", "prompts", promptCount, ProgressReporter.live(counters.promptsGenerated, LiveProgress.PROMPTS),
         ProgressReporter.live(counters.generatedTokens, LiveProgress.TOKENS));
-    Dataset<Row> samples = persist(GpuStages.mapPartitions(spark, prompts.repartition(partitions()),
+    Dataset<Row> samples = persist(GpuStages.mapPartitions(spark, byPrompt(prompts),
         new GenerationFunction(generation), OutputSchema.SAMPLES, gpuProfile));
     long sampleRows = samples.count();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
@@ -161,7 +161,7 @@ public final class PipelineRunner {
 
     ScoringSettings scoring = scoringSettings(counters);
     progress.stage("score", "pairs", keptPairs, ProgressReporter.live(counters.pairsScored, LiveProgress.PAIRS), null);
-    Dataset<Row> scored = persist(GpuStages.mapPartitions(spark, kept.repartition(partitions()),
+    Dataset<Row> scored = persist(GpuStages.mapPartitions(spark, byPrompt(kept),
         new PairScoringFunction(scoring), OutputSchema.PAIR_WORK, gpuProfile));
     scored.count();
 
@@ -181,7 +181,7 @@ public final class PipelineRunner {
     PromptRenderFunction render = new PromptRenderFunction(config.decoderSpec(config.templateModel()), config.refinement(),
         config.runtime().placement());
     progress.stage("render");
-    Dataset<Row> rendered = persist(tuples.repartition(partitions())
+    Dataset<Row> rendered = persist(byPrompt(tuples)
         .mapPartitions(render, Encoders.row(OutputSchema.PAIR_WORK)));
     rendered.count();
     Dataset<Row> ready = rendered.filter(col(OutputSchema.REJECT_REASON).isNull());
@@ -260,6 +260,18 @@ public final class PipelineRunner {
 
   private static Column[] columns(org.apache.spark.sql.types.StructType schema) {
     return PromptPreparation.columns(schema);
+  }
+
+  /**
+   * The rows spread over the model stages' partitions by a hash of prompt_id, each partition in
+   * (prompt_id, input_row) order. So every task, first attempt or retry, and every rerun with the
+   * same partitions, prompts-per-call and token budget, hands the runtime the same batches: the
+   * same logits to the last bit, hence the same samples and scores. (Batches made of other rows
+   * change the logits in their last float bits, which can flip a near-tie draw.)
+   */
+  private Dataset<Row> byPrompt(Dataset<Row> rows) {
+    return rows.repartition(partitions(), col(OutputSchema.PROMPT_ID))
+        .sortWithinPartitions(OutputSchema.PROMPT_ID, OutputSchema.INPUT_ROW);
   }
 
   private int partitions() {

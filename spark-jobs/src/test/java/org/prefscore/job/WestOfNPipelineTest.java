@@ -266,6 +266,40 @@ class WestOfNPipelineTest {
   }
 
   @Test
+  void aRerunWithAnotherUpstreamLayoutReproducesEverySampleAndScoreBitForBit() {
+    // Another shuffle layout upstream (prepare's windows) reaches the model stages in another
+    // order; the model stages re-partition by prompt_id and sort, so the batches, and with them
+    // every logit, are the same.
+    String before = spark.conf().get("spark.sql.shuffle.partitions");
+    spark.conf().set("spark.sql.shuffle.partitions", "5");
+    TestSupport.Run again;
+    try {
+      again = TestSupport.run(spark, "west-of-n", "--set", "input.path=" + input, "--set", "output.path=" + tmp.resolve("out"),
+          "--set", "run.id=r1-again", "--set", "models.policy=" + TestSupport.model("tiny-llama"),
+          "--set", "models.reward=" + TestSupport.model("tiny-reward"), "--set", "sampling.n=4",
+          "--set", "sampling.temperature=1.0", "--set", "sampling.max-new-tokens=8",
+          "--set", "filter.confidence.quantile=0.5", "--set", "filter.quantile.relative-error=0",
+          "--set", "filter.likelihood.mode=quantile", "--set", "filter.likelihood.quantile=0.1",
+          "--set", "filter.likelihood.normalization=per-token", "--set", "progress.interval-seconds=0");
+    } finally {
+      spark.conf().set("spark.sql.shuffle.partitions", before);
+    }
+    String other = again.result().outputPath();
+    List<Map<String, Object>> candidates = TestSupport.duckdb("SELECT count(*) AS n, "
+        + "count(*) FILTER (WHERE a.text = b.text AND a.policy_logprob = b.policy_logprob"
+        + " AND a.sampling_logprob = b.sampling_logprob AND a.reward = b.reward) AS same FROM "
+        + table("candidates") + " a JOIN " + TestSupport.parquet(other, "candidates") + " b USING (prompt_id, sample_index)");
+    long total = TestSupport.asLong(TestSupport.duckdb("SELECT count(*) AS n FROM " + table("candidates")).get(0).get("n"));
+    assertThat(TestSupport.asLong(candidates.get(0).get("n"))).isEqualTo(total).isPositive();
+    assertThat(TestSupport.asLong(candidates.get(0).get("same"))).isEqualTo(total);
+    List<Map<String, Object>> pairs = TestSupport.duckdb("SELECT count(*) AS n, "
+        + "count(*) FILTER (WHERE a.chosen = b.chosen AND a.ref_chosen_logps = b.ref_chosen_logps"
+        + " AND a.ref_rejected_logps_px = b.ref_rejected_logps_px) AS same FROM "
+        + table("pairs") + " a JOIN " + TestSupport.parquet(other, "pairs") + " b USING (prompt_id)");
+    assertThat(TestSupport.asLong(pairs.get(0).get("same"))).isEqualTo(TestSupport.asLong(pairs.get(0).get("n"))).isPositive();
+  }
+
+  @Test
   void rerunWithTheSameRunIdReplacesTheOutputAndAFailedRunLooksIncomplete() throws IOException {
     String out = tmp.resolve("rerun").toString();
     String[] base = {"west-of-n", "--set", "input.path=" + input, "--set", "output.path=" + out, "--set", "run.id=same",

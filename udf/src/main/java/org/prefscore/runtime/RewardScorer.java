@@ -3,6 +3,7 @@ package org.prefscore.runtime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Batched reward scoring r_θ(x, y) with a single-logit sequence classifier. The scored text is
@@ -28,10 +29,16 @@ public final class RewardScorer {
 
   private final RewardModel model;
   private final long tokenBudget;
+  private final AtomicLong modelNanos = new AtomicLong();
 
   public RewardScorer(RewardModel model, long tokenBudget) {
     this.model = model;
     this.tokenBudget = tokenBudget;
+  }
+
+  /** Nanoseconds spent inside the model's forward passes so far (all threads). */
+  public long modelNanos() {
+    return modelNanos.get();
   }
 
   /** Rewards of {@code prompt + response} for each pair; results in input order. */
@@ -85,7 +92,9 @@ public final class RewardScorer {
         System.arraycopy(row, 0, flat, r * seq, row.length);
         Arrays.fill(mask, r * seq, r * seq + row.length, 1L);
       }
+      long start = System.nanoTime();
       float[] logits = model.graph().classify(rows, seq, flat, mask);
+      modelNanos.addAndGet(System.nanoTime() - start);
       for (int r = 0; r < rows; r++) {
         int item = runnable.get(batch[r]);
         results[item] = new Result(logits[r], ids[item].length, null);

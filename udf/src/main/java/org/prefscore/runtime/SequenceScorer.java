@@ -68,6 +68,7 @@ public final class SequenceScorer {
   private final LanguageModel model;
   private final long tokenBudget;
   private final AtomicLong prefixMismatches = new AtomicLong();
+  private final AtomicLong modelNanos = new AtomicLong();
 
   /**
    * @param tokenBudget upper bound on padded tokens per forward pass
@@ -75,6 +76,11 @@ public final class SequenceScorer {
   public SequenceScorer(LanguageModel model, long tokenBudget) {
     this.model = model;
     this.tokenBudget = tokenBudget;
+  }
+
+  /** Nanoseconds spent inside the model's forward passes so far (all threads). */
+  public long modelNanos() {
+    return modelNanos.get();
   }
 
   /** Requests whose prompt ids were not a prefix of the joint ids, since this scorer was made. */
@@ -181,9 +187,11 @@ public final class SequenceScorer {
       }
     }
     KvCache empty = session.emptyCache(rows);
+    long start = System.nanoTime();
     StepOutput out =
         session.forward(
             new StepInput(rows, seq, ids, mask, positions, empty, StepInput.LogitsWanted.ALL_POSITIONS));
+    modelNanos.addAndGet(System.nanoTime() - start);
     empty.close();
     out.present().close();
     for (int r = 0; r < rows; r++) {

@@ -88,9 +88,9 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
           rewardResponses.add(s.text());
         }
       }
-      long start = System.nanoTime();
+      long rewardNanosBefore = scorer.modelNanos();
       List<RewardScorer.Result> rewards = scorer.scorePairs(rewardPrompts, rewardResponses);
-      settings.counters().rewardNanos.add(System.nanoTime() - start);
+      settings.counters().rewardNanos.add(scorer.modelNanos() - rewardNanosBefore);
       settings.counters().rewardTexts.add(rewards.size());
 
       int next = 0;

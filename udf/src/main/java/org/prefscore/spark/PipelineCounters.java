@@ -24,13 +24,13 @@ public final class PipelineCounters implements Serializable {
   public final LongAccumulator generationNanos;
   /** Texts scored by the reward model. */
   public final LongAccumulator rewardTexts;
-  /** Nanoseconds inside reward-model calls (tokenization included). */
+  /** Nanoseconds inside the reward model's forward passes (RewardScorer.modelNanos). */
   public final LongAccumulator rewardNanos;
   /** Pairs (tuples) that went through the log-prob scoring pass. */
   public final LongAccumulator pairsScored;
   /** Sequences scored teacher-forced (4 per pair per model). */
   public final LongAccumulator sequencesScored;
-  /** Nanoseconds inside teacher-forced scoring calls (tokenization included). */
+  /** Nanoseconds inside the teacher-forced forward passes (SequenceScorer.modelNanos). */
   public final LongAccumulator scoringNanos;
   /** Scoring requests whose prompt ids were not a prefix of the joint ids (TRL convention). */
   public final LongAccumulator prefixMismatches;
