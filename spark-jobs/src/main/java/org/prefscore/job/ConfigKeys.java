@@ -127,7 +127,7 @@ public final class ConfigKeys {
 
   // --- spark
   public static final ConfigKey SPARK_MASTER = key("spark.master", "",
-      "Spark master, e.g. local[2]; empty: whatever spark-submit set");
+      "Spark master, e.g. local[2]; empty: whatever spark-submit set (bin/prefscore: local[*])");
   public static final ConfigKey SPARK_PARTITIONS = key("spark.partitions", "0",
       "partitions for the model stages; 0: Spark's default parallelism");
 

@@ -84,6 +84,10 @@ final class RunManifest {
     ObjectNode n = models.putObject(role);
     n.put("path", dir);
     n.put("model_onnx_sha256", f.modelOnnxSha256());
+    if (!f.externalDataSha256().isEmpty()) {
+      ObjectNode external = n.putObject("external_data_sha256");
+      f.externalDataSha256().forEach(external::put);
+    }
     n.put("tokenizer_json_sha256", f.tokenizerJsonSha256());
   }
 

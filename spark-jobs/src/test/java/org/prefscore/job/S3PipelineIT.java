@@ -48,6 +48,7 @@ import org.prefscore.spark.LocalModelCache;
 class S3PipelineIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final byte[] EXTERNAL_DATA = "stand-in tensor bytes".getBytes(StandardCharsets.UTF_8);
   private static final String BUCKET = "prefscore-it";
   // Distinctive values, so that any appearance of them is a leak and not a coincidence.
   private static final String ACCESS_KEY = "AKIAPREFSCORE" + UUID.randomUUID().toString().replace("-", "").substring(0, 12).toUpperCase();
@@ -92,6 +93,12 @@ class S3PipelineIT {
         fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(Path.of(TestSupport.model(m)).toUri()),
             new org.apache.hadoop.fs.Path(s3a("models/" + m)));
       }
+      // An external-data file beside the reward graph (as exports of graphs over 2 GB have; this
+      // graph does not reference it): copied with the directory, fingerprinted from S3.
+      Path externalData = dir.resolve("model.onnx_data");
+      Files.write(externalData, EXTERNAL_DATA);
+      fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(externalData.toUri()),
+          new org.apache.hadoop.fs.Path(s3a("models/tiny-reward/model.onnx_data")));
     }
 
     List<String> lines = new ArrayList<>(List.of(
@@ -194,7 +201,7 @@ class S3PipelineIT {
   }
 
   @Test
-  void outputIsOnS3AndEqualsALocalRunWithTheSameSeed() throws IOException {
+  void outputIsOnS3AndEqualsALocalRunWithTheSameSeed() throws Exception {
     String runDir = s3Run.result().outputPath();
     assertThat(runDir).isEqualTo(s3a("runs/s3"));
     assertThat(existsOnS3(runDir + "/" + RunOutput.SUCCESS)).isTrue();
@@ -214,6 +221,10 @@ class S3PipelineIT {
       assertThat(manifest.path("models").path(role).path("model_onnx_sha256"))
           .isEqualTo(localManifest.path("models").path(role).path("model_onnx_sha256"));
     }
+    assertThat(manifest.path("models").path("reward").path("external_data_sha256").path("model.onnx_data").asText())
+        .isEqualTo(java.util.HexFormat.of().formatHex(
+            java.security.MessageDigest.getInstance("SHA-256").digest(EXTERNAL_DATA)));
+    assertThat(manifest.path("models").path("policy").has("external_data_sha256")).isFalse();
 
     for (String table : List.of("pairs", "filtered", "rejects")) {
       Path s3Table = downloadTable(runDir, table);
@@ -234,6 +245,7 @@ class S3PipelineIT {
       assertThat(copies).hasSize(2);
       assertThat(copies.get(0)).matches("tiny-llama-[0-9a-f]{16}");
       assertThat(copies.get(1)).matches("tiny-reward-[0-9a-f]{16}");
+      assertThat(dir.resolve("model-cache").resolve(copies.get(1)).resolve("model.onnx_data")).hasBinaryContent(EXTERNAL_DATA);
     }
     assertThat(capturedLog).contains("model " + s3a("models/tiny-llama") + ": copied");
   }
