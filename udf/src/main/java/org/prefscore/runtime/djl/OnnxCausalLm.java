@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.onnxruntime.engine.OrtNDArray;
 import ai.djl.training.ParameterStore;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -307,18 +309,25 @@ public final class OnnxCausalLm implements CausalLm {
       return new OrtKvCache(keys, values, rows.length, source.length);
     }
 
+    /**
+     * Rows of a cache tensor, repeated or dropped. ONNX Runtime's Java API only hands out a copy of
+     * an output tensor's data; the chosen rows go from that copy straight into a direct buffer
+     * that the new tensor wraps without copying again (a heap array would be copied once more into
+     * direct memory, and at the N-fold expansion after prefill that copy is the largest one).
+     */
     private NDArray gather(NDArray array, int batch, int[] rows) {
       FloatBuffer data = ((OrtNDArray) array).getTensor().getFloatBuffer();
       int rowSize = data.capacity() / batch;
-      float[] out = new float[rowSize * rows.length];
+      FloatBuffer out =
+          ByteBuffer.allocateDirect(Math.multiplyExact(rowSize * Float.BYTES, rows.length))
+              .order(ByteOrder.nativeOrder())
+              .asFloatBuffer();
       for (int r = 0; r < rows.length; r++) {
-        data.get(rows[r] * rowSize, out, r * rowSize, rowSize);
+        out.put(r * rowSize, data, rows[r] * rowSize, rowSize);
       }
       Shape shape = array.getShape();
       return manager.create(
-          FloatBuffer.wrap(out),
-          new Shape(rows.length, shape.get(1), shape.get(2), shape.get(3)),
-          DataType.FLOAT32);
+          out, new Shape(rows.length, shape.get(1), shape.get(2), shape.get(3)), DataType.FLOAT32);
     }
 
     private NDArray longs(long[] data, Shape shape) {
