@@ -52,6 +52,13 @@ import org.slf4j.LoggerFactory;
  * others wait and reuse it), and a file lock ({@code <name>-<key>.lock}) serialises executor JVMs
  * sharing the cache root on one host. Each call lists the remote directory once (to compute the
  * key); only the first call per key and host copies bytes.
+ *
+ * <p><b>Clean-up</b>: each copy's remote path is recorded beside it ({@code <name>-<key>.source}).
+ * After a new copy of a remote directory, its copies older than the previous one are deleted
+ * (the previous one is kept: a task elsewhere on the host may have listed the remote just before
+ * it changed). A copy is deleted only under its file lock, after being renamed away from its final
+ * name, and a failed deletion is logged, never fatal. Copies of other remote directories are never
+ * touched, whatever their name.
  */
 public final class LocalModelCache {
 
@@ -106,8 +113,11 @@ public final class LocalModelCache {
             FileLock ignored = channel.lock()) {
           if (Files.isDirectory(target)) {
             LOG.info("model {}: reusing the local copy {}", root, target);
+            recordSource(absoluteRoot, name, key, root.toString());
           } else {
             copy(fs, root, files, absoluteRoot, name, key, target);
+            recordSource(absoluteRoot, name, key, root.toString());
+            pruneOlderCopies(absoluteRoot, name, key, root.toString());
           }
         }
         COPIES.put(lockKey, target);
@@ -214,6 +224,65 @@ public final class LocalModelCache {
     } finally {
       if (!moved) {
         deleteQuietly(partial);
+      }
+    }
+  }
+
+  private static Path sourceFile(Path cacheRoot, String name, String key) {
+    return cacheRoot.resolve(name + "-" + key + ".source");
+  }
+
+  private static void recordSource(Path cacheRoot, String name, String key, String source) throws IOException {
+    Path file = sourceFile(cacheRoot, name, key);
+    if (!Files.exists(file)) {
+      Path partial = cacheRoot.resolve(".partial-" + file.getFileName() + "-" + UUID.randomUUID().toString().substring(0, 8));
+      Files.writeString(partial, source, StandardCharsets.UTF_8);
+      Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** Deletes the copies of {@code source} older than the newest one before {@code currentKey}. */
+  private static void pruneOlderCopies(Path cacheRoot, String name, String currentKey, String source) {
+    List<Path> older = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(cacheRoot)) {
+      for (Path f : entries.toList()) {
+        String file = f.getFileName().toString();
+        if (!file.startsWith(name + "-") || !file.endsWith(".source")) {
+          continue;
+        }
+        String key = file.substring(name.length() + 1, file.length() - ".source".length());
+        Path copy = cacheRoot.resolve(name + "-" + key);
+        if (!key.equals(currentKey) && key.matches("[0-9a-f]{16}") && Files.isDirectory(copy)
+            && source.equals(Files.readString(f, StandardCharsets.UTF_8))) {
+          older.add(copy);
+        }
+      }
+      older.sort(Comparator.comparing((Path p) -> {
+        try {
+          return Files.getLastModifiedTime(p);
+        } catch (IOException e) {
+          return java.nio.file.attribute.FileTime.fromMillis(Long.MIN_VALUE);
+        }
+      }).reversed()); // newest first (file times carry nanoseconds where the file system keeps them)
+    } catch (IOException e) {
+      LOG.warn("model {}: cannot list the cache {} to delete outdated copies: {}", source, cacheRoot, e.getMessage());
+      return;
+    }
+    for (Path copy : older.subList(Math.min(1, older.size()), older.size())) {
+      String copyName = copy.getFileName().toString();
+      try (FileChannel channel = FileChannel.open(cacheRoot.resolve(copyName + ".lock"),
+              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          FileLock lock = channel.tryLock()) {
+        if (lock == null) {
+          continue; // another executor on this host holds it
+        }
+        Path doomed = cacheRoot.resolve(".deleting-" + copyName + "-" + UUID.randomUUID().toString().substring(0, 8));
+        Files.move(copy, doomed, StandardCopyOption.ATOMIC_MOVE);
+        Files.deleteIfExists(cacheRoot.resolve(copyName + ".source"));
+        deleteQuietly(doomed);
+        LOG.info("model {}: deleted the outdated local copy {}", source, copy);
+      } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+        LOG.warn("model {}: cannot delete the outdated local copy {}: {}", source, copy, e.getMessage());
       }
     }
   }

@@ -162,6 +162,40 @@ class LocalModelCacheTest {
   }
 
   @Test
+  void copiesOlderThanThePreviousOneAreDeletedButOtherModelsNever() throws Exception {
+    // Another remote directory with the same last path segment: never touched.
+    Path otherDir = tmp.resolve("other-bucket/tiny-gpt2");
+    Files.createDirectories(otherDir);
+    Files.writeString(otherDir.resolve("config.json"), "{}");
+    Path other = LocalModelCache.localize(CountingFileSystem.SCHEME + "://" + otherDir.toAbsolutePath(), conf, cacheRoot);
+
+    Path v1 = LocalModelCache.localize(remote(), conf, cacheRoot);
+    changeRemote(1);
+    Path v2 = LocalModelCache.localize(remote(), conf, cacheRoot);
+    assertThat(v1).isDirectory(); // the previous copy is kept
+    changeRemote(2);
+    Path v3 = LocalModelCache.localize(remote(), conf, cacheRoot);
+
+    assertThat(List.of(v1, v2, v3)).doesNotHaveDuplicates();
+    assertThat(v1).doesNotExist();
+    assertThat(cacheRoot.resolve(v1.getFileName() + ".source")).doesNotExist();
+    assertThat(v2).isDirectory();
+    assertThat(v3).isDirectory();
+    assertThat(other).isDirectory();
+    assertThat(Files.readString(cacheRoot.resolve(v3.getFileName() + ".source"))).isEqualTo(remote().replace("://", ":"));
+    try (Stream<Path> s = Files.list(cacheRoot)) {
+      assertThat(s.map(p -> p.getFileName().toString()))
+          .noneMatch(n -> n.startsWith(".deleting-") || n.startsWith(".partial-"));
+    }
+  }
+
+  private void changeRemote(int version) throws IOException {
+    Path f = remoteDir.resolve("generation_config.json");
+    Files.writeString(f, Files.readString(f) + "\n");
+    Files.setLastModifiedTime(f, FileTime.fromMillis(System.currentTimeMillis() + 5000L * version));
+  }
+
+  @Test
   void aCopyMadeByAnEarlierJvmIsReused() throws Exception {
     Path copy = LocalModelCache.localize(remote(), conf, cacheRoot);
     // Another cache root is a fresh start for this JVM's memo; copy the finished directory there,
