@@ -72,6 +72,8 @@ public final class ConfigKeys {
   // --- runtime
   public static final ConfigKey TOKEN_BUDGET = key("runtime.token-budget", "16384",
       "upper bound on padded tokens (rows × length) per forward pass: bounds batch memory");
+  public static final ConfigKey LOGITS_BUDGET_MB = key("runtime.logits-budget-mb", "256",
+      "upper bound on the logits of one teacher-forced scoring pass, in MB (padded tokens × vocabulary × 4 bytes; the engine's output and its copy each take this much): with a 150k-id vocabulary 256 MB is ~440 tokens per pass, raise it on executors (GPUs) with memory to spare");
   public static final ConfigKey PROMPTS_PER_CALL = key("runtime.prompts-per-call", "16",
       "prompts (or pairs) an executor hands to one runtime call; the runtime batches them within the token budget");
   public static final ConfigKey INTRA_OP_THREADS = key("runtime.intra-op-threads", "1",

@@ -57,8 +57,8 @@ final class DryRunPlan {
           + (c.input().scoreGapColumn().isEmpty() ? "" : ", correlations with '" + c.input().scoreGapColumn() + "'"));
     }
     l.add("   " + i + ". write + verify: input rows = pairs" + (c.mode() == Mode.WEST_OF_N ? " + filtered" : "") + " + rejects");
-    l.add(String.format(Locale.ROOT, "  runtime     token budget %d, %d prompts per call, intra-op threads %d%s; spark master %s, partitions %s",
-        c.runtime().tokenBudget(), c.runtime().promptsPerCall(), c.runtime().engine().intraOpThreads(),
+    l.add(String.format(Locale.ROOT, "  runtime     token budget %d (scoring logits <= %d MB per pass), %d prompts per call, intra-op threads %d%s; spark master %s, partitions %s",
+        c.runtime().tokenBudget(), c.runtime().logitsBudgetMb(), c.runtime().promptsPerCall(), c.runtime().engine().intraOpThreads(),
         c.runtime().engine().useCuda() ? ", device cuda (the task's GPU; CPU fallback)" : ", device cpu",
         c.sparkMaster().isEmpty() ? "(from spark-submit)" : c.sparkMaster(),
         c.partitions() == 0 ? "default" : Integer.toString(c.partitions())));

@@ -91,12 +91,13 @@ public record PipelineConfig(
   /**
    * Runtime settings shared by every model stage.
    *
+   * @param logitsBudgetMb bound on one teacher-forced scoring pass's logits, in MB
    * @param modelCacheDir executor-local root for copies of remote model directories; empty: the
    *     executors' java.io.tmpdir
    * @param gpuStages stage-level GPU scheduling of the model stages
    */
-  public record Runtime(long tokenBudget, int promptsPerCall, EngineOptions engine, String modelCacheDir,
-      GpuStages gpuStages) {
+  public record Runtime(long tokenBudget, long logitsBudgetMb, int promptsPerCall, EngineOptions engine,
+      String modelCacheDir, GpuStages gpuStages) {
 
     /** Where executors load models from and on which GPU. */
     public ModelPlacement placement() {
@@ -195,7 +196,11 @@ public record PipelineConfig(
     int threads = c.intValue(ConfigKeys.INTRA_OP_THREADS, 0);
     boolean cuda = c.choice(ConfigKeys.DEVICE, "cpu", "cuda").equals("cuda");
     GpuStages gpuStages = GpuStages.from(config, cuda, config.get(ConfigKeys.SPARK_MASTER).trim(), c.problems);
-    Runtime runtime = new Runtime(budget, perCall, new EngineOptions(cuda, 0, Math.max(0, threads), 1),
+    long logitsMb = c.longValue(ConfigKeys.LOGITS_BUDGET_MB, 1);
+    if (logitsMb > (1L << 20)) {
+      c.problems.add(ConfigKeys.LOGITS_BUDGET_MB.name() + " must be <= 1048576 (1 TB), got " + logitsMb);
+    }
+    Runtime runtime = new Runtime(budget, logitsMb, perCall, new EngineOptions(cuda, 0, Math.max(0, threads), 1),
         config.get(ConfigKeys.MODEL_CACHE_DIR).trim(), gpuStages);
 
     SamplingConfig sampling = null;

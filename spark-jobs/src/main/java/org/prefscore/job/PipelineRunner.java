@@ -200,7 +200,7 @@ public final class PipelineRunner {
     PipelineConfig.Models models = config.models();
     return new ScoringSettings(config.decoderSpec(models.reference().orElseThrow()),
         models.checkpoint().map(config::decoderSpec).orElse(null), config.runtime().tokenBudget(),
-        config.runtime().promptsPerCall(), config.margin(), counters, config.runtime().placement());
+        config.runtime().logitsBudgetMb() << 20, config.runtime().promptsPerCall(), config.margin(), counters, config.runtime().placement());
   }
 
   /** Builds the filters; the quantile cuts are global, over every selected pair of the run. */

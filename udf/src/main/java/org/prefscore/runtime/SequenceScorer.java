@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 public final class SequenceScorer {
 
   private static final Logger LOG = LoggerFactory.getLogger(SequenceScorer.class);
-  /** Upper bound on logits floats per forward pass (256 MB), whatever the token budget says. */
-  private static final long MAX_LOGITS_FLOATS = 64L << 20;
+  /** Default bound on the logits of one forward pass: 256 MB of floats. */
+  public static final long DEFAULT_LOGITS_BYTES = 256L << 20;
 
   /** One (prompt, response) to score. */
   public record Request(String prompt, String response, boolean appendEos) {
@@ -67,15 +67,37 @@ public final class SequenceScorer {
 
   private final LanguageModel model;
   private final long tokenBudget;
+  private final long logitsBytes;
   private final AtomicLong prefixMismatches = new AtomicLong();
   private final AtomicLong modelNanos = new AtomicLong();
+  private final AtomicLong forwardPasses = new AtomicLong();
 
   /**
    * @param tokenBudget upper bound on padded tokens per forward pass
    */
   public SequenceScorer(LanguageModel model, long tokenBudget) {
+    this(model, tokenBudget, DEFAULT_LOGITS_BYTES);
+  }
+
+  /**
+   * @param tokenBudget upper bound on padded tokens per forward pass
+   * @param logitsBytes upper bound on the logits of one forward pass (padded tokens × logits width
+   *     × 4 bytes; the engine's output and the copy read from it each take this much). A single
+   *     sequence longer than it allows still runs, alone.
+   */
+  public SequenceScorer(LanguageModel model, long tokenBudget, long logitsBytes) {
+    if (tokenBudget < 1 || logitsBytes < 1) {
+      throw new IllegalArgumentException(
+          "token budget and logits bytes must be >= 1, got " + tokenBudget + " and " + logitsBytes);
+    }
     this.model = model;
     this.tokenBudget = tokenBudget;
+    this.logitsBytes = logitsBytes;
+  }
+
+  /** Forward passes run so far (all threads). */
+  public long forwardPasses() {
+    return forwardPasses.get();
   }
 
   /** Nanoseconds spent inside the model's forward passes so far (all threads). */
@@ -148,7 +170,7 @@ public final class SequenceScorer {
     }
     int[] lengths = runnable.stream().mapToInt(i -> promptIds[i].length + responseIds[i].length).toArray();
     int width = model.graph().signature().logitsWidth();
-    long budget = Math.max(1, Math.min(tokenBudget, MAX_LOGITS_FLOATS / width));
+    long budget = Math.max(1, Math.min(tokenBudget, logitsBytes / ((long) Float.BYTES * width)));
     try (DecodeSession session = model.graph().openSession()) {
       for (int[] batch : LengthBatches.plan(lengths, budget, Integer.MAX_VALUE)) {
         int[] items = Arrays.stream(batch).map(runnable::get).toArray();
@@ -192,6 +214,7 @@ public final class SequenceScorer {
         session.forward(
             new StepInput(rows, seq, ids, mask, positions, empty, StepInput.LogitsWanted.ALL_POSITIONS));
     modelNanos.addAndGet(System.nanoTime() - start);
+    forwardPasses.incrementAndGet();
     empty.close();
     out.present().close();
     for (int r = 0; r < rows; r++) {

@@ -154,6 +154,7 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
   }
 
   private SequenceScorer scorer(ModelSpec spec) {
-    return new SequenceScorer(ModelRegistry.shared().decoder(settings.placement().resolve(spec)), settings.tokenBudget());
+    return new SequenceScorer(ModelRegistry.shared().decoder(settings.placement().resolve(spec)), settings.tokenBudget(),
+        settings.logitsBytes());
   }
 }

@@ -10,6 +10,7 @@ import org.prefscore.runtime.ModelSpec;
  * @param reference π_ref, always scored
  * @param checkpoint π_t, scored when not null; otherwise the policy terms are the reference terms
  * @param tokenBudget the runtime's token budget per forward pass
+ * @param logitsBytes bound on one teacher-forced forward pass's logits (runtime.logits-budget-mb)
  * @param pairsPerCall pairs handed to one SequenceScorer call (4 sequences each)
  * @param margin β and λ
  * @param counters accumulators
@@ -20,6 +21,7 @@ public record ScoringSettings(
     ModelSpec reference,
     ModelSpec checkpoint,
     long tokenBudget,
+    long logitsBytes,
     int pairsPerCall,
     RefinementMargin margin,
     PipelineCounters counters,
