@@ -345,11 +345,20 @@ public final class OnnxCausalLm implements CausalLm {
     return array;
   }
 
+  /**
+   * The logits as a Java array. ONNX Runtime's {@code getFloatBuffer} already copies the output
+   * into a fresh heap buffer; for all positions (teacher-forced scoring, the largest output) its
+   * array is used as it is instead of being copied once more.
+   */
   private static float[] readLogits(
       NDArray logits, int batch, int seq, int width, StepInput.LogitsWanted wanted) {
     FloatBuffer data = ((OrtNDArray) logits).getTensor().getFloatBuffer();
     if (wanted == StepInput.LogitsWanted.ALL_POSITIONS) {
-      float[] all = new float[batch * seq * width];
+      int size = batch * seq * width;
+      if (data.hasArray() && data.arrayOffset() == 0 && data.array().length == size) {
+        return data.array();
+      }
+      float[] all = new float[size];
       data.get(0, all);
       return all;
     }
