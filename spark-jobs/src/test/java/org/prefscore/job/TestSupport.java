@@ -18,7 +18,7 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /** Shared helpers: fixture models, a local[2] session, running the CLI, DuckDB queries. */
-final class TestSupport {
+public final class TestSupport {
 
   private TestSupport() {}
 
@@ -70,7 +70,7 @@ final class TestSupport {
   }
 
   /** Rows of a DuckDB query, as column → value maps. */
-  static List<Map<String, Object>> duckdb(String sql) {
+  public static List<Map<String, Object>> duckdb(String sql) {
     try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
         Statement s = c.createStatement();
         ResultSet rs = s.executeQuery(sql)) {

@@ -10,16 +10,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,6 +24,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.prefscore.job.PrefscoreJob;
+import org.prefscore.job.TestSupport;
 
 /**
  * The application jar on a real Spark standalone cluster: a master and two workers (1 core, 1 GiB
@@ -166,11 +160,11 @@ class StandaloneClusterIT {
       assertSameRows(out, "rejects", "input_row, stage, reason_code");
       System.out.printf("largest |cluster - local| over all doubles: %.3g%n", maxDiff);
 
-      List<Map<String, Object>> pairs = query("SELECT prompt, chosen, rejected FROM " + parquet(out, "cluster", "pairs"));
+      List<Map<String, Object>> pairs = TestSupport.duckdb("SELECT prompt, chosen, rejected FROM " + parquet(out, "cluster", "pairs"));
       assertThat(pairs).as("pairs kept").hasSizeGreaterThanOrEqualTo(10);
       assertThat(pairs).as("chat prompts rendered with the policy's template on the executors")
           .anyMatch(r -> String.valueOf(r.get("prompt")).contains("<|im_start|>assistant"));
-      List<Map<String, Object>> rejects = query("SELECT reason_code FROM " + parquet(out, "cluster", "rejects"));
+      List<Map<String, Object>> rejects = TestSupport.duckdb("SELECT reason_code FROM " + parquet(out, "cluster", "rejects"));
       assertThat(rejects).extracting(r -> r.get("reason_code"))
           .contains("MALFORMED_RECORD", "DUPLICATE_PROMPT", "EMPTY_PROMPT");
     }
@@ -235,8 +229,8 @@ class StandaloneClusterIT {
    * Returns the largest difference seen between doubles.
    */
   private static double assertSameRows(Path out, String table, String order) {
-    List<Map<String, Object>> cluster = query("SELECT * FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
-    List<Map<String, Object>> local = query("SELECT * FROM " + parquet(out, "local", table) + " ORDER BY " + order);
+    List<Map<String, Object>> cluster = TestSupport.duckdb("SELECT * FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
+    List<Map<String, Object>> local = TestSupport.duckdb("SELECT * FROM " + parquet(out, "local", table) + " ORDER BY " + order);
     assertThat(cluster).as("%s rows (cluster vs local)", table).hasSameSizeAs(local);
     double maxDiff = 0;
     for (int i = 0; i < cluster.size(); i++) {
@@ -266,25 +260,6 @@ class StandaloneClusterIT {
 
   private static String parquet(Path out, String runId, String table) {
     return "read_parquet('" + out.resolve(runId).resolve(table) + "/*.parquet')";
-  }
-
-  private static List<Map<String, Object>> query(String sql) {
-    try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
-        Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(sql)) {
-      ResultSetMetaData md = rs.getMetaData();
-      List<Map<String, Object>> rows = new ArrayList<>();
-      while (rs.next()) {
-        Map<String, Object> row = new LinkedHashMap<>();
-        for (int i = 1; i <= md.getColumnCount(); i++) {
-          row.put(md.getColumnLabel(i), rs.getObject(i));
-        }
-        rows.add(row);
-      }
-      return rows;
-    } catch (SQLException e) {
-      throw new IllegalStateException(sql, e);
-    }
   }
 
   private static boolean hasApp(JsonNode apps, String appId, String state) {
