@@ -8,12 +8,13 @@
 # fixtures/models/tiny-llama and bench/target/bench-llama, and prints the ratio table.
 # Results: bench/target/results/{java,transformers,summary}.json. Not part of CI.
 # Knobs (environment): THREADS (2), REPEATS (5, at least), WARMUP (2), MIN_SECONDS (45),
-# PYTHON (/opt/fxvenv/bin/python).
+# PYTHON (bin/reference-python: the reference environment of fixtures/requirements.txt, made on
+# first use).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-PYTHON="${PYTHON:-/opt/fxvenv/bin/python}"
+PYTHON="${PYTHON:-$ROOT/bin/reference-python}"
 THREADS="${THREADS:-2}"
 REPEATS="${REPEATS:-5}"
 WARMUP="${WARMUP:-2}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the benchmark-size decoder `bench-llama` (random weights) and export it to ONNX.
 
-Run:  /opt/fxvenv/bin/python bench/make_bench_model.py [OUT_DIR]      (default bench/target/bench-llama)
+Run:  bin/reference-python bench/make_bench_model.py [OUT_DIR]      (default bench/target/bench-llama)
 
 Same architecture family, tokenizer and ONNX layout as fixtures/models/tiny-llama (the tokenizer and
 the exporter are imported from fixtures/make_fixtures.py, not copied), but big enough that compute

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """transformers' generate() on the same weights and workload as GenerationBenchmark (Java).
 
-Run:  /opt/fxvenv/bin/python bench/transformers_generate.py --model NAME=DIR [--model ...]
+Run:  bin/reference-python bench/transformers_generate.py --model NAME=DIR [--model ...]
         [--prompts bench/prompts.json] [--threads 2] [--n 4] [--new-tokens 64] [--temperature 0.7]
         [--top-p 1.0 --top-p 0.9] [--warmup 2] [--repeats 5] [--min-seconds 0] [--json-out FILE]
 
