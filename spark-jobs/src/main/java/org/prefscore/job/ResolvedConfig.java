@@ -2,8 +2,11 @@ package org.prefscore.job;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,7 +55,7 @@ public final class ResolvedConfig {
       try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
         props.load(r);
       } catch (IOException e) {
-        problems.add("cannot read config file " + file + ": " + e.getMessage());
+        problems.add("cannot read config file " + file + ": " + readFailure(file, e));
       }
       for (String name : new TreeMap<>(asMap(props)).keySet()) {
         put(values, problems, name, props.getProperty(name), Origin.FILE, "in " + file);
@@ -124,5 +127,22 @@ public final class ResolvedConfig {
     Map<String, Value> out = new LinkedHashMap<>();
     values.forEach((k, v) -> out.put(k, ConfigKeys.isSecret(k) ? new Value("****", v.origin()) : v));
     return out;
+  }
+
+  /** Why a config file could not be read, in words (an IOException's message is often only the path). */
+  private static String readFailure(Path file, IOException e) {
+    if (e instanceof NoSuchFileException) {
+      return "no such file (relative paths start at " + Path.of("").toAbsolutePath() + ")";
+    }
+    if (e instanceof AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof CharacterCodingException) {
+      return "not UTF-8 text";
+    }
+    if (Files.isDirectory(file)) {
+      return "a directory, not a file";
+    }
+    return e.toString();
   }
 }

@@ -66,6 +66,22 @@ class ConfigTest {
   }
 
   @Test
+  void anUnreadableConfigFileIsNamedWithTheReason() throws IOException {
+    Path missing = tmp.resolve("missing.properties");
+    assertThatThrownBy(() -> PipelineConfig.from(Mode.WEST_OF_N, ResolvedConfig.resolve(missing, minimal())))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("cannot read config file " + missing + ": no such file");
+    Path latin1 = tmp.resolve("latin1.properties");
+    Files.write(latin1, new byte[] {'r', 'u', 'n', '.', 'i', 'd', '=', (byte) 0xE9, '\n'});
+    assertThatThrownBy(() -> PipelineConfig.from(Mode.WEST_OF_N, ResolvedConfig.resolve(latin1, minimal())))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("cannot read config file " + latin1 + ": not UTF-8 text");
+    assertThatThrownBy(() -> PipelineConfig.from(Mode.WEST_OF_N, ResolvedConfig.resolve(tmp, minimal())))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("cannot read config file " + tmp + ": a directory, not a file");
+  }
+
+  @Test
   void unknownKeysInTheFileAreErrors() throws IOException {
     Path file = tmp.resolve("typo.properties");
     Files.writeString(file, "input.pth=x\n");
