@@ -3,6 +3,7 @@ package org.prefscore.job;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.prefscore.job.config.ConfigException;
 
 /**
  * The parsed command line: {@code <mode> [--config FILE] [--set key=value]... [--dry-run]}.
@@ -13,18 +14,21 @@ import java.util.List;
  * @param dryRun validate and print the plan only
  * @param help print usage only
  */
-public record CommandLine(Mode mode, Path configFile, List<String> sets, boolean dryRun, boolean help) {
+public record CommandLine(
+    Mode mode, Path configFile, List<String> sets, boolean dryRun, boolean help) {
 
-  public static final String USAGE = String.join("\n",
-      "usage: prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]",
-      "  modes:",
-      "    west-of-n    prompts -> N samples -> rewards -> West-of-N pairs (+filters) -> Sr-DPO terms",
-      "    score-pairs  (prompt, chosen, rejected) -> reference/checkpoint log-probs and margins",
-      "    evaluate     trained policy vs reference on held-out tuples -> accuracy, correlations",
-      "  --config FILE     Java properties file (see conf/local.properties)",
-      "  --set key=value   overrides the file and the defaults; repeatable",
-      "  --dry-run         validate, print the plan, start nothing",
-      "  precedence: --set > --config file > defaults; keys and defaults: README.md");
+  public static final String USAGE =
+      String.join(
+          "\n",
+          "usage: prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]",
+          "  modes:",
+          "    west-of-n    prompts -> N samples -> rewards -> West-of-N pairs (+filters) -> Sr-DPO terms",
+          "    score-pairs  (prompt, chosen, rejected) -> reference/checkpoint log-probs and margins",
+          "    evaluate     trained policy vs reference on held-out tuples -> accuracy, correlations",
+          "  --config FILE     Java properties file (see conf/local.properties)",
+          "  --set key=value   overrides the file and the defaults; repeatable",
+          "  --dry-run         validate, print the plan, start nothing",
+          "  precedence: --set > --config file > defaults; keys and defaults: docs/pipeline.md");
 
   /** Parses {@code args}; throws {@link ConfigException} listing every problem. */
   public static CommandLine parse(String[] args) {

@@ -15,6 +15,8 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.prefscore.job.config.ConfigKeys;
+import org.prefscore.job.config.ResolvedConfig;
 
 /**
  * Stage-level GPU scheduling (Spark 3.4+): the stages that run models (generation + reward,
@@ -36,13 +38,14 @@ import org.apache.spark.sql.types.StructType;
  * @param kind off, task or executor
  * @param taskAmount GPUs per model task (whole, or a fraction &lt;= 0.5 to share a GPU)
  * @param executorAmount GPUs per executor (executor kind)
- * @param discoveryScript the executors' GPU discovery script (executor kind); empty: Spark's
- *     {@code spark.executor.resource.gpu.discoveryScript}
+ * @param discoveryScript the executors' GPU discovery script (executor kind); empty: Spark's {@code
+ *     spark.executor.resource.gpu.discoveryScript}
  */
 public record GpuStages(Kind kind, double taskAmount, int executorAmount, String discoveryScript) {
 
   /** Spark's resource name for GPUs. */
   public static final String GPU = "gpu";
+
   /** Device vendor of an executor GPU request (used by Kubernetes, ignored elsewhere). */
   public static final String VENDOR = "nvidia.com";
 
@@ -59,7 +62,8 @@ public record GpuStages(Kind kind, double taskAmount, int executorAmount, String
   }
 
   /** Reads and checks the runtime.gpu.* keys, adding any problem to {@code problems}. */
-  static GpuStages from(ResolvedConfig config, boolean cuda, String master, List<String> problems) {
+  public static GpuStages from(
+      ResolvedConfig config, boolean cuda, String master, List<String> problems) {
     String kindText = config.get(ConfigKeys.GPU_STAGE_RESOURCES).trim().toLowerCase(Locale.ROOT);
     Kind kind;
     switch (kindText) {
@@ -67,8 +71,11 @@ public record GpuStages(Kind kind, double taskAmount, int executorAmount, String
       case "task" -> kind = Kind.TASK;
       case "executor" -> kind = Kind.EXECUTOR;
       default -> {
-        problems.add(ConfigKeys.GPU_STAGE_RESOURCES.name() + " must be one of off, task, executor, got '"
-            + config.get(ConfigKeys.GPU_STAGE_RESOURCES) + "'");
+        problems.add(
+            ConfigKeys.GPU_STAGE_RESOURCES.name()
+                + " must be one of off, task, executor, got '"
+                + config.get(ConfigKeys.GPU_STAGE_RESOURCES)
+                + "'");
         kind = Kind.OFF;
       }
     }
@@ -76,9 +83,13 @@ public record GpuStages(Kind kind, double taskAmount, int executorAmount, String
     String taskText = config.get(ConfigKeys.GPU_TASK_AMOUNT).trim();
     try {
       taskAmount = Double.parseDouble(taskText);
-      if (!(taskAmount > 0) || Double.isInfinite(taskAmount) || (taskAmount > 0.5 && taskAmount % 1 != 0)) {
-        problems.add(ConfigKeys.GPU_TASK_AMOUNT.name()
-            + " must be a whole number >= 1 or a fraction in (0, 0.5] (Spark's rule for task resources), got " + taskText);
+      if (!(taskAmount > 0)
+          || Double.isInfinite(taskAmount)
+          || (taskAmount > 0.5 && taskAmount % 1 != 0)) {
+        problems.add(
+            ConfigKeys.GPU_TASK_AMOUNT.name()
+                + " must be a whole number >= 1 or a fraction in (0, 0.5] (Spark's rule for task resources), got "
+                + taskText);
         taskAmount = 1;
       }
     } catch (NumberFormatException e) {
@@ -89,43 +100,64 @@ public record GpuStages(Kind kind, double taskAmount, int executorAmount, String
     try {
       executorAmount = Integer.parseInt(execText);
       if (executorAmount < 1) {
-        problems.add(ConfigKeys.GPU_EXECUTOR_AMOUNT.name() + " must be >= 1, got " + executorAmount);
+        problems.add(
+            ConfigKeys.GPU_EXECUTOR_AMOUNT.name() + " must be >= 1, got " + executorAmount);
         executorAmount = 1;
       }
     } catch (NumberFormatException e) {
-      problems.add(ConfigKeys.GPU_EXECUTOR_AMOUNT.name() + " must be an integer, got '" + execText + "'");
+      problems.add(
+          ConfigKeys.GPU_EXECUTOR_AMOUNT.name() + " must be an integer, got '" + execText + "'");
     }
     if (kind != Kind.OFF) {
       if (!cuda) {
-        problems.add(ConfigKeys.GPU_STAGE_RESOURCES.name() + "=" + kindText + " needs "
-            + ConfigKeys.DEVICE.name() + "=cuda");
+        problems.add(
+            ConfigKeys.GPU_STAGE_RESOURCES.name()
+                + "="
+                + kindText
+                + " needs "
+                + ConfigKeys.DEVICE.name()
+                + "=cuda");
       }
       if (master.startsWith("local") && !master.startsWith("local-cluster")) {
-        problems.add(ConfigKeys.GPU_STAGE_RESOURCES.name() + "=" + kindText
-            + " needs a cluster manager (standalone, YARN, Kubernetes): Spark does not support stage-level"
-            + " scheduling in local mode (spark.master=" + master + ")");
+        problems.add(
+            ConfigKeys.GPU_STAGE_RESOURCES.name()
+                + "="
+                + kindText
+                + " needs a cluster manager (standalone, YARN, Kubernetes): Spark does not support stage-level"
+                + " scheduling in local mode (spark.master="
+                + master
+                + ")");
       }
       if (kind == Kind.EXECUTOR && taskAmount > executorAmount) {
-        problems.add(ConfigKeys.GPU_TASK_AMOUNT.name() + " (" + taskAmount + ") exceeds "
-            + ConfigKeys.GPU_EXECUTOR_AMOUNT.name() + " (" + executorAmount + ")");
+        problems.add(
+            ConfigKeys.GPU_TASK_AMOUNT.name()
+                + " ("
+                + taskAmount
+                + ") exceeds "
+                + ConfigKeys.GPU_EXECUTOR_AMOUNT.name()
+                + " ("
+                + executorAmount
+                + ")");
       }
     }
-    return new GpuStages(kind, taskAmount, executorAmount, config.get(ConfigKeys.GPU_DISCOVERY_SCRIPT).trim());
+    return new GpuStages(
+        kind, taskAmount, executorAmount, config.get(ConfigKeys.GPU_DISCOVERY_SCRIPT).trim());
   }
 
   /**
    * The resource profile of the model stages; empty when off. Build it once per run and give the
-   * same instance to every model stage, so that Spark sees one profile (with dynamic allocation, one
-   * set of GPU executors).
+   * same instance to every model stage, so that Spark sees one profile (with dynamic allocation,
+   * one set of GPU executors).
    */
   public Optional<ResourceProfile> profile() {
     if (kind == Kind.OFF) {
       return Optional.empty();
     }
-    ResourceProfileBuilder builder = new ResourceProfileBuilder()
-        .require(new TaskResourceRequests().resource(GPU, taskAmount));
+    ResourceProfileBuilder builder =
+        new ResourceProfileBuilder().require(new TaskResourceRequests().resource(GPU, taskAmount));
     if (kind == Kind.EXECUTOR) {
-      builder.require(new ExecutorResourceRequests().resource(GPU, executorAmount, discoveryScript, VENDOR));
+      builder.require(
+          new ExecutorResourceRequests().resource(GPU, executorAmount, discoveryScript, VENDOR));
     }
     return Optional.of(builder.build());
   }
@@ -135,19 +167,28 @@ public record GpuStages(Kind kind, double taskAmount, int executorAmount, String
     return switch (kind) {
       case OFF -> "off";
       case TASK -> "task profile: " + taskAmount + " GPU per model task";
-      case EXECUTOR -> "executor profile: " + executorAmount + " GPU per executor"
-          + (discoveryScript.isEmpty() ? "" : " (discovery " + discoveryScript + ")") + ", " + taskAmount
-          + " GPU per model task";
+      case EXECUTOR ->
+          "executor profile: "
+              + executorAmount
+              + " GPU per executor"
+              + (discoveryScript.isEmpty() ? "" : " (discovery " + discoveryScript + ")")
+              + ", "
+              + taskAmount
+              + " GPU per model task";
     };
   }
 
   /**
    * {@code input.mapPartitions(function)} as a model stage: unchanged without a profile; with one,
-   * through the RDD API ({@code withResources} exists on RDDs only) and back to a Dataset of
-   * {@code schema}, so that exactly this stage carries the GPU request.
+   * through the RDD API ({@code withResources} exists on RDDs only) and back to a Dataset of {@code
+   * schema}, so that exactly this stage carries the GPU request.
    */
-  static Dataset<Row> mapPartitions(SparkSession spark, Dataset<Row> input, MapPartitionsFunction<Row, Row> function,
-      StructType schema, Optional<ResourceProfile> profile) {
+  static Dataset<Row> mapPartitions(
+      SparkSession spark,
+      Dataset<Row> input,
+      MapPartitionsFunction<Row, Row> function,
+      StructType schema,
+      Optional<ResourceProfile> profile) {
     if (profile.isEmpty()) {
       return input.mapPartitions(function, Encoders.row(schema));
     }

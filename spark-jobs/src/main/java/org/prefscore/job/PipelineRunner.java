@@ -1,8 +1,7 @@
 package org.prefscore.job;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.greatest;
-import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.udf;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
@@ -18,7 +17,20 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
+import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.io.InputReader;
+import org.prefscore.job.io.RemoteModels;
+import org.prefscore.job.io.RunOutput;
+import org.prefscore.job.report.Accounting;
+import org.prefscore.job.report.ProgressReporter;
+import org.prefscore.job.report.RunManifest;
+import org.prefscore.job.report.RunSummary;
+import org.prefscore.job.report.StageTimer;
 import org.prefscore.method.ConfidenceFilter;
 import org.prefscore.method.LikelihoodFilter;
 import org.prefscore.method.LogprobNormalization;
@@ -26,7 +38,6 @@ import org.prefscore.method.PairFilter;
 import org.prefscore.method.PolicyEvaluation;
 import org.prefscore.spark.GenerationFunction;
 import org.prefscore.spark.GenerationSettings;
-import org.prefscore.spark.LiveProgress;
 import org.prefscore.spark.OutputSchema;
 import org.prefscore.spark.PairFilterFunction;
 import org.prefscore.spark.PairScoringFunction;
@@ -51,7 +62,11 @@ public final class PipelineRunner {
   private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
 
   /** What a finished run produced. */
-  public record RunResult(String runId, String outputPath, ObjectNode manifest, String summary,
+  public record RunResult(
+      String runId,
+      String outputPath,
+      ObjectNode manifest,
+      String summary,
       Optional<PolicyEvaluation> evaluation) {}
 
   private final SparkSession spark;
@@ -59,6 +74,7 @@ public final class PipelineRunner {
   private final PrintStream progressOut;
   private final List<Dataset<Row>> persisted = new ArrayList<>();
   private final StageTimer timer = new StageTimer();
+
   /** The one resource profile of the model stages (generation, scoring); empty: none. */
   private final Optional<ResourceProfile> gpuProfile;
 
@@ -74,14 +90,18 @@ public final class PipelineRunner {
     RunOutput output = new RunOutput(spark, config.outputPath(), config.runId());
     RemoteModels.check(config, spark.sparkContext().hadoopConfiguration());
     PipelineCounters counters = PipelineCounters.register(spark.sparkContext());
-    RunManifest manifest = new RunManifest(config, output, started, spark.sparkContext().hadoopConfiguration());
+    RunManifest manifest =
+        new RunManifest(config, output, started, spark.sparkContext().hadoopConfiguration());
     if (gpuProfile.isPresent()) {
-      LOG.info("model stages ask for GPUs through resource profile {} ({})", gpuProfile.get().id(),
+      LOG.info(
+          "model stages ask for GPUs through resource profile {} ({})",
+          gpuProfile.get().id(),
           config.runtime().gpuStages().describe());
     }
     LOG.info("run {} ({}) writing to {}", config.runId(), config.mode(), output.path());
-    try (ProgressReporter progress = new ProgressReporter(spark, progressOut, config.progressSeconds(), timer,
-        "prefscore " + config.mode())) {
+    try (ProgressReporter progress =
+        new ProgressReporter(
+            spark, progressOut, config.progressSeconds(), timer, "prefscore " + config.mode())) {
       progress.start();
       output.clear();
       Optional<PolicyEvaluation> evaluation = Optional.empty();
@@ -92,23 +112,28 @@ public final class PipelineRunner {
       inputRows = input.count();
       manifest.count("input_rows", inputRows);
       progress.stage("prepare");
-      Dataset<Row> classified = persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
+      Dataset<Row> classified =
+          persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
       classified.count();
       Dataset<Row> prompts = PromptPreparation.prompts(classified);
       Dataset<Row> prepRejects = rejectsOf(classified);
       long promptCount = prompts.count();
-      manifest.count(config.mode() == Mode.WEST_OF_N ? "prompts_after_prepare" : "tuples_after_prepare", promptCount);
+      manifest.count(
+          config.mode() == Mode.WEST_OF_N ? "prompts_after_prepare" : "tuples_after_prepare",
+          promptCount);
       if (config.mode() == Mode.WEST_OF_N) {
         tables = westOfN(prompts, prepRejects, promptCount, output, counters, progress, manifest);
       } else {
-        tables = scorePairs(prompts, prepRejects, promptCount, output, counters, progress, manifest);
+        tables =
+            scorePairs(prompts, prepRejects, promptCount, output, counters, progress, manifest);
       }
       progress.stage("verify");
       Accounting accounting = Accounting.check(spark, output, inputRows, tables);
       manifest.accounting(accounting);
       manifest.reasonCounts(output, tables.contains("filtered"));
       if (!accounting.holds()) {
-        throw new Accounting.AccountingException("nothing-lost identity violated: " + accounting.problem());
+        throw new Accounting.AccountingException(
+            "nothing-lost identity violated: " + accounting.problem());
       }
       if (config.mode() == Mode.EVALUATE) {
         PolicyEvaluation e = evaluate(output);
@@ -121,30 +146,64 @@ public final class PipelineRunner {
       manifest.finish(timer.seconds(), timer.totalSeconds(), counters);
       output.finish(manifest.toJson());
       LOG.info("run {} finished: {}", config.runId(), output.path());
-      return new RunResult(config.runId(), output.path(), manifest.node(), RunSummary.format(manifest.node()), evaluation);
+      return new RunResult(
+          config.runId(),
+          output.path(),
+          manifest.node(),
+          RunSummary.format(manifest.node()),
+          evaluation);
     } finally {
       persisted.forEach(Dataset::unpersist);
     }
   }
 
-  private List<String> westOfN(Dataset<Row> prompts, Dataset<Row> prepRejects, long promptCount, RunOutput output,
-      PipelineCounters counters, ProgressReporter progress, RunManifest manifest) {
+  private List<String> westOfN(
+      Dataset<Row> prompts,
+      Dataset<Row> prepRejects,
+      long promptCount,
+      RunOutput output,
+      PipelineCounters counters,
+      ProgressReporter progress,
+      RunManifest manifest) {
     PipelineConfig.Models models = config.models();
-    GenerationSettings generation = new GenerationSettings(
-        config.decoderSpec(models.policy().orElseThrow()), config.rewardSpec(models.reward().orElseThrow()),
-        SamplingSettings.of(config.sampling()), config.runSeed(), config.runtime().tokenBudget(),
-        config.runtime().promptsPerCall(), config.refinement(), counters, config.runtime().placement());
-    progress.stage("generate", "prompts", promptCount, ProgressReporter.live(counters.promptsGenerated, LiveProgress.PROMPTS),
-        ProgressReporter.live(counters.generatedTokens, LiveProgress.TOKENS));
-    Dataset<Row> samples = persist(GpuStages.mapPartitions(spark, byPrompt(prompts),
-        new GenerationFunction(generation), OutputSchema.SAMPLES, gpuProfile));
+    GenerationSettings generation =
+        new GenerationSettings(
+            config.decoderSpec(models.policy().orElseThrow()),
+            config.rewardSpec(models.reward().orElseThrow()),
+            SamplingSettings.of(config.sampling()),
+            config.runSeed(),
+            config.runtime().tokenBudget(),
+            config.runtime().promptsPerCall(),
+            config.refinement(),
+            counters,
+            config.runtime().placement());
+    progress.stage(
+        "generate",
+        "prompts",
+        promptCount,
+        ProgressReporter.live(
+            counters.promptsGenerated, ExecutorRegistry.instance().progress().prompts),
+        ProgressReporter.live(
+            counters.generatedTokens, ExecutorRegistry.instance().progress().tokens));
+    Dataset<Row> samples =
+        persist(
+            GpuStages.mapPartitions(
+                spark,
+                byPrompt(prompts),
+                new GenerationFunction(generation),
+                OutputSchema.SAMPLES,
+                gpuProfile));
     long sampleRows = samples.count();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
 
     progress.stage("select");
-    Dataset<Row> selections = persist(sampled
-        .groupByKey((MapFunction<Row, String>) r -> r.getAs(OutputSchema.PROMPT_ID), Encoders.STRING())
-        .flatMapGroups(new WestOfNGroupFunction(), Encoders.row(OutputSchema.PAIR_WORK)));
+    Dataset<Row> selections =
+        persist(
+            sampled
+                .groupByKey(
+                    (MapFunction<Row, String>) r -> r.getAs(OutputSchema.PROMPT_ID),
+                    Encoders.STRING())
+                .flatMapGroups(new WestOfNGroupFunction(), Encoders.row(OutputSchema.PAIR_WORK)));
     long sampledPrompts = selections.count();
     manifest.count("prompts_sampled", sampledPrompts);
     manifest.count("samples", sampleRows - (promptCount - sampledPrompts));
@@ -154,53 +213,109 @@ public final class PipelineRunner {
     long selectedPairs = selected.count();
     manifest.count("pairs_selected", selectedPairs);
     List<PairFilter> filters = filters(selected, selectedPairs, manifest);
-    Dataset<Row> judged = persist(selections.map(new PairFilterFunction(filters), Encoders.row(OutputSchema.PAIR_WORK)));
-    Dataset<Row> kept = judged.filter(col(OutputSchema.FILTER_REASON).isNull().and(col(OutputSchema.REJECT_REASON).isNull()));
+    Dataset<Row> judged =
+        persist(
+            selections.map(new PairFilterFunction(filters), Encoders.row(OutputSchema.PAIR_WORK)));
+    Dataset<Row> kept =
+        judged.filter(
+            col(OutputSchema.FILTER_REASON).isNull().and(col(OutputSchema.REJECT_REASON).isNull()));
     long keptPairs = kept.count();
     manifest.count("pairs_after_filters", keptPairs);
 
     ScoringSettings scoring = scoringSettings(counters);
-    progress.stage("score", "pairs", keptPairs, ProgressReporter.live(counters.pairsScored, LiveProgress.PAIRS), null);
-    Dataset<Row> scored = persist(GpuStages.mapPartitions(spark, byPrompt(kept),
-        new PairScoringFunction(scoring), OutputSchema.PAIR_WORK, gpuProfile));
+    progress.stage(
+        "score",
+        "pairs",
+        keptPairs,
+        ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
+        null);
+    Dataset<Row> scored =
+        persist(
+            GpuStages.mapPartitions(
+                spark,
+                byPrompt(kept),
+                new PairScoringFunction(scoring),
+                OutputSchema.PAIR_WORK,
+                gpuProfile));
     scored.count();
 
     progress.stage("write");
     output.write("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
-    output.write("pairs", scored.filter(col(OutputSchema.REJECT_REASON).isNull()).select(columns(OutputSchema.PAIRS)));
-    output.write("filtered", judged.filter(col(OutputSchema.FILTER_REASON).isNotNull()).select(columns(OutputSchema.FILTERED)));
-    output.write("rejects", prepRejects
-        .unionByName(rejectsOf(samples))
-        .unionByName(rejectsOf(judged))
-        .unionByName(rejectsOf(scored)));
+    output.write(
+        "pairs",
+        scored
+            .filter(col(OutputSchema.REJECT_REASON).isNull())
+            .select(columns(OutputSchema.PAIRS)));
+    output.write(
+        "filtered",
+        judged
+            .filter(col(OutputSchema.FILTER_REASON).isNotNull())
+            .select(columns(OutputSchema.FILTERED)));
+    output.write(
+        "rejects",
+        prepRejects
+            .unionByName(rejectsOf(samples))
+            .unionByName(rejectsOf(judged))
+            .unionByName(rejectsOf(scored)));
     return List.of("pairs", "filtered", "rejects");
   }
 
-  private List<String> scorePairs(Dataset<Row> tuples, Dataset<Row> prepRejects, long tupleCount, RunOutput output,
-      PipelineCounters counters, ProgressReporter progress, RunManifest manifest) {
-    PromptRenderFunction render = new PromptRenderFunction(config.decoderSpec(config.templateModel()), config.refinement(),
-        config.runtime().placement());
+  private List<String> scorePairs(
+      Dataset<Row> tuples,
+      Dataset<Row> prepRejects,
+      long tupleCount,
+      RunOutput output,
+      PipelineCounters counters,
+      ProgressReporter progress,
+      RunManifest manifest) {
+    PromptRenderFunction render =
+        new PromptRenderFunction(
+            config.decoderSpec(config.templateModel()),
+            config.refinement(),
+            config.runtime().placement());
     progress.stage("render");
-    Dataset<Row> rendered = persist(byPrompt(tuples)
-        .mapPartitions(render, Encoders.row(OutputSchema.PAIR_WORK)));
+    Dataset<Row> rendered =
+        persist(byPrompt(tuples).mapPartitions(render, Encoders.row(OutputSchema.PAIR_WORK)));
     rendered.count();
     Dataset<Row> ready = rendered.filter(col(OutputSchema.REJECT_REASON).isNull());
     long readyCount = ready.count();
-    progress.stage("score", "pairs", readyCount, ProgressReporter.live(counters.pairsScored, LiveProgress.PAIRS), null);
-    Dataset<Row> scored = persist(GpuStages.mapPartitions(spark, ready, new PairScoringFunction(scoringSettings(counters)),
-        OutputSchema.PAIR_WORK, gpuProfile));
+    progress.stage(
+        "score",
+        "pairs",
+        readyCount,
+        ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
+        null);
+    Dataset<Row> scored =
+        persist(
+            GpuStages.mapPartitions(
+                spark,
+                ready,
+                new PairScoringFunction(scoringSettings(counters)),
+                OutputSchema.PAIR_WORK,
+                gpuProfile));
     scored.count();
     progress.stage("write");
-    output.write("pairs", scored.filter(col(OutputSchema.REJECT_REASON).isNull()).select(columns(OutputSchema.PAIRS)));
-    output.write("rejects", prepRejects.unionByName(rejectsOf(rendered)).unionByName(rejectsOf(scored)));
+    output.write(
+        "pairs",
+        scored
+            .filter(col(OutputSchema.REJECT_REASON).isNull())
+            .select(columns(OutputSchema.PAIRS)));
+    output.write(
+        "rejects", prepRejects.unionByName(rejectsOf(rendered)).unionByName(rejectsOf(scored)));
     return List.of("pairs", "rejects");
   }
 
   private ScoringSettings scoringSettings(PipelineCounters counters) {
     PipelineConfig.Models models = config.models();
-    return new ScoringSettings(config.decoderSpec(models.reference().orElseThrow()),
-        models.checkpoint().map(config::decoderSpec).orElse(null), config.runtime().tokenBudget(),
-        config.runtime().logitsBudgetMb() << 20, config.runtime().promptsPerCall(), config.margin(), counters, config.runtime().placement());
+    return new ScoringSettings(
+        config.decoderSpec(models.reference().orElseThrow()),
+        models.checkpoint().map(config::decoderSpec).orElse(null),
+        config.runtime().tokenBudget(),
+        config.runtime().logitsBudgetMb() << 20,
+        config.runtime().promptsPerCall(),
+        config.margin(),
+        counters,
+        config.runtime().placement());
   }
 
   /** Builds the filters; the quantile cuts are global, over every selected pair of the run. */
@@ -209,7 +324,8 @@ public final class PipelineRunner {
     PipelineConfig.Filters f = config.filters();
     if (f.confidenceQuantile().isPresent()) {
       double q = f.confidenceQuantile().get();
-      double cut = quantile(pairs.select(col(OutputSchema.CONFIDENCE).as("v")), q, f.relativeError());
+      double cut =
+          quantile(pairs.select(col(OutputSchema.CONFIDENCE).as("v")), q, f.relativeError());
       manifest.confidenceCut(q, cut, n);
       if (!Double.isNaN(cut)) {
         filters.add(new ConfidenceFilter(cut));
@@ -218,8 +334,10 @@ public final class PipelineRunner {
     if (f.likelihoodMode() != PipelineConfig.LikelihoodMode.OFF) {
       double tau = f.likelihoodThreshold();
       if (f.likelihoodMode() == PipelineConfig.LikelihoodMode.QUANTILE) {
-        Dataset<Row> pooled = pairs.select(likelihood("chosen", f.normalization()).as("v"))
-            .union(pairs.select(likelihood("rejected", f.normalization()).as("v")));
+        Dataset<Row> pooled =
+            pairs
+                .select(likelihood("chosen", f.normalization()).as("v"))
+                .union(pairs.select(likelihood("rejected", f.normalization()).as("v")));
         tau = quantile(pooled, f.likelihoodQuantile(), f.relativeError());
       }
       manifest.likelihoodCut(tau, 2 * n);
@@ -230,11 +348,11 @@ public final class PipelineRunner {
     return filters;
   }
 
-  /** ℓ(y) as {@link LogprobNormalization} reads it, as a column. */
+  /** ℓ(y) of one side's response, computed by {@link LogprobNormalization#of(double, int)}. */
   private static Column likelihood(String side, LogprobNormalization normalization) {
-    Column sum = col("policy_" + side + "_logprob");
-    return normalization == LogprobNormalization.SUM ? sum
-        : sum.divide(greatest(col(side + "_tokens"), lit(1)));
+    UserDefinedFunction ell =
+        udf((UDF2<Double, Integer, Double>) normalization::of, DataTypes.DoubleType);
+    return ell.apply(col("policy_" + side + "_logprob"), col(side + "_tokens"));
   }
 
   private static double quantile(Dataset<Row> values, double q, double relativeError) {
@@ -244,18 +362,28 @@ public final class PipelineRunner {
 
   private PolicyEvaluation evaluate(RunOutput output) {
     List<PolicyEvaluation.Observation> observations = new ArrayList<>();
-    for (Row r : output.read("pairs").select(OutputSchema.DPO_MARGIN, OutputSchema.PX_MARGIN, OutputSchema.SCORE_GAP)
-        .collectAsList()) {
-      observations.add(new PolicyEvaluation.Observation(r.getDouble(0), r.getDouble(1),
-          r.isNullAt(2) ? OptionalDouble.empty() : OptionalDouble.of(r.getDouble(2))));
+    for (Row r :
+        output
+            .read("pairs")
+            .select(OutputSchema.DPO_MARGIN, OutputSchema.PX_MARGIN, OutputSchema.SCORE_GAP)
+            .collectAsList()) {
+      observations.add(
+          new PolicyEvaluation.Observation(
+              r.getDouble(0),
+              r.getDouble(1),
+              r.isNullAt(2) ? OptionalDouble.empty() : OptionalDouble.of(r.getDouble(2))));
     }
     return PolicyEvaluation.evaluate(observations);
   }
 
   private static Dataset<Row> rejectsOf(Dataset<Row> work) {
-    return work.filter(col(OutputSchema.REJECT_REASON).isNotNull()).select(
-        col(OutputSchema.INPUT_ROW), col(OutputSchema.PROMPT_ID), col(OutputSchema.REJECT_STAGE).as(OutputSchema.STAGE),
-        col(OutputSchema.REJECT_REASON).as(OutputSchema.REASON_CODE), col(OutputSchema.REJECT_DETAIL).as(OutputSchema.DETAIL));
+    return work.filter(col(OutputSchema.REJECT_REASON).isNotNull())
+        .select(
+            col(OutputSchema.INPUT_ROW),
+            col(OutputSchema.PROMPT_ID),
+            col(OutputSchema.REJECT_STAGE).as(OutputSchema.STAGE),
+            col(OutputSchema.REJECT_REASON).as(OutputSchema.REASON_CODE),
+            col(OutputSchema.REJECT_DETAIL).as(OutputSchema.DETAIL));
   }
 
   private static Column[] columns(org.apache.spark.sql.types.StructType schema) {
@@ -275,7 +403,9 @@ public final class PipelineRunner {
   }
 
   private int partitions() {
-    return config.partitions() > 0 ? config.partitions() : spark.sparkContext().defaultParallelism();
+    return config.partitions() > 0
+        ? config.partitions()
+        : spark.sparkContext().defaultParallelism();
   }
 
   private Dataset<Row> persist(Dataset<Row> d) {

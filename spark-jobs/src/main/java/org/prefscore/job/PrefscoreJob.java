@@ -5,6 +5,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import org.apache.spark.sql.SparkSession;
+import org.prefscore.job.config.ConfigException;
+import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.config.ResolvedConfig;
+import org.prefscore.job.report.DryRunPlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,12 +44,15 @@ public final class PrefscoreJob {
   }
 
   /**
-   * Runs the command line; returns the run's result (null for --help and --dry-run). Throws
-   * {@link ConfigException} for an invalid command line or configuration, anything else for a
-   * failed run. {@code sessions} gives the SparkSession for the validated config (a test's shared
-   * session, say), which is left running; null: {@link #createSession}, stopped at the end.
+   * Runs the command line; returns the run's result (null for --help and --dry-run). Throws {@link
+   * ConfigException} for an invalid command line or configuration, anything else for a failed run.
+   * {@code sessions} gives the SparkSession for the validated config (a test's shared session,
+   * say), which is left running; null: {@link #createSession}, stopped at the end.
    */
-  public static PipelineRunner.RunResult execute(String[] args, PrintStream out, PrintStream err,
+  public static PipelineRunner.RunResult execute(
+      String[] args,
+      PrintStream out,
+      PrintStream err,
       Function<PipelineConfig, SparkSession> sessions) {
     CommandLine cli = CommandLine.parse(args);
     if (cli.help()) {
@@ -54,8 +61,10 @@ public final class PrefscoreJob {
     }
     ResolvedConfig resolved = ResolvedConfig.resolve(cli.configFile(), cli.sets());
     PipelineConfig config = PipelineConfig.from(cli.mode(), resolved);
-    LOG.info("configuration (--set > {} > defaults; secrets redacted):{}",
-        cli.configFile() == null ? "no file" : cli.configFile(), describe(config.redacted()));
+    LOG.info(
+        "configuration (--set > {} > defaults; secrets redacted):{}",
+        cli.configFile() == null ? "no file" : cli.configFile(),
+        describe(config.redacted()));
     if (cli.dryRun()) {
       out.println(DryRunPlan.describe(config));
       return null;
@@ -74,7 +83,8 @@ public final class PrefscoreJob {
 
   /** A session from the config: spark.master when set, plus every spark.conf.* property. */
   public static SparkSession createSession(PipelineConfig config) {
-    SparkSession.Builder builder = SparkSession.builder().appName("prefscore " + config.mode() + " " + config.runId());
+    SparkSession.Builder builder =
+        SparkSession.builder().appName("prefscore " + config.mode() + " " + config.runId());
     if (!config.sparkMaster().isEmpty()) {
       builder.master(config.sparkMaster());
     }

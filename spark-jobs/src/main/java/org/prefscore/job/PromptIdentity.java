@@ -9,7 +9,7 @@ import java.security.NoSuchAlgorithmException;
 import java.text.Normalizer;
 import java.util.HexFormat;
 import java.util.List;
-import org.prefscore.runtime.ChatMessage;
+import org.prefscore.chat.ChatMessage;
 
 /**
  * What makes two prompts "the same", and the stable id of a prompt. Pure logic.

@@ -18,7 +18,9 @@ import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.expressions.WindowSpec;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.prefscore.runtime.ChatMessage;
+import org.prefscore.chat.ChatMessage;
+import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.io.InputReader;
 import org.prefscore.spark.InputMessages;
 import org.prefscore.spark.OutputSchema;
 
@@ -34,7 +36,8 @@ import org.prefscore.spark.OutputSchema;
  *       content: INVALID_MESSAGES;
  *   <li>west-of-n: exact duplicates ({@link PromptIdentity}): the row with the lowest input_row is
  *       kept, the others become DUPLICATE_PROMPT with a detail naming the kept row and prompt_id;
- *       with a given id column, a prompt_id already taken by a different prompt: DUPLICATE_PROMPT_ID.
+ *       with a given id column, a prompt_id already taken by a different prompt:
+ *       DUPLICATE_PROMPT_ID.
  * </ul>
  *
  * A prompt is chat when its messages column holds a non-empty array, plain text otherwise. The
@@ -46,53 +49,83 @@ public final class PromptPreparation {
   public static final String STAGE = "prepare";
   private static final String KEY = "dedup_key";
 
-  static final StructType CLASSIFIED = OutputSchema.PROMPTS
-      .add(KEY, DataTypes.StringType)
-      .add(OutputSchema.REJECT_STAGE, DataTypes.StringType)
-      .add(OutputSchema.REJECT_REASON, DataTypes.StringType)
-      .add(OutputSchema.REJECT_DETAIL, DataTypes.StringType);
+  static final StructType CLASSIFIED =
+      OutputSchema.PROMPTS
+          .add(KEY, DataTypes.StringType)
+          .add(OutputSchema.REJECT_STAGE, DataTypes.StringType)
+          .add(OutputSchema.REJECT_REASON, DataTypes.StringType)
+          .add(OutputSchema.REJECT_DETAIL, DataTypes.StringType);
 
   private PromptPreparation() {}
 
   /**
    * Every input row, classified: rows whose {@code reject_reason} is null are the prompts (columns
-   * of {@link OutputSchema#PROMPTS}); the others carry reject_stage / reject_reason / reject_detail.
-   * One dataset, so the caller can persist it and split it without recomputing the windows.
+   * of {@link OutputSchema#PROMPTS}); the others carry reject_stage / reject_reason /
+   * reject_detail. One dataset, so the caller can persist it and split it without recomputing the
+   * windows.
    */
-  public static Dataset<Row> apply(Dataset<Row> input, Mode mode, PipelineConfig.ResponseFormat responses) {
-    Dataset<Row> c = input.map(
-        new Classifier(mode != Mode.WEST_OF_N, responses == PipelineConfig.ResponseFormat.MESSAGES),
-        Encoders.row(CLASSIFIED));
+  public static Dataset<Row> apply(
+      Dataset<Row> input, Mode mode, PipelineConfig.ResponseFormat responses) {
+    Dataset<Row> c =
+        input.map(
+            new Classifier(
+                mode != Mode.WEST_OF_N, responses == PipelineConfig.ResponseFormat.MESSAGES),
+            Encoders.row(CLASSIFIED));
     if (mode != Mode.WEST_OF_N) {
       return c;
     }
     WindowSpec byKey = Window.partitionBy(KEY).orderBy(OutputSchema.INPUT_ROW);
-    c = c.withColumn("_rank", row_number().over(byKey))
-        .withColumn("_first_row", first(OutputSchema.INPUT_ROW).over(byKey))
-        .withColumn("_first_id", first(OutputSchema.PROMPT_ID).over(byKey));
-    c = markReject(c, col(OutputSchema.REJECT_REASON).isNull().and(col("_rank").gt(1)), "DUPLICATE_PROMPT",
-        concat(lit("exact duplicate of the kept prompt_id "), col("_first_id"), lit(" (input_row "),
-            col("_first_row").cast(DataTypes.StringType), lit(")")));
+    c =
+        c.withColumn("_rank", row_number().over(byKey))
+            .withColumn("_first_row", first(OutputSchema.INPUT_ROW).over(byKey))
+            .withColumn("_first_id", first(OutputSchema.PROMPT_ID).over(byKey));
+    c =
+        markReject(
+            c,
+            col(OutputSchema.REJECT_REASON).isNull().and(col("_rank").gt(1)),
+            "DUPLICATE_PROMPT",
+            concat(
+                lit("exact duplicate of the kept prompt_id "),
+                col("_first_id"),
+                lit(" (input_row "),
+                col("_first_row").cast(DataTypes.StringType),
+                lit(")")));
     // With given ids, two different prompts may claim one id: the first keeps it.
-    WindowSpec byId = Window.partitionBy(col(OutputSchema.PROMPT_ID), col(OutputSchema.REJECT_REASON).isNull())
-        .orderBy(OutputSchema.INPUT_ROW);
-    c = c.withColumn("_id_rank", row_number().over(byId))
-        .withColumn("_id_first_row", first(OutputSchema.INPUT_ROW).over(byId));
-    c = markReject(c, col(OutputSchema.REJECT_REASON).isNull().and(col("_id_rank").gt(1)), "DUPLICATE_PROMPT_ID",
-        concat(lit("prompt_id already taken by a different prompt at input_row "),
-            col("_id_first_row").cast(DataTypes.StringType)));
+    WindowSpec byId =
+        Window.partitionBy(col(OutputSchema.PROMPT_ID), col(OutputSchema.REJECT_REASON).isNull())
+            .orderBy(OutputSchema.INPUT_ROW);
+    c =
+        c.withColumn("_id_rank", row_number().over(byId))
+            .withColumn("_id_first_row", first(OutputSchema.INPUT_ROW).over(byId));
+    c =
+        markReject(
+            c,
+            col(OutputSchema.REJECT_REASON).isNull().and(col("_id_rank").gt(1)),
+            "DUPLICATE_PROMPT_ID",
+            concat(
+                lit("prompt_id already taken by a different prompt at input_row "),
+                col("_id_first_row").cast(DataTypes.StringType)));
     return c.select(columns(CLASSIFIED));
   }
 
-  private static Dataset<Row> markReject(Dataset<Row> c, Column condition, String reason, Column detail) {
-    return c.withColumn(OutputSchema.REJECT_STAGE, when(condition, lit(STAGE)).otherwise(col(OutputSchema.REJECT_STAGE)))
-        .withColumn(OutputSchema.REJECT_DETAIL, when(condition, detail).otherwise(col(OutputSchema.REJECT_DETAIL)))
-        .withColumn(OutputSchema.REJECT_REASON, when(condition, lit(reason)).otherwise(col(OutputSchema.REJECT_REASON)));
+  private static Dataset<Row> markReject(
+      Dataset<Row> c, Column condition, String reason, Column detail) {
+    return c.withColumn(
+            OutputSchema.REJECT_STAGE,
+            when(condition, lit(STAGE)).otherwise(col(OutputSchema.REJECT_STAGE)))
+        .withColumn(
+            OutputSchema.REJECT_DETAIL,
+            when(condition, detail).otherwise(col(OutputSchema.REJECT_DETAIL)))
+        .withColumn(
+            OutputSchema.REJECT_REASON,
+            when(condition, lit(reason)).otherwise(col(OutputSchema.REJECT_REASON)));
   }
 
   /** The prompts of a classified dataset. */
   public static Dataset<Row> prompts(Dataset<Row> classified) {
-    return classified.filter(col(OutputSchema.REJECT_REASON).isNull()).select(columns(OutputSchema.PROMPTS));
+    return classified
+        .filter(col(OutputSchema.REJECT_REASON).isNull())
+        .select(columns(OutputSchema.PROMPTS));
   }
 
   static Column[] columns(StructType schema) {
@@ -116,7 +149,11 @@ public final class PromptPreparation {
       v[CLASSIFIED.fieldIndex(OutputSchema.INPUT_ROW)] = in.getAs(OutputSchema.INPUT_ROW);
       String corrupt = in.getAs(InputReader.CORRUPT);
       if (corrupt != null) {
-        return reject(v, READ, "MALFORMED_RECORD", "not a JSON object of the expected shape: " + abbreviate(corrupt));
+        return reject(
+            v,
+            READ,
+            "MALFORMED_RECORD",
+            "not a JSON object of the expected shape: " + abbreviate(corrupt));
       }
       String text = in.getAs(OutputSchema.PROMPT);
       List<ChatMessage> messages;
@@ -131,11 +168,16 @@ public final class PromptPreparation {
           return reject(v, STAGE, "EMPTY_PROMPT", "every message content is blank");
         }
         canonical = PromptIdentity.canonical(messages);
-        v[CLASSIFIED.fieldIndex(OutputSchema.MESSAGES)] = in.get(in.fieldIndex(OutputSchema.MESSAGES));
+        v[CLASSIFIED.fieldIndex(OutputSchema.MESSAGES)] =
+            in.get(in.fieldIndex(OutputSchema.MESSAGES));
       } else if (text == null) {
         return reject(v, STAGE, "EMPTY_PROMPT", "the prompt is null");
       } else if (text.isBlank()) {
-        return reject(v, STAGE, "EMPTY_PROMPT", "the prompt is blank (" + text.length() + " whitespace characters)");
+        return reject(
+            v,
+            STAGE,
+            "EMPTY_PROMPT",
+            "the prompt is blank (" + text.length() + " whitespace characters)");
       } else {
         canonical = PromptIdentity.canonical(text);
         v[CLASSIFIED.fieldIndex(OutputSchema.PROMPT)] = text;
@@ -144,9 +186,11 @@ public final class PromptPreparation {
       String hash = PromptIdentity.id(canonical);
       String id = given != null && !given.isBlank() ? given : hash;
       v[CLASSIFIED.fieldIndex(OutputSchema.PROMPT_ID)] = id;
-      v[CLASSIFIED.fieldIndex(KEY)] = PromptIdentity.sha256Hex(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      v[CLASSIFIED.fieldIndex(KEY)] =
+          PromptIdentity.sha256Hex(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       if (tuples && chatResponses) {
-        for (String column : List.of(OutputSchema.CHOSEN_MESSAGES, OutputSchema.REJECTED_MESSAGES)) {
+        for (String column :
+            List.of(OutputSchema.CHOSEN_MESSAGES, OutputSchema.REJECTED_MESSAGES)) {
           String name = column.equals(OutputSchema.CHOSEN_MESSAGES) ? "chosen" : "rejected";
           List<ChatMessage> turns;
           try {
@@ -155,26 +199,35 @@ public final class PromptPreparation {
             return reject(v, STAGE, "INVALID_MESSAGES", name + ": " + e.getMessage());
           }
           if (turns == null || turns.isEmpty()) {
-            return reject(v, STAGE, "EMPTY_RESPONSE", name + " is " + (turns == null ? "null" : "an empty list"));
+            return reject(
+                v,
+                STAGE,
+                "EMPTY_RESPONSE",
+                name + " is " + (turns == null ? "null" : "an empty list"));
           }
           v[CLASSIFIED.fieldIndex(column)] = in.get(in.fieldIndex(column));
         }
         if (messages == null || messages.isEmpty()) {
-          return reject(v, STAGE, "INVALID_MESSAGES",
+          return reject(
+              v,
+              STAGE,
+              "INVALID_MESSAGES",
               "chosen/rejected are assistant turns (input.response-format=messages) but the prompt is plain text, not a conversation");
         }
       } else if (tuples) {
         String chosen = in.getAs(OutputSchema.CHOSEN);
         String rejected = in.getAs(OutputSchema.REJECTED);
         if (chosen == null || rejected == null) {
-          return reject(v, STAGE, "EMPTY_RESPONSE", (chosen == null ? "chosen" : "rejected") + " is null");
+          return reject(
+              v, STAGE, "EMPTY_RESPONSE", (chosen == null ? "chosen" : "rejected") + " is null");
         }
         v[CLASSIFIED.fieldIndex(OutputSchema.CHOSEN)] = chosen;
         v[CLASSIFIED.fieldIndex(OutputSchema.REJECTED)] = rejected;
       }
       if (tuples) {
         Double gap = in.getAs(OutputSchema.SCORE_GAP);
-        v[CLASSIFIED.fieldIndex(OutputSchema.SCORE_GAP)] = gap != null && Double.isFinite(gap) ? gap : null;
+        v[CLASSIFIED.fieldIndex(OutputSchema.SCORE_GAP)] =
+            gap != null && Double.isFinite(gap) ? gap : null;
       }
       return new GenericRowWithSchema(v, CLASSIFIED);
     }

@@ -41,6 +41,8 @@ final class DuckDbSchema {
     for (StructField f : documented.fields()) {
       expected.add(f.name() + " " + duckType(f.dataType()));
     }
-    assertThat(actual).as("columns of %s as DuckDB reads them", table).containsExactlyElementsOf(expected);
+    assertThat(actual)
+        .as("columns of %s as DuckDB reads them", table)
+        .containsExactlyElementsOf(expected);
   }
 }

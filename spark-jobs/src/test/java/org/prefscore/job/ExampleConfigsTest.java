@@ -25,35 +25,69 @@ class ExampleConfigsTest {
 
   private static String dryRun(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrefscoreJob.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8), System.err, c -> {
-      throw new AssertionError("a dry run must not start Spark");
-    });
+    PrefscoreJob.execute(
+        args,
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        System.err,
+        c -> {
+          throw new AssertionError("a dry run must not start Spark");
+        });
     return out.toString(StandardCharsets.UTF_8);
   }
 
   @Test
   void s3ExampleIsValid() {
-    String plan = dryRun("west-of-n", "--config", TestSupport.repoRoot().resolve("conf/s3.properties").toString(), "--dry-run");
-    assertThat(plan).contains("input       s3a://my-bucket/prefscore/prompts.jsonl", "device cpu",
-        "models      on a Hadoop FS", "spark.conf.spark.hadoop.fs.s3a.endpoint");
+    String plan =
+        dryRun(
+            "west-of-n",
+            "--config",
+            TestSupport.repoRoot().resolve("conf/s3.properties").toString(),
+            "--dry-run");
+    assertThat(plan)
+        .contains(
+            "input       s3a://my-bucket/prefscore/prompts.jsonl",
+            "device cpu",
+            "models      on a Hadoop FS",
+            "spark.conf.spark.hadoop.fs.s3a.endpoint");
   }
 
   @Test
   void gpuExampleAndItsStageLevelVariantsAreValid() {
     String conf = TestSupport.repoRoot().resolve("conf/gpu.properties").toString();
-    assertThat(dryRun("west-of-n", "--config", conf, "--dry-run")).contains("device cuda", "gpu stages  off");
-    assertThat(dryRun("west-of-n", "--config", conf, "--dry-run", "--set", "runtime.gpu.stage-resources=task",
-        "--set", "runtime.gpu.task-amount=0.5")).contains("gpu stages  task profile: 0.5 GPU per model task");
-    assertThat(dryRun("west-of-n", "--config", conf, "--dry-run", "--set", "runtime.gpu.stage-resources=executor",
-        "--set", "runtime.gpu.discovery-script=/opt/prefscore/conf/getGpusResources.sh"))
-        .contains("gpu stages  executor profile: 1 GPU per executor (discovery /opt/prefscore/conf/getGpusResources.sh)");
+    assertThat(dryRun("west-of-n", "--config", conf, "--dry-run"))
+        .contains("device cuda", "gpu stages  off");
+    assertThat(
+            dryRun(
+                "west-of-n",
+                "--config",
+                conf,
+                "--dry-run",
+                "--set",
+                "runtime.gpu.stage-resources=task",
+                "--set",
+                "runtime.gpu.task-amount=0.5"))
+        .contains("gpu stages  task profile: 0.5 GPU per model task");
+    assertThat(
+            dryRun(
+                "west-of-n",
+                "--config",
+                conf,
+                "--dry-run",
+                "--set",
+                "runtime.gpu.stage-resources=executor",
+                "--set",
+                "runtime.gpu.discovery-script=/opt/prefscore/conf/getGpusResources.sh"))
+        .contains(
+            "gpu stages  executor profile: 1 GPU per executor (discovery /opt/prefscore/conf/getGpusResources.sh)");
   }
 
   @Test
   void discoveryScriptPrintsSparksResourceJson() throws Exception {
     Path bin = Files.createDirectories(tmp.resolve("bin"));
     Path smi = bin.resolve("nvidia-smi");
-    Files.writeString(smi, "#!/bin/sh\n# stand-in: nvidia-smi --query-gpu=index --format=csv,noheader\nprintf '0\\n1\\n3\\n'\n");
+    Files.writeString(
+        smi,
+        "#!/bin/sh\n# stand-in: nvidia-smi --query-gpu=index --format=csv,noheader\nprintf '0\\n1\\n3\\n'\n");
     Files.setPosixFilePermissions(smi, PosixFilePermissions.fromString("rwxr-xr-x"));
     Run withGpus = script(bin.toString());
     assertThat(withGpus.code()).isZero();
@@ -70,7 +104,9 @@ class ExampleConfigsTest {
 
   private static Run script(String path) throws IOException, InterruptedException {
     Path script = TestSupport.repoRoot().resolve("conf/getGpusResources.sh");
-    ProcessBuilder pb = new ProcessBuilder("bash", script.toString()).redirectError(ProcessBuilder.Redirect.DISCARD);
+    ProcessBuilder pb =
+        new ProcessBuilder("bash", script.toString())
+            .redirectError(ProcessBuilder.Redirect.DISCARD);
     pb.environment().put("PATH", path);
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -10,23 +10,30 @@ import java.util.Map;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
+import org.prefscore.job.config.ConfigKeys;
 import org.prefscore.spark.OutputSchema;
 
 /**
- * README.md's configuration and schema tables are generated from {@link ConfigKeys} and {@link
- * OutputSchema}; this keeps them equal. Run with -Dprefscore.update-docs=true to rewrite them.
+ * docs/pipeline.md's configuration and schema tables are generated from {@link ConfigKeys} and
+ * {@link OutputSchema}; this keeps them equal. Run with -Dprefscore.update-docs=true to rewrite
+ * them.
  */
 class PipelineDocTest {
 
   static Path doc() {
-    return TestSupport.repoRoot().resolve("README.md");
+    return TestSupport.repoRoot().resolve("docs/pipeline.md");
   }
 
   static String schemaTable(StructType schema) {
     StringBuilder sb = new StringBuilder("| column | type | meaning |\n| --- | --- | --- |\n");
     for (StructField f : schema.fields()) {
-      sb.append("| `").append(f.name()).append("` | ").append(f.dataType().simpleString()).append(" | ")
-          .append(f.getComment().getOrElse(() -> "").replace("|", "\\|")).append(" |\n");
+      sb.append("| `")
+          .append(f.name())
+          .append("` | ")
+          .append(f.dataType().simpleString())
+          .append(" | ")
+          .append(f.getComment().getOrElse(() -> "").replace("|", "\\|"))
+          .append(" |\n");
     }
     return sb.toString();
   }
@@ -36,7 +43,7 @@ class PipelineDocTest {
     String end = "<!-- end:" + name + " -->";
     int b = text.indexOf(begin);
     int e = text.indexOf(end);
-    assertThat(b).as("README.md has a section %s", name).isGreaterThanOrEqualTo(0);
+    assertThat(b).as("docs/pipeline.md has a section %s", name).isGreaterThanOrEqualTo(0);
     assertThat(e).isGreaterThan(b);
     return text.substring(b + begin.length(), e);
   }
@@ -67,7 +74,8 @@ class PipelineDocTest {
       Files.writeString(doc(), replace(text, name, expected), StandardCharsets.UTF_8);
       text = Files.readString(doc(), StandardCharsets.UTF_8);
     }
-    assertThat(section(text, name)).as("section %s of %s (regenerate with -Dprefscore.update-docs=true)", name, doc())
+    assertThat(section(text, name))
+        .as("section %s of %s (regenerate with -Dprefscore.update-docs=true)", name, doc())
         .isEqualTo(expected);
   }
 }

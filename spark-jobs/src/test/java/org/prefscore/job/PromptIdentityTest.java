@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.prefscore.runtime.ChatMessage;
+import org.prefscore.chat.ChatMessage;
 
 class PromptIdentityTest {
 
@@ -12,7 +12,8 @@ class PromptIdentityTest {
   void normalisationIsNfcAndTrimOnly() {
     assertThat(PromptIdentity.normalise("  caf\u0065\u0301 \n")).isEqualTo("caf\u00e9");
     assertThat(PromptIdentity.normalise("A  b")).isEqualTo("A  b");
-    assertThat(PromptIdentity.id(PromptIdentity.canonical(" Hello\t"))).isEqualTo(PromptIdentity.id(PromptIdentity.canonical("Hello")))
+    assertThat(PromptIdentity.id(PromptIdentity.canonical(" Hello\t")))
+        .isEqualTo(PromptIdentity.id(PromptIdentity.canonical("Hello")))
         .isNotEqualTo(PromptIdentity.id(PromptIdentity.canonical("hello")));
   }
 
@@ -26,6 +27,7 @@ class PromptIdentityTest {
   void chatPromptsHashTheirNormalisedMessages() {
     String a = PromptIdentity.canonical(List.of(ChatMessage.user(" Hi ")));
     assertThat(a).isEqualTo("[{\"role\":\"user\",\"content\":\"Hi\"}]");
-    assertThat(PromptIdentity.id(a)).isNotEqualTo(PromptIdentity.id(PromptIdentity.canonical("Hi")));
+    assertThat(PromptIdentity.id(a))
+        .isNotEqualTo(PromptIdentity.id(PromptIdentity.canonical("Hi")));
   }
 }

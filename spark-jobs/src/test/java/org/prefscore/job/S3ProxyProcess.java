@@ -15,12 +15,11 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real S3 server for tests: S3Proxy ({@code org.gaul:s3proxy}, jar-with-dependencies, copied
- * into target/s3proxy/ by the build) started as a separate {@code java -jar} process on
- * 127.0.0.1 and a free port, with jclouds' filesystem backend under {@code dir} (a bucket is a
- * subfolder) and AWS v2/v4 signature checks against the given credentials. Startup is waited for
- * a bounded time; {@link #close} kills the process (and a shutdown hook does, should the test JVM
- * exit first).
+ * A real S3 server for tests: S3Proxy ({@code org.gaul:s3proxy}, jar-with-dependencies, copied into
+ * target/s3proxy/ by the build) started as a separate {@code java -jar} process on 127.0.0.1 and a
+ * free port, with jclouds' filesystem backend under {@code dir} (a bucket is a subfolder) and AWS
+ * v2/v4 signature checks against the given credentials. Startup is waited for a bounded time;
+ * {@link #close} kills the process (and a shutdown hook does, should the test JVM exit first).
  */
 final class S3ProxyProcess implements AutoCloseable {
 
@@ -41,39 +40,57 @@ final class S3ProxyProcess implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(killer);
   }
 
-  /** The S3Proxy jar: -Dprefscore.it.s3proxy-jar, else target/s3proxy/s3proxy.jar of this module. */
+  /**
+   * The S3Proxy jar: -Dprefscore.it.s3proxy-jar, else target/s3proxy/s3proxy.jar of this module.
+   */
   static Path jar() {
     String configured = System.getProperty("prefscore.it.s3proxy-jar");
-    Path jar = configured != null ? Path.of(configured)
-        : Path.of(System.getProperty("basedir", "."), "target", "s3proxy", "s3proxy.jar");
+    Path jar =
+        configured != null
+            ? Path.of(configured)
+            : Path.of(System.getProperty("basedir", "."), "target", "s3proxy", "s3proxy.jar");
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException("S3Proxy jar not found at " + jar.toAbsolutePath()
-          + " (the build copies it at pre-integration-test: mvn verify, or set -Dprefscore.it.s3proxy-jar)");
+      throw new IllegalStateException(
+          "S3Proxy jar not found at "
+              + jar.toAbsolutePath()
+              + " (the build copies it at pre-integration-test: mvn verify, or set -Dprefscore.it.s3proxy-jar)");
     }
     return jar;
   }
 
   /** Starts S3Proxy with its files under {@code dir} and waits until it answers HTTP. */
-  static S3ProxyProcess start(Path dir, String accessKey, String secretKey, List<String> buckets) throws IOException {
+  static S3ProxyProcess start(Path dir, String accessKey, String secretKey, List<String> buckets)
+      throws IOException {
     Path blobs = dir.resolve("blobs");
     for (String b : buckets) {
       Files.createDirectories(blobs.resolve(b)); // filesystem backend: a bucket is a folder
     }
     int port = freePort();
     Path conf = dir.resolve("s3proxy.properties");
-    Files.writeString(conf, String.join("\n",
-        "s3proxy.endpoint=http://127.0.0.1:" + port,
-        "s3proxy.authorization=aws-v2-or-v4",
-        "s3proxy.identity=" + accessKey,
-        "s3proxy.credential=" + secretKey,
-        "jclouds.provider=filesystem",
-        "jclouds.filesystem.basedir=" + blobs.toAbsolutePath()) + "\n", StandardCharsets.UTF_8);
+    Files.writeString(
+        conf,
+        String.join(
+                "\n",
+                "s3proxy.endpoint=http://127.0.0.1:" + port,
+                "s3proxy.authorization=aws-v2-or-v4",
+                "s3proxy.identity=" + accessKey,
+                "s3proxy.credential=" + secretKey,
+                "jclouds.provider=filesystem",
+                "jclouds.filesystem.basedir=" + blobs.toAbsolutePath())
+            + "\n",
+        StandardCharsets.UTF_8);
     Path log = dir.resolve("s3proxy.log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-jar", jar().toAbsolutePath().toString(),
-        "--properties", conf.toAbsolutePath().toString())
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                java,
+                "-Xmx256m",
+                "-jar",
+                jar().toAbsolutePath().toString(),
+                "--properties",
+                conf.toAbsolutePath().toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     Map<String, String> env = pb.environment();
     env.put("LOG_LEVEL", "warn");
     env.put("JETTY_LOG_LEVEL", "warn");
@@ -97,10 +114,12 @@ final class S3ProxyProcess implements AutoCloseable {
     long deadline = System.nanoTime() + STARTUP.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("S3Proxy exited with " + process.exitValue() + " before answering; log:\n" + logTail());
+        throw new IllegalStateException(
+            "S3Proxy exited with " + process.exitValue() + " before answering; log:\n" + logTail());
       }
       try {
-        HttpURLConnection c = (HttpURLConnection) URI.create(endpoint() + "/").toURL().openConnection();
+        HttpURLConnection c =
+            (HttpURLConnection) URI.create(endpoint() + "/").toURL().openConnection();
         c.setConnectTimeout(500);
         c.setReadTimeout(2000);
         int code = c.getResponseCode(); // 403 for an unsigned request: it is up
@@ -118,7 +137,8 @@ final class S3ProxyProcess implements AutoCloseable {
         throw new IOException(e);
       }
     }
-    throw new IllegalStateException("S3Proxy did not answer on " + endpoint() + " within " + STARTUP + "; log:\n" + logTail());
+    throw new IllegalStateException(
+        "S3Proxy did not answer on " + endpoint() + " within " + STARTUP + "; log:\n" + logTail());
   }
 
   String endpoint() {

@@ -3,7 +3,6 @@ package org.prefscore.job;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -16,32 +15,21 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
+import org.prefscore.testing.Fixtures;
 
 /** Shared helpers: fixture models, a local[2] session, running the CLI, DuckDB queries. */
 public final class TestSupport {
 
   private TestSupport() {}
 
-  static Path fixtures() {
-    String configured = System.getProperty("prefscore.fixtures");
-    if (configured != null && Files.isDirectory(Path.of(configured, "models"))) {
-      return Path.of(configured);
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isDirectory(dir.resolve("fixtures/models"))) {
-        return dir.resolve("fixtures");
-      }
-    }
-    throw new IllegalStateException("fixtures/models not found; set -Dprefscore.fixtures");
-  }
-
-  static String model(String name) {
-    return fixtures().resolve("models").resolve(name).toString();
+  /** A fixture model's directory, as a config value. */
+  public static String model(String name) {
+    return Fixtures.model(name).toString();
   }
 
   /** The repository root (where README.md lives). */
   static Path repoRoot() {
-    return fixtures().getParent();
+    return Fixtures.repoRoot();
   }
 
   static SparkSession localSpark(String name) {
@@ -66,7 +54,8 @@ public final class TestSupport {
         PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
       result = PrefscoreJob.execute(args, o, e, c -> spark);
     }
-    return new Run(result, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return new Run(
+        result, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   /** Rows of a DuckDB query, as column → value maps. */

@@ -20,9 +20,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.job.config.ConfigException;
+import org.prefscore.job.io.ModelFingerprint;
 import org.prefscore.method.Logistic;
-import org.prefscore.runtime.ModelRegistry;
-import org.prefscore.runtime.SequenceScorer;
+import org.prefscore.runtime.score.SequenceScorer;
 import org.prefscore.spark.OutputSchema;
 
 /**
@@ -39,33 +41,38 @@ class WestOfNPipelineTest {
   /** One input line and the reject reason it must end in (null: a pair or a filtered pair). */
   private record Line(String json, String reason) {}
 
-  private static final List<Line> LINES = List.of(
-      new Line("{\"prompt\": \"Explain why the sky is blue.\"}", null),
-      new Line("{\"prompt\": \"Write a haiku about rain.\"}", null),
-      new Line("", null), // blank: Spark skips it, it is not a row
-      new Line("{\"prompt\": \"\"}", "EMPTY_PROMPT"),
-      new Line("{\"prompt\": null}", "EMPTY_PROMPT"),
-      new Line("{\"other\": 1}", "EMPTY_PROMPT"),
-      new Line("{\"prompt\": \" \\t \"}", "EMPTY_PROMPT"),
-      new Line("{\"prompt\": \"Give three tips for studying.\"}", null),
-      new Line("{\"prompt\": \"Explain why the sky is blue.\"}", "DUPLICATE_PROMPT"),
-      new Line("{\"prompt\": \"  Write a haiku about rain.\\n\"}", "DUPLICATE_PROMPT"),
-      new Line("{\"prompt\": \"Write a haiku ab", "MALFORMED_RECORD"),
-      new Line("not json at all", "MALFORMED_RECORD"),
-      new Line("{\"messages\": \"should be an array\"}", "MALFORMED_RECORD"),
-      new Line(JSON_STRING("prompt", LONG_PROMPT), "PROMPT_TOO_LONG"),
-      new Line("{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me a fact about octopuses.\"}]}", null),
-      new Line("{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"What is an API?\"}]}", null),
-      new Line("{\"messages\": [{\"role\": \"user\", \"content\": \"   \"}]}", "EMPTY_PROMPT"),
-      new Line("{\"prompt\": \"What causes the seasons?\"}", null),
-      new Line("{\"prompt\": \"Suggest a name for a bakery.\"}", null),
-      new Line("{\"prompt\": \"How do bees make honey?\"}", null),
-      new Line("{\"prompt\": \"List five uses for a paperclip.\"}", null),
-      new Line("{\"prompt\": \"Why is the ocean salty?\"}", null),
-      new Line("{\"prompt\": \"Describe the water cycle.\"}", null),
-      new Line("{\"prompt\": \"What is photosynthesis?\"}", null),
-      new Line("{\"prompt\": \"Write a limerick about a robot.\"}", null),
-      new Line("{\"prompt\": \"How does a binary search work?\"}", null));
+  private static final List<Line> LINES =
+      List.of(
+          new Line("{\"prompt\": \"Explain why the sky is blue.\"}", null),
+          new Line("{\"prompt\": \"Write a haiku about rain.\"}", null),
+          new Line("", null), // blank: Spark skips it, it is not a row
+          new Line("{\"prompt\": \"\"}", "EMPTY_PROMPT"),
+          new Line("{\"prompt\": null}", "EMPTY_PROMPT"),
+          new Line("{\"other\": 1}", "EMPTY_PROMPT"),
+          new Line("{\"prompt\": \" \\t \"}", "EMPTY_PROMPT"),
+          new Line("{\"prompt\": \"Give three tips for studying.\"}", null),
+          new Line("{\"prompt\": \"Explain why the sky is blue.\"}", "DUPLICATE_PROMPT"),
+          new Line("{\"prompt\": \"  Write a haiku about rain.\\n\"}", "DUPLICATE_PROMPT"),
+          new Line("{\"prompt\": \"Write a haiku ab", "MALFORMED_RECORD"),
+          new Line("not json at all", "MALFORMED_RECORD"),
+          new Line("{\"messages\": \"should be an array\"}", "MALFORMED_RECORD"),
+          new Line(JSON_STRING("prompt", LONG_PROMPT), "PROMPT_TOO_LONG"),
+          new Line(
+              "{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me a fact about octopuses.\"}]}",
+              null),
+          new Line(
+              "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": \"What is an API?\"}]}",
+              null),
+          new Line("{\"messages\": [{\"role\": \"user\", \"content\": \"   \"}]}", "EMPTY_PROMPT"),
+          new Line("{\"prompt\": \"What causes the seasons?\"}", null),
+          new Line("{\"prompt\": \"Suggest a name for a bakery.\"}", null),
+          new Line("{\"prompt\": \"How do bees make honey?\"}", null),
+          new Line("{\"prompt\": \"List five uses for a paperclip.\"}", null),
+          new Line("{\"prompt\": \"Why is the ocean salty?\"}", null),
+          new Line("{\"prompt\": \"Describe the water cycle.\"}", null),
+          new Line("{\"prompt\": \"What is photosynthesis?\"}", null),
+          new Line("{\"prompt\": \"Write a limerick about a robot.\"}", null),
+          new Line("{\"prompt\": \"How does a binary search work?\"}", null));
 
   private static String JSON_STRING(String key, String value) {
     try {
@@ -100,13 +107,38 @@ class WestOfNPipelineTest {
     }
     rows = row;
     Files.write(input, text, StandardCharsets.UTF_8);
-    run = TestSupport.run(spark, "west-of-n", "--set", "input.path=" + input, "--set", "output.path=" + tmp.resolve("out"),
-        "--set", "run.id=r1", "--set", "models.policy=" + TestSupport.model("tiny-llama"),
-        "--set", "models.reward=" + TestSupport.model("tiny-reward"), "--set", "sampling.n=4",
-        "--set", "sampling.temperature=1.0", "--set", "sampling.max-new-tokens=8",
-        "--set", "filter.confidence.quantile=0.5", "--set", "filter.quantile.relative-error=0",
-        "--set", "filter.likelihood.mode=quantile", "--set", "filter.likelihood.quantile=0.1",
-        "--set", "filter.likelihood.normalization=per-token", "--set", "progress.interval-seconds=1");
+    run =
+        TestSupport.run(
+            spark,
+            "west-of-n",
+            "--set",
+            "input.path=" + input,
+            "--set",
+            "output.path=" + tmp.resolve("out"),
+            "--set",
+            "run.id=r1",
+            "--set",
+            "models.policy=" + TestSupport.model("tiny-llama"),
+            "--set",
+            "models.reward=" + TestSupport.model("tiny-reward"),
+            "--set",
+            "sampling.n=4",
+            "--set",
+            "sampling.temperature=1.0",
+            "--set",
+            "sampling.max-new-tokens=8",
+            "--set",
+            "filter.confidence.quantile=0.5",
+            "--set",
+            "filter.quantile.relative-error=0",
+            "--set",
+            "filter.likelihood.mode=quantile",
+            "--set",
+            "filter.likelihood.quantile=0.1",
+            "--set",
+            "filter.likelihood.normalization=per-token",
+            "--set",
+            "progress.interval-seconds=1");
     runDir = run.result().outputPath();
   }
 
@@ -121,10 +153,16 @@ class WestOfNPipelineTest {
 
   @Test
   void everyInputRowEndsInExactlyOneOutput() {
-    List<Map<String, Object>> r = TestSupport.duckdb("SELECT count(*) AS n, count(DISTINCT input_row) AS d, "
-        + "min(input_row) AS lo, max(input_row) AS hi FROM (SELECT input_row FROM " + table("pairs")
-        + " UNION ALL SELECT input_row FROM " + table("filtered") + " UNION ALL SELECT input_row FROM "
-        + table("rejects") + ")");
+    List<Map<String, Object>> r =
+        TestSupport.duckdb(
+            "SELECT count(*) AS n, count(DISTINCT input_row) AS d, "
+                + "min(input_row) AS lo, max(input_row) AS hi FROM (SELECT input_row FROM "
+                + table("pairs")
+                + " UNION ALL SELECT input_row FROM "
+                + table("filtered")
+                + " UNION ALL SELECT input_row FROM "
+                + table("rejects")
+                + ")");
     assertThat(TestSupport.asLong(r.get(0).get("n"))).isEqualTo(rows);
     assertThat(TestSupport.asLong(r.get(0).get("d"))).isEqualTo(rows);
     assertThat(TestSupport.asLong(r.get(0).get("lo"))).isZero();
@@ -132,17 +170,28 @@ class WestOfNPipelineTest {
     JsonNode acc = run.result().manifest().path("accounting");
     assertThat(acc.path("holds").asBoolean()).isTrue();
     assertThat(acc.path("input_rows").asLong()).isEqualTo(rows);
-    assertThat(acc.path("pairs").asLong() + acc.path("filtered").asLong() + acc.path("rejects").asLong()).isEqualTo(rows);
+    assertThat(
+            acc.path("pairs").asLong()
+                + acc.path("filtered").asLong()
+                + acc.path("rejects").asLong())
+        .isEqualTo(rows);
   }
 
   @Test
   void badRowsBecomeRejectsWithTheirReasons() {
     Map<Long, String> actual = new HashMap<>();
-    for (Map<String, Object> r : TestSupport.duckdb("SELECT input_row, reason_code, detail, prompt_id FROM " + table("rejects"))) {
+    for (Map<String, Object> r :
+        TestSupport.duckdb(
+            "SELECT input_row, reason_code, detail, prompt_id FROM " + table("rejects"))) {
       actual.put(TestSupport.asLong(r.get("input_row")), (String) r.get("reason_code"));
       if (r.get("reason_code").equals("DUPLICATE_PROMPT")) {
-        String kept = PromptIdentity.id("Explain why the sky is blue.").equals(r.get("prompt_id")) ? "0" : "1";
-        assertThat((String) r.get("detail")).contains("kept prompt_id " + r.get("prompt_id")).contains("input_row " + kept);
+        String kept =
+            PromptIdentity.id("Explain why the sky is blue.").equals(r.get("prompt_id"))
+                ? "0"
+                : "1";
+        assertThat((String) r.get("detail"))
+            .contains("kept prompt_id " + r.get("prompt_id"))
+            .contains("input_row " + kept);
       }
     }
     assertThat(actual).isEqualTo(expectedRejects);
@@ -150,23 +199,31 @@ class WestOfNPipelineTest {
 
   @Test
   void duckDbReadsEveryTableWithTheDocumentedSchema() {
-    OutputSchema.outputs().forEach((name, schema) -> DuckDbSchema.assertMatches(runDir, name, schema));
+    OutputSchema.outputs()
+        .forEach((name, schema) -> DuckDbSchema.assertMatches(runDir, name, schema));
   }
 
   @Test
   void chosenIsTheBestAndRejectedTheWorstDistinctSample() {
-    List<Map<String, Object>> rows = TestSupport.duckdb(
-        "WITH p AS (SELECT prompt_id, reward_chosen, reward_rejected, confidence, chosen, rejected FROM " + table("pairs")
-            + " UNION ALL SELECT prompt_id, reward_chosen, reward_rejected, confidence, chosen, rejected FROM " + table("filtered") + "),"
-            + " c AS (SELECT prompt_id, max(reward) AS best, min(reward) AS worst FROM " + table("candidates") + " GROUP BY prompt_id)"
-            + " SELECT * FROM p JOIN c USING (prompt_id)");
+    List<Map<String, Object>> rows =
+        TestSupport.duckdb(
+            "WITH p AS (SELECT prompt_id, reward_chosen, reward_rejected, confidence, chosen, rejected FROM "
+                + table("pairs")
+                + " UNION ALL SELECT prompt_id, reward_chosen, reward_rejected, confidence, chosen, rejected FROM "
+                + table("filtered")
+                + "),"
+                + " c AS (SELECT prompt_id, max(reward) AS best, min(reward) AS worst FROM "
+                + table("candidates")
+                + " GROUP BY prompt_id)"
+                + " SELECT * FROM p JOIN c USING (prompt_id)");
     assertThat(rows).hasSizeGreaterThanOrEqualTo(10);
     for (Map<String, Object> r : rows) {
       double chosen = TestSupport.asDouble(r.get("reward_chosen"));
       double rejected = TestSupport.asDouble(r.get("reward_rejected"));
       assertThat(chosen).isGreaterThan(rejected).isEqualTo(TestSupport.asDouble(r.get("best")));
       assertThat(rejected).isEqualTo(TestSupport.asDouble(r.get("worst")));
-      assertThat(TestSupport.asDouble(r.get("confidence"))).isCloseTo(Logistic.sigmoid(chosen - rejected), within(1e-12));
+      assertThat(TestSupport.asDouble(r.get("confidence")))
+          .isCloseTo(Logistic.sigmoid(chosen - rejected), within(1e-12));
       assertThat(r.get("chosen")).isNotEqualTo(r.get("rejected"));
     }
   }
@@ -177,8 +234,13 @@ class WestOfNPipelineTest {
     double cut = q.path("cut").asDouble();
     long population = q.path("population").asLong();
     List<Double> all = new ArrayList<>();
-    for (Map<String, Object> r : TestSupport.duckdb("SELECT confidence FROM " + table("pairs") + " UNION ALL SELECT confidence FROM "
-        + table("filtered") + " ORDER BY confidence")) {
+    for (Map<String, Object> r :
+        TestSupport.duckdb(
+            "SELECT confidence FROM "
+                + table("pairs")
+                + " UNION ALL SELECT confidence FROM "
+                + table("filtered")
+                + " ORDER BY confidence")) {
       all.add(TestSupport.asDouble(r.get("confidence")));
     }
     assertThat(all).hasSize((int) population);
@@ -187,45 +249,73 @@ class WestOfNPipelineTest {
     for (Map<String, Object> r : TestSupport.duckdb("SELECT confidence FROM " + table("pairs"))) {
       assertThat(TestSupport.asDouble(r.get("confidence"))).isGreaterThanOrEqualTo(cut);
     }
-    long low = TestSupport.asLong(TestSupport.duckdb("SELECT count(*) AS n FROM " + table("filtered")
-        + " WHERE filter_reason = 'LOW_CONFIDENCE'").get(0).get("n"));
+    long low =
+        TestSupport.asLong(
+            TestSupport.duckdb(
+                    "SELECT count(*) AS n FROM "
+                        + table("filtered")
+                        + " WHERE filter_reason = 'LOW_CONFIDENCE'")
+                .get(0)
+                .get("n"));
     long below = all.stream().filter(c -> c < cut).count();
     assertThat(low).isEqualTo(below);
     // fewer than q·n are dropped, and with distinct values exactly n - ceil(q n) + 1 are kept
     assertThat((double) low).isLessThan(0.5 * population);
-    assertThat(population - low).isGreaterThanOrEqualTo(population - (long) Math.ceil(0.5 * population) + 1);
+    assertThat(population - low)
+        .isGreaterThanOrEqualTo(population - (long) Math.ceil(0.5 * population) + 1);
   }
 
   @Test
   void likelihoodFilterDropsOnlyPairsBelowTau() {
-    double tau = run.result().manifest().path("quantiles").path("likelihood").path("threshold").asDouble();
-    for (Map<String, Object> r : TestSupport.duckdb("SELECT policy_chosen_logprob / greatest(chosen_tokens, 1) AS c, "
-        + "policy_rejected_logprob / greatest(rejected_tokens, 1) AS r FROM " + table("pairs"))) {
+    double tau =
+        run.result().manifest().path("quantiles").path("likelihood").path("threshold").asDouble();
+    for (Map<String, Object> r :
+        TestSupport.duckdb(
+            "SELECT policy_chosen_logprob / greatest(chosen_tokens, 1) AS c, "
+                + "policy_rejected_logprob / greatest(rejected_tokens, 1) AS r FROM "
+                + table("pairs"))) {
       assertThat(TestSupport.asDouble(r.get("c"))).isGreaterThanOrEqualTo(tau);
       assertThat(TestSupport.asDouble(r.get("r"))).isGreaterThanOrEqualTo(tau);
     }
-    for (Map<String, Object> r : TestSupport.duckdb("SELECT least(policy_chosen_logprob / greatest(chosen_tokens, 1), "
-        + "policy_rejected_logprob / greatest(rejected_tokens, 1)) AS m FROM " + table("filtered")
-        + " WHERE filter_reason = 'LOW_LIKELIHOOD'")) {
+    for (Map<String, Object> r :
+        TestSupport.duckdb(
+            "SELECT least(policy_chosen_logprob / greatest(chosen_tokens, 1), "
+                + "policy_rejected_logprob / greatest(rejected_tokens, 1)) AS m FROM "
+                + table("filtered")
+                + " WHERE filter_reason = 'LOW_LIKELIHOOD'")) {
       assertThat(TestSupport.asDouble(r.get("m"))).isLessThan(tau);
     }
   }
 
   @Test
   void srDpoTermsAreTheReferenceModelsTrlLogprobs() {
-    List<Map<String, Object>> pairs = TestSupport.duckdb("SELECT * FROM " + table("pairs") + " ORDER BY input_row");
+    List<Map<String, Object>> pairs =
+        TestSupport.duckdb("SELECT * FROM " + table("pairs") + " ORDER BY input_row");
     assertThat(pairs).isNotEmpty();
-    SequenceScorer scorer = new SequenceScorer(ModelRegistry.shared().decoder(
-        org.prefscore.runtime.ModelSpec.decoder(TestSupport.model("tiny-llama"), org.prefscore.runtime.EngineOptions.cpu(1))), 4096);
+    SequenceScorer scorer =
+        new SequenceScorer(
+            ExecutorRegistry.instance()
+                .decoder(
+                    org.prefscore.runtime.ModelSpec.decoder(
+                        TestSupport.model("tiny-llama"),
+                        org.prefscore.runtime.EngineOptions.cpu(1))),
+            4096);
     Map<String, Object> p = pairs.get(0);
-    List<SequenceScorer.Result> direct = scorer.score(List.of(
-        SequenceScorer.Request.of((String) p.get("prompt"), (String) p.get("chosen")),
-        SequenceScorer.Request.of((String) p.get("prompt"), (String) p.get("rejected")),
-        SequenceScorer.Request.of((String) p.get("px_prompt"), (String) p.get("chosen"))), false);
-    assertThat(TestSupport.asDouble(p.get("ref_chosen_logps"))).isCloseTo(direct.get(0).logprob(), within(1e-6));
-    assertThat(TestSupport.asDouble(p.get("ref_rejected_logps"))).isCloseTo(direct.get(1).logprob(), within(1e-6));
-    assertThat(TestSupport.asDouble(p.get("ref_chosen_logps_px"))).isCloseTo(direct.get(2).logprob(), within(1e-6));
-    assertThat((String) p.get("px_prompt")).startsWith("Please generate a response with a usefulness rating of 100");
+    List<SequenceScorer.Result> direct =
+        scorer.score(
+            List.of(
+                SequenceScorer.Request.of((String) p.get("prompt"), (String) p.get("chosen")),
+                SequenceScorer.Request.of((String) p.get("prompt"), (String) p.get("rejected")),
+                SequenceScorer.Request.of((String) p.get("px_prompt"), (String) p.get("chosen"))),
+            false);
+    assertThat(TestSupport.asDouble(p.get("ref_chosen_logps")))
+        .isCloseTo(direct.get(0).logprob(), within(1e-6));
+    assertThat(TestSupport.asDouble(p.get("ref_rejected_logps")))
+        .isCloseTo(direct.get(1).logprob(), within(1e-6));
+    assertThat(TestSupport.asDouble(p.get("ref_chosen_logps_px")))
+        .isCloseTo(direct.get(2).logprob(), within(1e-6));
+    assertThat((String) p.get("px_prompt"))
+        .startsWith("Please generate a response with a usefulness rating of 100");
     for (Map<String, Object> r : pairs) {
       assertThat(r.get("policy_terms")).isEqualTo("reference");
       assertThat(r.get("ckpt_chosen_logps")).isNull();
@@ -233,19 +323,27 @@ class WestOfNPipelineTest {
       assertThat(TestSupport.asDouble(r.get("refinement"))).isZero();
       assertThat(TestSupport.asDouble(r.get("sr_dpo_loss"))).isCloseTo(Math.log(2), within(1e-12));
     }
-    assertThat(run.result().manifest().path("policy_terms").path("source").asText()).isEqualTo("reference");
+    assertThat(run.result().manifest().path("policy_terms").path("source").asText())
+        .isEqualTo("reference");
   }
 
   @Test
   void chatPromptsAreRenderedWithThePolicyTemplate() {
-    List<Map<String, Object>> r = TestSupport.duckdb("SELECT prompt, px_prompt FROM " + table("pairs")
-        + " WHERE prompt LIKE '%octopuses%' UNION ALL SELECT prompt, px_prompt FROM " + table("filtered")
-        + " WHERE prompt LIKE '%octopuses%'");
+    List<Map<String, Object>> r =
+        TestSupport.duckdb(
+            "SELECT prompt, px_prompt FROM "
+                + table("pairs")
+                + " WHERE prompt LIKE '%octopuses%' UNION ALL SELECT prompt, px_prompt FROM "
+                + table("filtered")
+                + " WHERE prompt LIKE '%octopuses%'");
     assertThat(r).hasSize(1);
     String prompt = (String) r.get(0).get("prompt");
-    assertThat(prompt).startsWith("<s><|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n")
+    assertThat(prompt)
+        .startsWith(
+            "<s><|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n")
         .endsWith("<|im_start|>assistant\n");
-    assertThat((String) r.get(0).get("px_prompt")).contains("<|im_start|>user\nPlease generate a response")
+    assertThat((String) r.get(0).get("px_prompt"))
+        .contains("<|im_start|>user\nPlease generate a response")
         .contains("Query: Tell me a fact about octopuses.");
   }
 
@@ -258,7 +356,13 @@ class WestOfNPipelineTest {
     assertThat(m.path("models").path("policy").path("model_onnx_sha256").asText())
         .isEqualTo(ModelFingerprint.sha256(Path.of(TestSupport.model("tiny-llama"), "model.onnx")));
     assertThat(m.path("quantiles").path("method").asText()).contains("Greenwald-Khanna");
-    assertThat(m.path("counts").path("rejects_by_stage_and_reason").path("read").path("MALFORMED_RECORD").asLong()).isEqualTo(3);
+    assertThat(
+            m.path("counts")
+                .path("rejects_by_stage_and_reason")
+                .path("read")
+                .path("MALFORMED_RECORD")
+                .asLong())
+        .isEqualTo(3);
     assertThat(m.path("timings_seconds").path("generate").asDouble()).isPositive();
     assertThat(m.path("throughput").path("generated_tokens").asLong()).isPositive();
     assertThat(run.out()).contains("pairs kept").contains("accounting").contains("holds");
@@ -274,49 +378,112 @@ class WestOfNPipelineTest {
     spark.conf().set("spark.sql.shuffle.partitions", "5");
     TestSupport.Run again;
     try {
-      again = TestSupport.run(spark, "west-of-n", "--set", "input.path=" + input, "--set", "output.path=" + tmp.resolve("out"),
-          "--set", "run.id=r1-again", "--set", "models.policy=" + TestSupport.model("tiny-llama"),
-          "--set", "models.reward=" + TestSupport.model("tiny-reward"), "--set", "sampling.n=4",
-          "--set", "sampling.temperature=1.0", "--set", "sampling.max-new-tokens=8",
-          "--set", "filter.confidence.quantile=0.5", "--set", "filter.quantile.relative-error=0",
-          "--set", "filter.likelihood.mode=quantile", "--set", "filter.likelihood.quantile=0.1",
-          "--set", "filter.likelihood.normalization=per-token", "--set", "progress.interval-seconds=0");
+      again =
+          TestSupport.run(
+              spark,
+              "west-of-n",
+              "--set",
+              "input.path=" + input,
+              "--set",
+              "output.path=" + tmp.resolve("out"),
+              "--set",
+              "run.id=r1-again",
+              "--set",
+              "models.policy=" + TestSupport.model("tiny-llama"),
+              "--set",
+              "models.reward=" + TestSupport.model("tiny-reward"),
+              "--set",
+              "sampling.n=4",
+              "--set",
+              "sampling.temperature=1.0",
+              "--set",
+              "sampling.max-new-tokens=8",
+              "--set",
+              "filter.confidence.quantile=0.5",
+              "--set",
+              "filter.quantile.relative-error=0",
+              "--set",
+              "filter.likelihood.mode=quantile",
+              "--set",
+              "filter.likelihood.quantile=0.1",
+              "--set",
+              "filter.likelihood.normalization=per-token",
+              "--set",
+              "progress.interval-seconds=0");
     } finally {
       spark.conf().set("spark.sql.shuffle.partitions", before);
     }
     String other = again.result().outputPath();
-    List<Map<String, Object>> candidates = TestSupport.duckdb("SELECT count(*) AS n, "
-        + "count(*) FILTER (WHERE a.text = b.text AND a.policy_logprob = b.policy_logprob"
-        + " AND a.sampling_logprob = b.sampling_logprob AND a.reward = b.reward) AS same FROM "
-        + table("candidates") + " a JOIN " + TestSupport.parquet(other, "candidates") + " b USING (prompt_id, sample_index)");
-    long total = TestSupport.asLong(TestSupport.duckdb("SELECT count(*) AS n FROM " + table("candidates")).get(0).get("n"));
+    List<Map<String, Object>> candidates =
+        TestSupport.duckdb(
+            "SELECT count(*) AS n, "
+                + "count(*) FILTER (WHERE a.text = b.text AND a.policy_logprob = b.policy_logprob"
+                + " AND a.sampling_logprob = b.sampling_logprob AND a.reward = b.reward) AS same FROM "
+                + table("candidates")
+                + " a JOIN "
+                + TestSupport.parquet(other, "candidates")
+                + " b USING (prompt_id, sample_index)");
+    long total =
+        TestSupport.asLong(
+            TestSupport.duckdb("SELECT count(*) AS n FROM " + table("candidates")).get(0).get("n"));
     assertThat(TestSupport.asLong(candidates.get(0).get("n"))).isEqualTo(total).isPositive();
     assertThat(TestSupport.asLong(candidates.get(0).get("same"))).isEqualTo(total);
-    List<Map<String, Object>> pairs = TestSupport.duckdb("SELECT count(*) AS n, "
-        + "count(*) FILTER (WHERE a.chosen = b.chosen AND a.ref_chosen_logps = b.ref_chosen_logps"
-        + " AND a.ref_rejected_logps_px = b.ref_rejected_logps_px) AS same FROM "
-        + table("pairs") + " a JOIN " + TestSupport.parquet(other, "pairs") + " b USING (prompt_id)");
-    assertThat(TestSupport.asLong(pairs.get(0).get("same"))).isEqualTo(TestSupport.asLong(pairs.get(0).get("n"))).isPositive();
+    List<Map<String, Object>> pairs =
+        TestSupport.duckdb(
+            "SELECT count(*) AS n, "
+                + "count(*) FILTER (WHERE a.chosen = b.chosen AND a.ref_chosen_logps = b.ref_chosen_logps"
+                + " AND a.ref_rejected_logps_px = b.ref_rejected_logps_px) AS same FROM "
+                + table("pairs")
+                + " a JOIN "
+                + TestSupport.parquet(other, "pairs")
+                + " b USING (prompt_id)");
+    assertThat(TestSupport.asLong(pairs.get(0).get("same")))
+        .isEqualTo(TestSupport.asLong(pairs.get(0).get("n")))
+        .isPositive();
   }
 
   @Test
   void rerunWithTheSameRunIdReplacesTheOutputAndAFailedRunLooksIncomplete() throws IOException {
     String out = tmp.resolve("rerun").toString();
-    String[] base = {"west-of-n", "--set", "input.path=" + input, "--set", "output.path=" + out, "--set", "run.id=same",
-        "--set", "models.policy=" + TestSupport.model("tiny-llama"), "--set", "models.reward=" + TestSupport.model("tiny-reward"),
-        "--set", "sampling.n=2", "--set", "sampling.max-new-tokens=4", "--set", "input.limit=3", "--set", "progress.interval-seconds=0"};
+    String[] base = {
+      "west-of-n",
+      "--set",
+      "input.path=" + input,
+      "--set",
+      "output.path=" + out,
+      "--set",
+      "run.id=same",
+      "--set",
+      "models.policy=" + TestSupport.model("tiny-llama"),
+      "--set",
+      "models.reward=" + TestSupport.model("tiny-reward"),
+      "--set",
+      "sampling.n=2",
+      "--set",
+      "sampling.max-new-tokens=4",
+      "--set",
+      "input.limit=3",
+      "--set",
+      "progress.interval-seconds=0"
+    };
     TestSupport.Run first = TestSupport.run(spark, base);
     Path dir = Path.of(java.net.URI.create(first.result().outputPath()));
     Files.writeString(dir.resolve("stale-from-an-earlier-attempt"), "x");
     TestSupport.Run second = TestSupport.run(spark, base);
     assertThat(dir.resolve("stale-from-an-earlier-attempt")).doesNotExist();
     assertThat(dir.resolve("_SUCCESS")).exists();
-    assertThat(second.result().manifest().path("accounting").path("input_rows").asLong()).isEqualTo(3);
+    assertThat(second.result().manifest().path("accounting").path("input_rows").asLong())
+        .isEqualTo(3);
 
     // A decoder is no reward model: the run fails on the executors, after the old output is gone.
-    String[] failing = java.util.stream.Stream.concat(java.util.Arrays.stream(base),
-        java.util.stream.Stream.of("--set", "models.reward=" + TestSupport.model("tiny-gpt2"))).toArray(String[]::new);
-    assertThatThrownBy(() -> TestSupport.run(spark, failing)).isNotInstanceOf(ConfigException.class);
+    String[] failing =
+        java.util.stream.Stream.concat(
+                java.util.Arrays.stream(base),
+                java.util.stream.Stream.of(
+                    "--set", "models.reward=" + TestSupport.model("tiny-gpt2")))
+            .toArray(String[]::new);
+    assertThatThrownBy(() -> TestSupport.run(spark, failing))
+        .isNotInstanceOf(ConfigException.class);
     assertThat(dir.resolve("_SUCCESS")).doesNotExist();
     assertThat(dir.resolve("manifest.json")).doesNotExist();
   }

@@ -38,12 +38,20 @@ final class CandidatePool {
     for (int i = 0; i < sorted.size(); i++) {
       Candidate c = sorted.get(i);
       if (!c.promptId().equals(promptId)) {
-        throw new IllegalArgumentException("candidates must all belong to one prompt but found '"
-            + promptId + "' and '" + c.promptId() + "'");
+        throw new IllegalArgumentException(
+            "candidates must all belong to one prompt but found '"
+                + promptId
+                + "' and '"
+                + c.promptId()
+                + "'");
       }
       if (i > 0 && sorted.get(i - 1).sampleIndex() == c.sampleIndex()) {
-        throw new IllegalArgumentException("sampleIndex " + c.sampleIndex()
-            + " occurs more than once for prompt '" + promptId + "'");
+        throw new IllegalArgumentException(
+            "sampleIndex "
+                + c.sampleIndex()
+                + " occurs more than once for prompt '"
+                + promptId
+                + "'");
       }
     }
     return sorted;

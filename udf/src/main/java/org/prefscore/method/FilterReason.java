@@ -1,7 +1,9 @@
 package org.prefscore.method;
 
-/** Why a West-of-N pair was filtered out; written next to the pair so filtered pairs are kept for
- * inspection. */
+/**
+ * Why a West-of-N pair was filtered out; written next to the pair so filtered pairs are kept for
+ * inspection.
+ */
 public enum FilterReason {
   /** The base model's confidence P(y+ ≻ y-) is below the confidence cut. */
   LOW_CONFIDENCE,

@@ -5,8 +5,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Keeps a pair when both responses stay in distribution: ℓ(y+) ≥ τ and ℓ(y-) ≥ τ with ℓ the
- * policy log-likelihood read by {@code normalization}; else {@link FilterReason#LOW_LIKELIHOOD}.
+ * Keeps a pair when both responses stay in distribution: ℓ(y+) ≥ τ and ℓ(y-) ≥ τ with ℓ the policy
+ * log-likelihood read by {@code normalization}; else {@link FilterReason#LOW_LIKELIHOOD}.
  *
  * <p>τ is an absolute threshold, or a quantile of ℓ that the caller computes. This project defines
  * that quantile over the pooled values {ℓ(y+), ℓ(y-)} of every pair of the run ({@link
@@ -55,8 +55,9 @@ public record LikelihoodFilter(double threshold, LogprobNormalization normalizat
   @Override
   public Optional<FilterReason> check(PreferencePair pair) {
     Objects.requireNonNull(pair, "pair");
-    boolean keep = normalization.of(pair.chosen()) >= threshold
-        && normalization.of(pair.rejected()) >= threshold;
+    boolean keep =
+        normalization.of(pair.chosen()) >= threshold
+            && normalization.of(pair.rejected()) >= threshold;
     return keep ? Optional.empty() : Optional.of(FilterReason.LOW_LIKELIHOOD);
   }
 }

@@ -1,12 +1,15 @@
 package org.prefscore.method;
 
-/** How the likelihood filter reads log π(y|x) off a {@link Candidate}. */
+/**
+ * How the likelihood filter reads ℓ(y) off log π(y|x) (method.md §2): the one definition of ℓ, used
+ * for the filter's per-pair test and for the pooled quantile τ alike.
+ */
 public enum LogprobNormalization {
   /** The summed log-probability log π(y|x) as recorded. */
   SUM {
     @Override
-    public double of(Candidate candidate) {
-      return candidate.policyLogprob();
+    public double of(double logprob, int responseTokens) {
+      return logprob;
     }
   },
   /**
@@ -15,10 +18,16 @@ public enum LogprobNormalization {
    */
   PER_TOKEN {
     @Override
-    public double of(Candidate candidate) {
-      return candidate.policyLogprob() / Math.max(1, candidate.responseTokens());
+    public double of(double logprob, int responseTokens) {
+      return logprob / Math.max(1, responseTokens);
     }
   };
 
-  public abstract double of(Candidate candidate);
+  /** ℓ(y) of a response with summed log-probability {@code logprob} over {@code responseTokens}. */
+  public abstract double of(double logprob, int responseTokens);
+
+  /** ℓ(y) of a candidate. */
+  public double of(Candidate candidate) {
+    return of(candidate.policyLogprob(), candidate.responseTokens());
+  }
 }

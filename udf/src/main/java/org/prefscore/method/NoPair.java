@@ -12,8 +12,11 @@ public record NoPair(
     Objects.requireNonNull(promptId, "promptId");
     Objects.requireNonNull(reason, "reason");
     if (distinctCandidates < 0 || duplicatesRemoved < 0) {
-      throw new IllegalArgumentException("counts must be >= 0 but were distinctCandidates="
-          + distinctCandidates + ", duplicatesRemoved=" + duplicatesRemoved);
+      throw new IllegalArgumentException(
+          "counts must be >= 0 but were distinctCandidates="
+              + distinctCandidates
+              + ", duplicatesRemoved="
+              + duplicatesRemoved);
     }
   }
 }

@@ -50,26 +50,38 @@ public final class PairwiseKnockoutSelector implements Serializable {
     CandidatePool pool = CandidatePool.of(candidates);
     List<Candidate> distinct = pool.distinct();
     if (distinct.size() < 2) {
-      return new NoPair(pool.promptId(), NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES,
-          distinct.size(), pool.duplicatesRemoved());
+      return new NoPair(
+          pool.promptId(),
+          NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES,
+          distinct.size(),
+          pool.duplicatesRemoved());
     }
     Candidate best = knockout(distinct, true).survivor();
     Candidate worst = knockout(distinct, false).survivor();
     if (best.sampleIndex() == worst.sampleIndex()) {
-      return new NoPair(pool.promptId(), NoPairReason.BEST_EQUALS_WORST, distinct.size(),
+      return new NoPair(
+          pool.promptId(),
+          NoPairReason.BEST_EQUALS_WORST,
+          distinct.size(),
           pool.duplicatesRemoved());
     }
     double confidence = model.symmetricPreference(best, worst);
     if (confidence == 0.5) {
-      return new NoPair(pool.promptId(), NoPairReason.BEST_EQUALS_WORST, distinct.size(),
+      return new NoPair(
+          pool.promptId(),
+          NoPairReason.BEST_EQUALS_WORST,
+          distinct.size(),
           pool.duplicatesRemoved());
     }
     if (confidence < 0.5) {
-      return new NoPair(pool.promptId(), NoPairReason.INCONSISTENT_PREFERENCES, distinct.size(),
+      return new NoPair(
+          pool.promptId(),
+          NoPairReason.INCONSISTENT_PREFERENCES,
+          distinct.size(),
           pool.duplicatesRemoved());
     }
-    return new PreferencePair(pool.promptId(), best, worst, confidence, distinct.size(),
-        pool.duplicatesRemoved());
+    return new PreferencePair(
+        pool.promptId(), best, worst, confidence, distinct.size(), pool.duplicatesRemoved());
   }
 
   private KnockoutResult knockout(List<Candidate> sortedEntrants, boolean winnersAdvance) {
@@ -82,8 +94,7 @@ public final class PairwiseKnockoutSelector implements Serializable {
         Candidate higher = round.get(i + 1);
         double lowerBeatsHigher = model.symmetricPreference(lower, higher);
         comparisons++;
-        boolean lowerAdvances =
-            winnersAdvance ? lowerBeatsHigher >= 0.5 : lowerBeatsHigher <= 0.5;
+        boolean lowerAdvances = winnersAdvance ? lowerBeatsHigher >= 0.5 : lowerBeatsHigher <= 0.5;
         next.add(lowerAdvances ? lower : higher);
       }
       if (round.size() % 2 == 1) {

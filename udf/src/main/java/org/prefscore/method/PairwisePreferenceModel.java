@@ -31,9 +31,15 @@ public interface PairwisePreferenceModel extends Serializable {
 
   private static double checked(double p, Candidate first, Candidate second) {
     if (!(p >= 0.0 && p <= 1.0)) {
-      throw new IllegalStateException("pairwise preference model returned " + p
-          + " (not a probability) for prompt '" + first.promptId() + "', samples "
-          + first.sampleIndex() + " vs " + second.sampleIndex());
+      throw new IllegalStateException(
+          "pairwise preference model returned "
+              + p
+              + " (not a probability) for prompt '"
+              + first.promptId()
+              + "', samples "
+              + first.sampleIndex()
+              + " vs "
+              + second.sampleIndex());
     }
     return p;
   }

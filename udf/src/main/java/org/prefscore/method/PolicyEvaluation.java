@@ -8,8 +8,8 @@ import org.apache.commons.math3.stat.correlation.PearsonsCorrelation;
 import org.apache.commons.math3.stat.correlation.SpearmansCorrelation;
 
 /**
- * Evaluation of a trained policy against its reference on held-out tuples (method.md,
- * "Evaluation of a trained policy"; paper §4).
+ * Evaluation of a trained policy against its reference on held-out tuples (method.md, "Evaluation
+ * of a trained policy"; paper §4).
  *
  * <ul>
  *   <li>{@code averageMarginal}: mean of m(x);
@@ -33,18 +33,21 @@ public record PolicyEvaluation(
     OptionalDouble spearman,
     OptionalDouble kendall) {
 
-  /**
-   * One held-out tuple: m(x), m_p(x) and, if an external judge scored it, s+ − s-. All finite.
-   */
+  /** One held-out tuple: m(x), m_p(x) and, if an external judge scored it, s+ − s-. All finite. */
   public record Observation(double margin, double promptAugmentedMargin, OptionalDouble scoreGap) {
 
     public Observation {
       Objects.requireNonNull(scoreGap, "scoreGap");
-      if (!Double.isFinite(margin) || !Double.isFinite(promptAugmentedMargin)
+      if (!Double.isFinite(margin)
+          || !Double.isFinite(promptAugmentedMargin)
           || (scoreGap.isPresent() && !Double.isFinite(scoreGap.getAsDouble()))) {
-        throw new IllegalArgumentException("observation values must be finite but were margin="
-            + margin + ", promptAugmentedMargin=" + promptAugmentedMargin + ", scoreGap="
-            + scoreGap);
+        throw new IllegalArgumentException(
+            "observation values must be finite but were margin="
+                + margin
+                + ", promptAugmentedMargin="
+                + promptAugmentedMargin
+                + ", scoreGap="
+                + scoreGap);
       }
     }
 
@@ -99,10 +102,15 @@ public record PolicyEvaluation(
       spearman = defined(new SpearmansCorrelation().correlation(margins, gaps));
       kendall = defined(new KendallsCorrelation().correlation(margins, gaps));
     }
-    return new PolicyEvaluation(n, n == 0 ? Double.NaN : sum / n,
+    return new PolicyEvaluation(
+        n,
+        n == 0 ? Double.NaN : sum / n,
         n == 0 ? Double.NaN : (double) correct / n,
         n == 0 ? Double.NaN : (double) correctWithPrompt / n,
-        scored, pearson, spearman, kendall);
+        scored,
+        pearson,
+        spearman,
+        kendall);
   }
 
   private static OptionalDouble defined(double value) {

@@ -7,13 +7,13 @@ import java.util.List;
 /**
  * A synthetic preference (x, y+, y-) produced by West-of-N for one prompt.
  *
- * <p>{@code confidence} is the base model's probability that {@code chosen} is preferred to
- * {@code rejected}: σ(r+ − r-) under Bradley–Terry for a pointwise reward model ({@link
- * WestOfNSelector}), the symmetric score ½[P(y+≻y-) + 1 − P(y-≻y+)] for a pairwise one ({@link
+ * <p>{@code confidence} is the base model's probability that {@code chosen} is preferred to {@code
+ * rejected}: σ(r+ − r-) under Bradley–Terry for a pointwise reward model ({@link WestOfNSelector}),
+ * the symmetric score ½[P(y+≻y-) + 1 − P(y-≻y+)] for a pairwise one ({@link
  * PairwiseKnockoutSelector}). It is in [0, 1] and is what the confidence filter thresholds.
  *
- * <p>The constructor checks that both responses belong to {@code promptId}, are different
- * samples with different texts, and that the counts are consistent.
+ * <p>The constructor checks that both responses belong to {@code promptId}, are different samples
+ * with different texts, and that the counts are consistent.
  */
 public record PreferencePair(
     String promptId,
@@ -33,8 +33,14 @@ public record PreferencePair(
       violations.add("chosen and rejected must be non-null");
     } else {
       if (!chosen.promptId().equals(promptId) || !rejected.promptId().equals(promptId)) {
-        violations.add("chosen and rejected must belong to prompt '" + promptId
-            + "' but belong to '" + chosen.promptId() + "' and '" + rejected.promptId() + "'");
+        violations.add(
+            "chosen and rejected must belong to prompt '"
+                + promptId
+                + "' but belong to '"
+                + chosen.promptId()
+                + "' and '"
+                + rejected.promptId()
+                + "'");
       }
       if (chosen.sampleIndex() == rejected.sampleIndex()) {
         violations.add("chosen and rejected are the same sample " + chosen.sampleIndex());
@@ -52,8 +58,11 @@ public record PreferencePair(
       violations.add("duplicatesRemoved must be >= 0 but was " + duplicatesRemoved);
     }
     if (!violations.isEmpty()) {
-      throw new IllegalArgumentException("Invalid preference pair for prompt '" + promptId + "': "
-          + String.join("; ", violations));
+      throw new IllegalArgumentException(
+          "Invalid preference pair for prompt '"
+              + promptId
+              + "': "
+              + String.join("; ", violations));
     }
   }
 

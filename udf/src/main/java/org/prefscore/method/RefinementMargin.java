@@ -14,8 +14,8 @@ import java.util.List;
  *   <li>Sr-IPO loss (m(x) − λ·Δ − 1/(2β))².
  * </ul>
  *
- * <p>Defaults are the paper's β = 0.1 and λ = 0.5 (the paper picks λ from {0.1, 0.3, 0.5, 1}).
- * λ = 0 reduces Sr-DPO to DPO and Sr-IPO to IPO. Immutable; validated on construction.
+ * <p>Defaults are the paper's β = 0.1 and λ = 0.5 (the paper picks λ from {0.1, 0.3, 0.5, 1}). λ =
+ * 0 reduces Sr-DPO to DPO and Sr-IPO to IPO. Immutable; validated on construction.
  *
  * @param beta β, finite and > 0
  * @param lambda λ, finite and ≥ 0
@@ -80,7 +80,14 @@ public record RefinementMargin(double beta, double lambda) implements Serializab
   public SrDpoTerms terms(PreferenceLogprobs logprobs) {
     double m = logprobs.margin();
     double delta = refinement(logprobs);
-    return new SrDpoTerms(beta, lambda, m, logprobs.promptAugmentedMargin(), delta,
-        Logistic.negativeLogSigmoid(beta * m), srDpoLoss(m, delta), srIpoLoss(m, delta));
+    return new SrDpoTerms(
+        beta,
+        lambda,
+        m,
+        logprobs.promptAugmentedMargin(),
+        delta,
+        Logistic.negativeLogSigmoid(beta * m),
+        srDpoLoss(m, delta),
+        srIpoLoss(m, delta));
   }
 }

@@ -4,9 +4,9 @@ import java.io.Serializable;
 import java.util.Objects;
 
 /**
- * The self-refinement prompt p and how it is joined to a query: {@link #apply}(x) = p ⊕
- * separator ⊕ x. {@link #paper()} is the prompt of Yu et al. (arXiv 2405.21040) verbatim with a
- * single-space separator; both parts are configurable.
+ * The self-refinement prompt p and how it is joined to a query: {@link #apply}(x) = p ⊕ separator ⊕
+ * x. {@link #paper()} is the prompt of Yu et al. (arXiv 2405.21040) verbatim with a single-space
+ * separator; both parts are configurable.
  *
  * @param text p, non-blank, used exactly as given (no trimming)
  * @param separator what goes between p and x, non-null (may be empty)

@@ -5,10 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The four summed log-probabilities of one response y needed by Sr-DPO/IPO: under the policy π
- * and the reference π_ref, given the prompt x and given p ⊕ x. Each is a sum over response tokens
- * of the raw temperature-1 log-softmax; each must be finite and ≤ 0 (every violation is listed in
- * one {@link IllegalArgumentException}).
+ * The four summed log-probabilities of one response y needed by Sr-DPO/IPO: under the policy π and
+ * the reference π_ref, given the prompt x and given p ⊕ x. Each is a sum over response tokens of
+ * the raw temperature-1 log-softmax; each must be finite and ≤ 0 (every violation is listed in one
+ * {@link IllegalArgumentException}).
  *
  * <p>"Policy" is the checkpoint the pipeline was given; without one the policy terms equal the
  * reference terms ({@link #referenceOnly}), which is π = π_ref at training step 0.

@@ -4,8 +4,8 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * West-of-N selection with a pointwise reward model (method.md §1, steps 3 and the rules the
- * papers leave open).
+ * West-of-N selection with a pointwise reward model (method.md §1, steps 3 and the rules the papers
+ * leave open).
  *
  * <p>Given ALL candidates of ONE prompt, in any order:
  *
@@ -26,12 +26,29 @@ public final class WestOfNSelector implements Serializable {
 
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Selection over one prompt's samples of which {@code refused} got no reward (the reward model
+   * refused them: they take no part). If fewer than two have a reward and any was refused, the
+   * prompt yields {@link NoPairReason#REWARD_REFUSED} (counts 0): refusals, not the policy, left
+   * too few to compare. Otherwise {@link #select(List)} over {@code scored}.
+   */
+  public Selection select(String promptId, List<Candidate> scored, int refused) {
+    if (scored.size() < 2 && refused > 0) {
+      return new NoPair(promptId, NoPairReason.REWARD_REFUSED, 0, 0);
+    }
+    return select(scored);
+  }
+
+  /** Selection over all candidates of one prompt, as described above. */
   public Selection select(List<Candidate> candidates) {
     CandidatePool pool = CandidatePool.of(candidates);
     List<Candidate> distinct = pool.distinct();
     if (distinct.size() < 2) {
-      return new NoPair(pool.promptId(), NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES,
-          distinct.size(), pool.duplicatesRemoved());
+      return new NoPair(
+          pool.promptId(),
+          NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES,
+          distinct.size(),
+          pool.duplicatesRemoved());
     }
     Candidate best = distinct.get(0);
     Candidate worst = distinct.get(0);
@@ -45,11 +62,18 @@ public final class WestOfNSelector implements Serializable {
       }
     }
     if (best.reward() == worst.reward()) {
-      return new NoPair(pool.promptId(), NoPairReason.BEST_EQUALS_WORST, distinct.size(),
+      return new NoPair(
+          pool.promptId(),
+          NoPairReason.BEST_EQUALS_WORST,
+          distinct.size(),
           pool.duplicatesRemoved());
     }
-    return new PreferencePair(pool.promptId(), best, worst,
-        Logistic.sigmoid(best.reward() - worst.reward()), distinct.size(),
+    return new PreferencePair(
+        pool.promptId(),
+        best,
+        worst,
+        Logistic.sigmoid(best.reward() - worst.reward()),
+        distinct.size(),
         pool.duplicatesRemoved());
   }
 }

@@ -5,7 +5,7 @@ package org.prefscore.runtime;
  *
  * <p>Implementations are loaded once per JVM and shared by task threads: {@link #openSession()}
  * must be safe to call concurrently. The ONNX Runtime implementation is {@link
- * org.prefscore.runtime.djl.OnnxCausalLm}; a TorchScript or CUDA-provider engine implements this
+ * org.prefscore.runtime.onnx.OnnxCausalLm}; a TorchScript or CUDA-provider engine implements this
  * same contract.
  */
 public interface CausalLm extends AutoCloseable {

@@ -11,7 +11,8 @@ import java.io.Serializable;
  * @param intraOpThreads threads inside one operator; 0 lets ONNX Runtime choose
  * @param interOpThreads threads across operators; 0 lets ONNX Runtime choose
  */
-public record EngineOptions(boolean useCuda, int cudaDeviceId, int intraOpThreads, int interOpThreads)
+public record EngineOptions(
+    boolean useCuda, int cudaDeviceId, int intraOpThreads, int interOpThreads)
     implements Serializable {
 
   /** CPU with ONNX Runtime's own thread choice. */

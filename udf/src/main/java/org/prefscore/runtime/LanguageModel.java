@@ -2,7 +2,8 @@ package org.prefscore.runtime;
 
 /**
  * A loaded causal language model: its files' metadata, tokenizer and graph. Created by {@link
- * ModelRegistry}, once per JVM, and shared by all task threads.
+ * ModelLoader}; an executor keeps one per spec in its {@code ExecutorRegistry}, shared by all task
+ * threads.
  */
 public record LanguageModel(ModelFiles files, TextTokenizer tokenizer, CausalLm graph)
     implements AutoCloseable {

@@ -3,8 +3,8 @@ package org.prefscore.runtime;
 import java.io.Serializable;
 
 /**
- * Which model to load and how: the small serializable value that travels in Spark closures and
- * keys {@link ModelRegistry}.
+ * Which model to load and how: the small serializable value that travels in Spark closures and keys
+ * the loaded models of {@code org.prefscore.executor.ExecutorRegistry}.
  *
  * @param directory path of the model directory (config.json, tokenizer.json, model.onnx): local
  *     when loaded; a Spark function first turns a Hadoop FS path (s3a://, hdfs://) into a local

@@ -2,7 +2,8 @@ package org.prefscore.runtime;
 
 /**
  * A loaded single-logit reward model: its files' metadata, tokenizer and graph. Created by {@link
- * ModelRegistry}, once per JVM, and shared by all task threads.
+ * ModelLoader}; an executor keeps one per spec in its {@code ExecutorRegistry}, shared by all task
+ * threads.
  */
 public record RewardModel(ModelFiles files, TextTokenizer tokenizer, SequenceClassifier graph)
     implements AutoCloseable {

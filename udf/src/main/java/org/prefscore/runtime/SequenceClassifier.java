@@ -1,8 +1,8 @@
 package org.prefscore.runtime;
 
 /**
- * A sequence classification graph with one logit per sequence (a reward model). Thread-safe;
- * loaded once per JVM.
+ * A sequence classification graph with one logit per sequence (a reward model). Thread-safe; loaded
+ * once per JVM.
  */
 public interface SequenceClassifier extends AutoCloseable {
 

@@ -1,8 +1,6 @@
 package org.prefscore.runtime;
 
-/**
- * Text to token ids and back, as the model's {@code tokenizer.json} defines it. Thread-safe.
- */
+/** Text to token ids and back, as the model's {@code tokenizer.json} defines it. Thread-safe. */
 public interface TextTokenizer extends AutoCloseable {
 
   /**

@@ -5,11 +5,14 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
+import org.prefscore.chat.PromptRenderer;
+import org.prefscore.executor.Chunks;
+import org.prefscore.executor.ExecutorRegistry;
 import org.prefscore.runtime.LanguageModel;
-import org.prefscore.runtime.ModelRegistry;
 import org.prefscore.runtime.RewardModel;
-import org.prefscore.runtime.RewardScorer;
-import org.prefscore.runtime.SampleGenerator;
+import org.prefscore.runtime.decode.GenerationOptions;
+import org.prefscore.runtime.decode.SampleGenerator;
+import org.prefscore.runtime.score.RewardScorer;
 
 /**
  * West-of-N steps 1 and 2 on one partition: renders each prompt ({@link OutputSchema#PROMPTS}
@@ -17,11 +20,11 @@ import org.prefscore.runtime.SampleGenerator;
  * OutputSchema#SAMPLES} rows: one per sample, or one reject row per prompt the runtime refused
  * (PROMPT_TOO_LONG, EMPTY_PROMPT) or could not render (CHAT_TEMPLATE_ERROR).
  *
- * <p>Models come from {@link ModelRegistry#shared()} (one load per executor JVM, from a local copy
- * when the directory is remote, on the task's GPU when CUDA is asked for: {@link ModelPlacement}); prompts are
- * handed to the runtime {@code promptsPerCall} at a time and the runtime batches them within its
- * token budget. Samples do not depend on partitioning: each sample's seed derives from (run seed,
- * prompt id, sample index).
+ * <p>Models come from {@link ExecutorRegistry#decoder} (one load per executor JVM, from a local
+ * copy when the directory is remote, on the task's GPU when CUDA is asked for: {@link
+ * ModelPlacement}); prompts are handed to the runtime {@code promptsPerCall} at a time and the
+ * runtime batches them within its token budget. Samples do not depend on partitioning: each
+ * sample's seed derives from (run seed, prompt id, sample index).
  */
 public final class GenerationFunction implements MapPartitionsFunction<Row, Row> {
 
@@ -47,16 +50,20 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
 
     List<Row> process(List<Row> chunk) {
       if (generator == null) {
-        LanguageModel policy = ModelRegistry.shared().decoder(settings.placement().resolve(settings.policy()));
-        RewardModel reward = ModelRegistry.shared().reward(settings.placement().resolve(settings.reward()));
+        ExecutorRegistry registry = ExecutorRegistry.instance();
+        LanguageModel policy = registry.decoder(settings.placement().resolve(settings.policy()));
+        RewardModel reward = registry.reward(settings.placement().resolve(settings.reward()));
         // The task's cores sample the rows of a step between forward passes, as many as the engine
         // may use inside one (runtime.intra-op-threads; 0, "ONNX Runtime decides": one).
         int samplingThreads = Math.max(1, settings.policy().engine().intraOpThreads());
-        generator =
-            new SampleGenerator(
-                policy, settings.sampling().toConfig(), settings.tokenBudget(), true, samplingThreads);
+        GenerationOptions options = GenerationOptions.of(settings.tokenBudget());
+        if (samplingThreads > 1) {
+          options = options.withSamplingThreads(samplingThreads, registry.samplingPool());
+        }
+        generator = new SampleGenerator(policy, settings.sampling().toConfig(), options);
         scorer = new RewardScorer(reward, settings.tokenBudget());
-        renderer = new PromptRenderer(policy.files(), settings.refinement());
+        renderer =
+            new PromptRenderer(() -> registry.chatTemplate(policy.files()), settings.refinement());
       }
       List<Row> out = new ArrayList<>();
       List<Row> rendered = new ArrayList<>();
@@ -68,7 +75,8 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
               renderer.render(Rows.get(row, OutputSchema.PROMPT), InputMessages.of(row));
           rendered.add(row);
           texts.add(r);
-          requests.add(new SampleGenerator.Request(Rows.get(row, OutputSchema.PROMPT_ID), r.prompt()));
+          requests.add(
+              new SampleGenerator.Request(Rows.get(row, OutputSchema.PROMPT_ID), r.prompt()));
         } catch (PromptRenderer.RenderException | IllegalArgumentException e) {
           out.add(reject(row, null, "CHAT_TEMPLATE_ERROR", e.getMessage()));
         }
@@ -77,7 +85,10 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
       long nanosBefore = generator.modelNanos();
       List<SampleGenerator.PromptResult> results = generator.generate(requests, settings.runSeed());
       settings.counters().generatedTokens.add(generator.generatedTokens() - tokensBefore);
-      LiveProgress.TOKENS.addAndGet(generator.generatedTokens() - tokensBefore);
+      ExecutorRegistry.instance()
+          .progress()
+          .tokens
+          .addAndGet(generator.generatedTokens() - tokensBefore);
       settings.counters().generationNanos.add(generator.modelNanos() - nanosBefore);
 
       List<String> rewardPrompts = new ArrayList<>();
@@ -98,7 +109,9 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         SampleGenerator.PromptResult result = results.get(i);
         Row row = rendered.get(i);
         if (!result.sampled()) {
-          out.add(reject(row, texts.get(i), result.refusal().reason().name(), result.refusal().detail()));
+          out.add(
+              reject(
+                  row, texts.get(i), result.refusal().reason().name(), result.refusal().detail()));
           continue;
         }
         for (SampleGenerator.Sample s : result.samples()) {
@@ -118,13 +131,15 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
                   .set(OutputSchema.POLICY_LOGPROB, s.logprob())
                   .set(OutputSchema.SAMPLING_LOGPROB, s.samplingLogprob())
                   .set(OutputSchema.REWARD, reward.scored() ? reward.reward() : null)
-                  .set(OutputSchema.REWARD_REFUSAL, reward.scored() ? null : reward.refusal().reason().name())
+                  .set(
+                      OutputSchema.REWARD_REFUSAL,
+                      reward.scored() ? null : reward.refusal().reason().name())
                   .build());
         }
         settings.counters().samples.add(result.samples().size());
       }
       settings.counters().promptsGenerated.add(chunk.size());
-      LiveProgress.PROMPTS.addAndGet(chunk.size());
+      ExecutorRegistry.instance().progress().prompts.addAndGet(chunk.size());
       return out;
     }
 

@@ -15,8 +15,8 @@ import org.prefscore.runtime.ModelSpec;
  * @param promptsPerCall prompts handed to one SampleGenerator call
  * @param refinement p and its separator, to render p ⊕ x next to x
  * @param counters accumulators
- * @param placement where executors load the models from (local copies of remote directories) and
- *     on which GPU
+ * @param placement where executors load the models from (local copies of remote directories) and on
+ *     which GPU
  */
 public record GenerationSettings(
     ModelSpec policy,

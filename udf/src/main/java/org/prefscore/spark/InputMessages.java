@@ -3,7 +3,7 @@ package org.prefscore.spark;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Row;
-import org.prefscore.runtime.ChatMessage;
+import org.prefscore.chat.ChatMessage;
 
 /** Reads a messages column (array of {role, content}) of a row: the prompt's, or a response's. */
 public final class InputMessages {

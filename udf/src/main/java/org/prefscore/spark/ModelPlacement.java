@@ -6,20 +6,22 @@ import java.nio.file.Path;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
+import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.executor.LocalModelCache;
 import org.prefscore.runtime.ModelSpec;
 import scala.Tuple2;
 
 /**
  * Where an executor loads a model from and on which device: applied to a {@link ModelSpec} on the
- * executor, right before {@link org.prefscore.runtime.ModelRegistry} loads it. Small and
+ * executor, right before {@link org.prefscore.executor.ExecutorRegistry} loads it. Small and
  * serializable; travels in the Spark functions' settings.
  *
  * <ul>
  *   <li>A model directory on a Hadoop FS (s3a://, hdfs://, ...) becomes its executor-local copy
  *       ({@link LocalModelCache}, once per executor JVM) under {@code cacheDir}; a {@code file:}
  *       URI becomes a plain path; a local path stays.
- *   <li>A spec asking for CUDA gets the GPU Spark assigned to the running task ({@link
- *       TaskGpus}), so each GPU of an executor gets its own model instance.
+ *   <li>A spec asking for CUDA gets the GPU Spark assigned to the running task ({@link TaskGpus}),
+ *       so each GPU of an executor gets its own model instance.
  * </ul>
  *
  * @param cacheDir root of the executor-local model copies; blank: {@code
@@ -40,14 +42,18 @@ public record ModelPlacement(String cacheDir) implements Serializable {
 
   /** The cache root on this JVM. */
   public Path cacheRoot() {
-    return cacheDir.isEmpty() ? Path.of(System.getProperty("java.io.tmpdir"), "prefscore-models") : Path.of(cacheDir);
+    return cacheDir.isEmpty()
+        ? Path.of(System.getProperty("java.io.tmpdir"), "prefscore-models")
+        : Path.of(cacheDir);
   }
 
   /** Executor side: the spec to load (local directory, assigned GPU). */
   public ModelSpec resolve(ModelSpec spec) {
     ModelSpec local = spec.withDirectory(localDirectory(spec.directory()));
     if (local.engine().useCuda()) {
-      local = local.withEngine(local.engine().withCudaDevice(TaskGpus.deviceForTask(local.engine().cudaDeviceId())));
+      local =
+          local.withEngine(
+              local.engine().withCudaDevice(TaskGpus.deviceForTask(local.engine().cudaDeviceId())));
     }
     return local;
   }
@@ -55,7 +61,10 @@ public record ModelPlacement(String cacheDir) implements Serializable {
   /** Executor side: a local path holding the model directory {@code directory}. */
   public String localDirectory(String directory) {
     if (LocalModelCache.isRemote(directory)) {
-      return LocalModelCache.localize(directory, executorHadoopConf(), cacheRoot()).toString();
+      return ExecutorRegistry.instance()
+          .localCopies()
+          .localize(directory, executorHadoopConf(), cacheRoot())
+          .toString();
     }
     if (directory.startsWith("file:")) {
       return Path.of(URI.create(directory)).toString();

@@ -16,7 +16,8 @@ import org.apache.spark.sql.types.StructType;
  * <p>It lives in the adapter package, not in spark-jobs, because the executor-side functions here
  * build rows of these types and spark-jobs depends on this module, not the other way round. Each
  * column carries its documentation as the field comment: it is written into the Parquet footer's
- * Spark schema, and README.md's schema tables are generated from it (a test keeps them equal).
+ * Spark schema, and docs/pipeline.md's schema tables are generated from it (a test keeps them
+ * equal).
  *
  * <p>Every column is nullable in Spark's sense; the comments say when a value is null.
  */
@@ -84,16 +85,24 @@ public final class OutputSchema {
   public static final String REJECT_REASON = "reject_reason";
   public static final String REJECT_DETAIL = "reject_detail";
 
-  /** Value of {@link #RESPONSE_FORMAT}: chosen/rejected given or generated as text, EOS appended when scored. */
+  /**
+   * Value of {@link #RESPONSE_FORMAT}: chosen/rejected given or generated as text, EOS appended
+   * when scored.
+   */
   public static final String RESPONSE_FORMAT_TEXT = "text";
 
-  /** Value of {@link #RESPONSE_FORMAT}: chosen/rejected rendered from assistant turns, no EOS appended. */
+  /**
+   * Value of {@link #RESPONSE_FORMAT}: chosen/rejected rendered from assistant turns, no EOS
+   * appended.
+   */
   public static final String RESPONSE_FORMAT_CHAT = "chat";
 
   /** Value of {@link #POLICY_TERMS} when a policy checkpoint scored the pair. */
   public static final String POLICY_TERMS_CHECKPOINT = "checkpoint";
 
-  /** Value of {@link #POLICY_TERMS} when no checkpoint was given: π = π_ref, margins and Δ are 0. */
+  /**
+   * Value of {@link #POLICY_TERMS} when no checkpoint was given: π = π_ref, margins and Δ are 0.
+   */
   public static final String POLICY_TERMS_REFERENCE = "reference";
 
   private static final DataType STRING = DataTypes.StringType;
@@ -115,27 +124,52 @@ public final class OutputSchema {
   /** {@code candidates}: every sample of every sampled prompt (west-of-n). */
   public static final StructType CANDIDATES =
       struct(
-          field(PROMPT_ID, STRING, "the prompt's stable id (see prompt_id in README.md)"),
+          field(PROMPT_ID, STRING, "the prompt's stable id (see prompt_id in docs/pipeline.md)"),
           field(SAMPLE_INDEX, INT, "0..N-1"),
-          field(SEED, LONG, "seed the sample was drawn with: SampleSeeds.derive(run.seed, prompt_id, sample_index)"),
+          field(
+              SEED,
+              LONG,
+              "seed the sample was drawn with: SampleSeeds.derive(run.seed, prompt_id, sample_index)"),
           field(TEXT, STRING, "the response, decoded with special tokens skipped"),
-          field(PROMPT_TOKENS, INT, "tokens of the rendered prompt under models.policy's tokenizer"),
+          field(
+              PROMPT_TOKENS, INT, "tokens of the rendered prompt under models.policy's tokenizer"),
           field(RESPONSE_TOKENS, INT, "generated tokens (EOS included when it ended the sample)"),
           field(FINISH_REASON, STRING, "EOS, STOP or LENGTH"),
-          field(POLICY_LOGPROB, DOUBLE, "log π(y|x) of models.policy at temperature 1, summed over the generated ids"),
-          field(SAMPLING_LOGPROB, DOUBLE, "log-probability under the warped sampling distribution (0 when greedy)"),
-          field(REWARD, DOUBLE, "r(x, y) of models.reward; null when the reward model refused the text"),
-          field(REWARD_REFUSAL, STRING, "null, or the reward model's refusal code (SEQUENCE_TOO_LONG, EMPTY_PROMPT)"));
+          field(
+              POLICY_LOGPROB,
+              DOUBLE,
+              "log π(y|x) of models.policy at temperature 1, summed over the generated ids"),
+          field(
+              SAMPLING_LOGPROB,
+              DOUBLE,
+              "log-probability under the warped sampling distribution (0 when greedy)"),
+          field(
+              REWARD,
+              DOUBLE,
+              "r(x, y) of models.reward; null when the reward model refused the text"),
+          field(
+              REWARD_REFUSAL,
+              STRING,
+              "null, or the reward model's refusal code (SEQUENCE_TOO_LONG, EMPTY_PROMPT)"));
 
   private static final List<StructField> PAIR_FIELDS =
       List.of(
           field(PROMPT_ID, STRING, "the prompt's stable id"),
           field(INPUT_ROW, LONG, "the input row this pair comes from"),
-          field(PROMPT, STRING, "x as the models saw it (chat template applied): TRL's / OpenRLHF's prompt"),
+          field(
+              PROMPT,
+              STRING,
+              "x as the models saw it (chat template applied): TRL's / OpenRLHF's prompt"),
           field(CHOSEN, STRING, "y+: TRL's / OpenRLHF's chosen"),
           field(REJECTED, STRING, "y-: TRL's / OpenRLHF's rejected"),
-          field(PX_PROMPT, STRING, "p ⊕ x, the prompt-augmented prompt the *_px terms are conditioned on"),
-          field(RESPONSE_FORMAT, STRING, "text: chosen/rejected are plain text, scored with the EOS token appended; chat: they are assistant turns as the chat template renders them after x (input.response-format=messages), scored as they are"),
+          field(
+              PX_PROMPT,
+              STRING,
+              "p ⊕ x, the prompt-augmented prompt the *_px terms are conditioned on"),
+          field(
+              RESPONSE_FORMAT,
+              STRING,
+              "text: chosen/rejected are plain text, scored with the EOS token appended; chat: they are assistant turns as the chat template renders them after x (input.response-format=messages), scored as they are"),
           field(CHOSEN_SAMPLE_INDEX, INT, "sample index of y+ (west-of-n; null otherwise)"),
           field(REJECTED_SAMPLE_INDEX, INT, "sample index of y- (west-of-n; null otherwise)"),
           field(CHOSEN_SEED, LONG, "seed of y+ (west-of-n; null otherwise)"),
@@ -145,27 +179,67 @@ public final class OutputSchema {
           field(REWARD_CHOSEN, DOUBLE, "r(x, y+) of models.reward (west-of-n; null otherwise)"),
           field(REWARD_REJECTED, DOUBLE, "r(x, y-) of models.reward (west-of-n; null otherwise)"),
           field(CONFIDENCE, DOUBLE, "P(y+ ≻ y- | x) = σ(r+ − r-) (west-of-n; null otherwise)"),
-          field(DISTINCT_CANDIDATES, INT, "distinct responses the pair was chosen from (west-of-n)"),
-          field(DUPLICATES_REMOVED, INT, "exact-duplicate responses removed before selection (west-of-n)"),
-          field(POLICY_CHOSEN_LOGPROB, DOUBLE, "log π(y+|x) of models.policy recorded at sampling (generated ids; west-of-n)"),
-          field(POLICY_REJECTED_LOGPROB, DOUBLE, "log π(y-|x) of models.policy recorded at sampling (generated ids; west-of-n)"),
-          field(REF_CHOSEN_LOGPS, DOUBLE, "log π_ref(y+|x) of models.reference, TRL's ref_chosen_logps convention"),
-          field(REF_REJECTED_LOGPS, DOUBLE, "log π_ref(y-|x) of models.reference, TRL's ref_rejected_logps convention"),
+          field(
+              DISTINCT_CANDIDATES, INT, "distinct responses the pair was chosen from (west-of-n)"),
+          field(
+              DUPLICATES_REMOVED,
+              INT,
+              "exact-duplicate responses removed before selection (west-of-n)"),
+          field(
+              POLICY_CHOSEN_LOGPROB,
+              DOUBLE,
+              "log π(y+|x) of models.policy recorded at sampling (generated ids; west-of-n)"),
+          field(
+              POLICY_REJECTED_LOGPROB,
+              DOUBLE,
+              "log π(y-|x) of models.policy recorded at sampling (generated ids; west-of-n)"),
+          field(
+              REF_CHOSEN_LOGPS,
+              DOUBLE,
+              "log π_ref(y+|x) of models.reference, TRL's ref_chosen_logps convention"),
+          field(
+              REF_REJECTED_LOGPS,
+              DOUBLE,
+              "log π_ref(y-|x) of models.reference, TRL's ref_rejected_logps convention"),
           field(REF_CHOSEN_LOGPS_PX, DOUBLE, "log π_ref(y+|p⊕x) of models.reference"),
           field(REF_REJECTED_LOGPS_PX, DOUBLE, "log π_ref(y-|p⊕x) of models.reference"),
-          field(CKPT_CHOSEN_LOGPS, DOUBLE, "log π_t(y+|x) of models.policy-checkpoint; null without one"),
-          field(CKPT_REJECTED_LOGPS, DOUBLE, "log π_t(y-|x) of models.policy-checkpoint; null without one"),
-          field(CKPT_CHOSEN_LOGPS_PX, DOUBLE, "log π_t(y+|p⊕x) of models.policy-checkpoint; null without one"),
-          field(CKPT_REJECTED_LOGPS_PX, DOUBLE, "log π_t(y-|p⊕x) of models.policy-checkpoint; null without one"),
-          field(POLICY_TERMS, STRING, "which model gave the policy terms of the margins: checkpoint, or reference (π = π_ref, margins and Δ are 0)"),
-          field(DPO_MARGIN, DOUBLE, "m(x) = [log π(y+|x) − log π_ref(y+|x)] − [log π(y-|x) − log π_ref(y-|x)]"),
+          field(
+              CKPT_CHOSEN_LOGPS,
+              DOUBLE,
+              "log π_t(y+|x) of models.policy-checkpoint; null without one"),
+          field(
+              CKPT_REJECTED_LOGPS,
+              DOUBLE,
+              "log π_t(y-|x) of models.policy-checkpoint; null without one"),
+          field(
+              CKPT_CHOSEN_LOGPS_PX,
+              DOUBLE,
+              "log π_t(y+|p⊕x) of models.policy-checkpoint; null without one"),
+          field(
+              CKPT_REJECTED_LOGPS_PX,
+              DOUBLE,
+              "log π_t(y-|p⊕x) of models.policy-checkpoint; null without one"),
+          field(
+              POLICY_TERMS,
+              STRING,
+              "which model gave the policy terms of the margins: checkpoint, or reference (π = π_ref, margins and Δ are 0)"),
+          field(
+              DPO_MARGIN,
+              DOUBLE,
+              "m(x) = [log π(y+|x) − log π_ref(y+|x)] − [log π(y-|x) − log π_ref(y-|x)]"),
           field(PX_MARGIN, DOUBLE, "m_p(x): m(x) with p ⊕ x in place of x"),
           field(REFINEMENT, DOUBLE, "Δ_π(y-, y+; x) = β·m_p(x)"),
           field(DPO_LOSS, DOUBLE, "−log σ(β·m(x))"),
           field(SR_DPO_LOSS, DOUBLE, "−log σ(β·m(x) − λ·Δ)"),
           field(SR_IPO_LOSS, DOUBLE, "(m(x) − λ·Δ − 1/(2β))²"),
-          field(PREFIX_MISMATCH, BOOLEAN, "a prompt's ids were not a prefix of tok(prompt + response) for some term (TRL convention applied; see README.md)"),
-          field(SCORE_GAP, DOUBLE, "external score gap s+ − s- from input.score-gap-column (score-pairs, evaluate); null otherwise"));
+          field(
+              PREFIX_MISMATCH,
+              BOOLEAN,
+              "a prompt's ids were not a prefix of tok(prompt + response) for some term (TRL convention applied; see docs/pipeline.md)"),
+          field(
+              SCORE_GAP,
+              DOUBLE,
+              "external score gap s+ − s- from input.score-gap-column (score-pairs, evaluate); null otherwise"));
 
   /**
    * {@code pairs}: the kept preference tuples with every log-prob term. Sr-DPO columns are filled
@@ -175,7 +249,11 @@ public final class OutputSchema {
 
   /** {@code filtered}: West-of-N pairs a filter dropped (not scored: Sr-DPO columns are null). */
   public static final StructType FILTERED =
-      PAIRS.add(field(FILTER_REASON, STRING, "LOW_CONFIDENCE or LOW_LIKELIHOOD (the first filter that failed)"));
+      PAIRS.add(
+          field(
+              FILTER_REASON,
+              STRING,
+              "LOW_CONFIDENCE or LOW_LIKELIHOOD (the first filter that failed)"));
 
   /** {@code rejects}: every input row that became neither a pair nor a filtered pair. */
   public static final StructType REJECTS =
@@ -183,7 +261,7 @@ public final class OutputSchema {
           field(INPUT_ROW, LONG, "the input row"),
           field(PROMPT_ID, STRING, "the prompt's id; null when the row had no usable prompt"),
           field(STAGE, STRING, "read, prepare, render, generate, select or score"),
-          field(REASON_CODE, STRING, "a stable code, listed in README.md"),
+          field(REASON_CODE, STRING, "a stable code, listed in docs/pipeline.md"),
           field(DETAIL, STRING, "what happened, with the numbers involved"));
 
   /** Internal: a prompt (or a tuple, in score-pairs/evaluate) ready for the executors. */
@@ -192,11 +270,14 @@ public final class OutputSchema {
           field(INPUT_ROW, LONG, ""),
           field(PROMPT_ID, STRING, ""),
           field(PROMPT, STRING, "plain-text prompt, or null for chat messages"),
-          new StructField(MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
+          new StructField(
+              MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
           field(CHOSEN, STRING, ""),
           field(REJECTED, STRING, ""),
-          new StructField(CHOSEN_MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
-          new StructField(REJECTED_MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
+          new StructField(
+              CHOSEN_MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
+          new StructField(
+              REJECTED_MESSAGES, MESSAGES_TYPE, true, org.apache.spark.sql.types.Metadata.empty()),
           field(SCORE_GAP, DOUBLE, ""));
 
   /** Internal: what generation emits, one row per sample or one reject row per refused prompt. */
@@ -216,7 +297,7 @@ public final class OutputSchema {
           .add(field(REJECT_REASON, STRING, ""))
           .add(field(REJECT_DETAIL, STRING, ""));
 
-  /** The written tables, in the order README.md documents them. */
+  /** The written tables, in the order docs/pipeline.md documents them. */
   public static Map<String, StructType> outputs() {
     Map<String, StructType> tables = new LinkedHashMap<>();
     tables.put("candidates", CANDIDATES);

@@ -18,7 +18,9 @@ public final class PairFilterFunction implements MapFunction<Row, Row> {
 
   private final List<PairFilter> filters;
 
-  /** @param filters in order of precedence (confidence first) */
+  /**
+   * @param filters in order of precedence (confidence first)
+   */
   public PairFilterFunction(List<PairFilter> filters) {
     this.filters = List.copyOf(filters);
   }

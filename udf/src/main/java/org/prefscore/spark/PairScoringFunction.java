@@ -5,11 +5,12 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
+import org.prefscore.executor.Chunks;
+import org.prefscore.executor.ExecutorRegistry;
 import org.prefscore.method.PreferenceLogprobs;
 import org.prefscore.method.SrDpoTerms;
-import org.prefscore.runtime.ModelRegistry;
 import org.prefscore.runtime.ModelSpec;
-import org.prefscore.runtime.SequenceScorer;
+import org.prefscore.runtime.score.SequenceScorer;
 
 /**
  * The second scoring pass (Sr-DPO terms) over {@link OutputSchema#PAIR_WORK} rows that hold a kept
@@ -18,16 +19,18 @@ import org.prefscore.runtime.SequenceScorer;
  * org.prefscore.method.RefinementMargin}). Without a checkpoint the policy terms are the reference
  * terms (π = π_ref: margins and Δ are exactly 0) and {@code policy_terms} says {@code reference}.
  *
- * <p>Log-probs follow TRL's DPOTrainer tokenization ({@link SequenceScorer}): EOS appended to
- * text responses, not to chat turns ({@code response_format}). A pair any term of
- * which the runtime refuses (SEQUENCE_TOO_LONG, EMPTY_PROMPT) becomes a reject of stage {@code
- * score} naming the model and the term.
+ * <p>Log-probs follow TRL's DPOTrainer tokenization ({@link SequenceScorer}): EOS appended to text
+ * responses, not to chat turns ({@code response_format}). A pair any term of which the runtime
+ * refuses (SEQUENCE_TOO_LONG, EMPTY_PROMPT) becomes a reject of stage {@code score} naming the
+ * model and the term.
  */
 public final class PairScoringFunction implements MapPartitionsFunction<Row, Row> {
 
   private static final long serialVersionUID = 1L;
   public static final String STAGE = "score";
-  private static final String[] TERMS = {"x, chosen", "x, rejected", "p⊕x, chosen", "p⊕x, rejected"};
+  private static final String[] TERMS = {
+    "x, chosen", "x, rejected", "p⊕x, chosen", "p⊕x, rejected"
+  };
 
   private final ScoringSettings settings;
 
@@ -56,7 +59,8 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
         String chosen = Rows.get(row, OutputSchema.CHOSEN);
         String rejected = Rows.get(row, OutputSchema.REJECTED);
         // Chat turns end with the template's end-of-turn text: no EOS appended (TRL's convention).
-        boolean eos = !OutputSchema.RESPONSE_FORMAT_CHAT.equals(Rows.get(row, OutputSchema.RESPONSE_FORMAT));
+        boolean eos =
+            !OutputSchema.RESPONSE_FORMAT_CHAT.equals(Rows.get(row, OutputSchema.RESPONSE_FORMAT));
         requests.add(new SequenceScorer.Request(x, chosen, eos));
         requests.add(new SequenceScorer.Request(x, rejected, eos));
         requests.add(new SequenceScorer.Request(px, chosen, eos));
@@ -66,11 +70,14 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
       List<SequenceScorer.Result> ckpt = checkpoint == null ? null : timed(checkpoint, requests);
       List<Row> out = new ArrayList<>(chunk.size());
       for (int k = 0; k < chunk.size(); k++) {
-        out.add(row(chunk.get(k), ref.subList(4 * k, 4 * k + 4),
-            ckpt == null ? null : ckpt.subList(4 * k, 4 * k + 4)));
+        out.add(
+            row(
+                chunk.get(k),
+                ref.subList(4 * k, 4 * k + 4),
+                ckpt == null ? null : ckpt.subList(4 * k, 4 * k + 4)));
       }
       settings.counters().pairsScored.add(chunk.size());
-      LiveProgress.PAIRS.addAndGet(chunk.size());
+      ExecutorRegistry.instance().progress().pairs.addAndGet(chunk.size());
       return out;
     }
 
@@ -97,16 +104,27 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
       PreferenceLogprobs logprobs;
       try {
         if (ckpt == null) {
-          logprobs = PreferenceLogprobs.referenceOnly(
-              ref.get(0).logprob(), ref.get(1).logprob(), ref.get(2).logprob(), ref.get(3).logprob());
+          logprobs =
+              PreferenceLogprobs.referenceOnly(
+                  ref.get(0).logprob(),
+                  ref.get(1).logprob(),
+                  ref.get(2).logprob(),
+                  ref.get(3).logprob());
           out.set(OutputSchema.POLICY_TERMS, OutputSchema.POLICY_TERMS_REFERENCE);
         } else {
           for (SequenceScorer.Result r : ckpt) {
             mismatch |= r.prefixMismatch();
           }
-          logprobs = new PreferenceLogprobs(
-              ckpt.get(0).logprob(), ckpt.get(1).logprob(), ref.get(0).logprob(), ref.get(1).logprob(),
-              ckpt.get(2).logprob(), ckpt.get(3).logprob(), ref.get(2).logprob(), ref.get(3).logprob());
+          logprobs =
+              new PreferenceLogprobs(
+                  ckpt.get(0).logprob(),
+                  ckpt.get(1).logprob(),
+                  ref.get(0).logprob(),
+                  ref.get(1).logprob(),
+                  ckpt.get(2).logprob(),
+                  ckpt.get(3).logprob(),
+                  ref.get(2).logprob(),
+                  ref.get(3).logprob());
           out.set(OutputSchema.CKPT_CHOSEN_LOGPS, ckpt.get(0).logprob())
               .set(OutputSchema.CKPT_REJECTED_LOGPS, ckpt.get(1).logprob())
               .set(OutputSchema.CKPT_CHOSEN_LOGPS_PX, ckpt.get(2).logprob())
@@ -135,14 +153,20 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
       for (int t = 0; t < results.size(); t++) {
         SequenceScorer.Result r = results.get(t);
         if (!r.scored()) {
-          return r.refusal().reason().name() + " " + model + " on (" + TERMS[t] + "): "
+          return r.refusal().reason().name()
+              + " "
+              + model
+              + " on ("
+              + TERMS[t]
+              + "): "
               + r.refusal().detail();
         }
       }
       return null;
     }
 
-    private List<SequenceScorer.Result> timed(SequenceScorer scorer, List<SequenceScorer.Request> requests) {
+    private List<SequenceScorer.Result> timed(
+        SequenceScorer scorer, List<SequenceScorer.Request> requests) {
       long nanos = scorer.modelNanos();
       long mismatches = scorer.prefixMismatches();
       List<SequenceScorer.Result> results = scorer.score(requests, false);
@@ -154,7 +178,9 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
   }
 
   private SequenceScorer scorer(ModelSpec spec) {
-    return new SequenceScorer(ModelRegistry.shared().decoder(settings.placement().resolve(spec)), settings.tokenBudget(),
+    return new SequenceScorer(
+        ExecutorRegistry.instance().decoder(settings.placement().resolve(spec)),
+        settings.tokenBudget(),
         settings.logitsBytes());
   }
 }

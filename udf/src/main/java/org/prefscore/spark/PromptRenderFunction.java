@@ -2,14 +2,14 @@ package org.prefscore.spark;
 
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
+import org.prefscore.chat.ChatMessage;
+import org.prefscore.chat.PromptRenderer;
+import org.prefscore.executor.Chunks;
+import org.prefscore.executor.ExecutorRegistry;
 import org.prefscore.method.RefinementPrompt;
-import org.prefscore.runtime.ChatMessage;
 import org.prefscore.runtime.ModelFiles;
 import org.prefscore.runtime.ModelSpec;
 
@@ -33,9 +33,9 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
   private final ModelSpec templateModel;
   private final RefinementPrompt refinement;
   private final ModelPlacement placement;
-  private static final Map<String, ModelFiles> FILES = new ConcurrentHashMap<>();
 
-  public PromptRenderFunction(ModelSpec templateModel, RefinementPrompt refinement, ModelPlacement placement) {
+  public PromptRenderFunction(
+      ModelSpec templateModel, RefinementPrompt refinement, ModelPlacement placement) {
     this.templateModel = templateModel;
     this.refinement = refinement;
     this.placement = placement == null ? ModelPlacement.defaults() : placement;
@@ -52,19 +52,25 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
     List<Row> process(List<Row> chunk) {
       if (renderer == null) {
         String local = placement.localDirectory(templateModel.directory());
-        renderer = new PromptRenderer(FILES.computeIfAbsent(local, d -> ModelFiles.read(Path.of(d))), refinement);
+        ExecutorRegistry registry = ExecutorRegistry.instance();
+        ModelFiles files = registry.modelFiles(local);
+        renderer = new PromptRenderer(() -> registry.chatTemplate(files), refinement);
       }
       List<Row> out = new ArrayList<>(chunk.size());
       for (Row row : chunk) {
-        Rows pair = Rows.of(OutputSchema.PAIR_WORK)
-            .set(OutputSchema.INPUT_ROW, Rows.get(row, OutputSchema.INPUT_ROW))
-            .set(OutputSchema.PROMPT_ID, Rows.get(row, OutputSchema.PROMPT_ID))
-            .set(OutputSchema.SCORE_GAP, Rows.get(row, OutputSchema.SCORE_GAP));
+        Rows pair =
+            Rows.of(OutputSchema.PAIR_WORK)
+                .set(OutputSchema.INPUT_ROW, Rows.get(row, OutputSchema.INPUT_ROW))
+                .set(OutputSchema.PROMPT_ID, Rows.get(row, OutputSchema.PROMPT_ID))
+                .set(OutputSchema.SCORE_GAP, Rows.get(row, OutputSchema.SCORE_GAP));
         try {
           List<ChatMessage> chosenTurns = InputMessages.of(row, OutputSchema.CHOSEN_MESSAGES);
           if (chosenTurns != null) {
-            PromptRenderer.RenderedTurns r = renderer.renderTurns(
-                InputMessages.of(row), chosenTurns, InputMessages.of(row, OutputSchema.REJECTED_MESSAGES));
+            PromptRenderer.RenderedTurns r =
+                renderer.renderTurns(
+                    InputMessages.of(row),
+                    chosenTurns,
+                    InputMessages.of(row, OutputSchema.REJECTED_MESSAGES));
             pair.set(OutputSchema.PROMPT, r.prompt())
                 .set(OutputSchema.PX_PROMPT, r.pxPrompt())
                 .set(OutputSchema.CHOSEN, r.chosen())
@@ -81,10 +87,11 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
           }
           out.add(pair.build());
         } catch (PromptRenderer.RenderException | IllegalArgumentException e) {
-          out.add(pair.set(OutputSchema.REJECT_STAGE, STAGE)
-              .set(OutputSchema.REJECT_REASON, "CHAT_TEMPLATE_ERROR")
-              .set(OutputSchema.REJECT_DETAIL, e.getMessage())
-              .build());
+          out.add(
+              pair.set(OutputSchema.REJECT_STAGE, STAGE)
+                  .set(OutputSchema.REJECT_REASON, "CHAT_TEMPLATE_ERROR")
+                  .set(OutputSchema.REJECT_DETAIL, e.getMessage())
+                  .build());
         }
       }
       return out;

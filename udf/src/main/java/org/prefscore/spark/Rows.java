@@ -5,8 +5,8 @@ import org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * Builds one row of a schema from {@link OutputSchema} by column name, so the adapters never
- * depend on column positions. Not thread-safe; one builder per row.
+ * Builds one row of a schema from {@link OutputSchema} by column name, so the adapters never depend
+ * on column positions. Not thread-safe; one builder per row.
  */
 final class Rows {
 

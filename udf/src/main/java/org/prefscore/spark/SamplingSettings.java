@@ -2,7 +2,7 @@ package org.prefscore.spark;
 
 import java.io.Serializable;
 import java.util.List;
-import org.prefscore.runtime.SamplingConfig;
+import org.prefscore.runtime.decode.SamplingConfig;
 
 /**
  * The serializable form of {@link SamplingConfig} that travels in closures; {@link #toConfig}

@@ -14,8 +14,8 @@ import org.prefscore.runtime.ModelSpec;
  * @param pairsPerCall pairs handed to one SequenceScorer call (4 sequences each)
  * @param margin β and λ
  * @param counters accumulators
- * @param placement where executors load the models from (local copies of remote directories) and
- *     on which GPU
+ * @param placement where executors load the models from (local copies of remote directories) and on
+ *     which GPU
  */
 public record ScoringSettings(
     ModelSpec reference,

@@ -44,11 +44,16 @@ public final class TaskGpus {
     int device = ordinal(addresses, visible, fallback);
     if (addresses == null || addresses.length == 0) {
       if (LOGGED.add("none")) {
-        LOG.warn("runtime.device=cuda but Spark assigned no GPU to this task (local mode, or no "
-            + "spark.task.resource.gpu.amount / stage resource profile); using CUDA device {}", device);
+        LOG.warn(
+            "runtime.device=cuda but Spark assigned no GPU to this task (local mode, or no "
+                + "spark.task.resource.gpu.amount / stage resource profile); using CUDA device {}",
+            device);
       }
     } else if (LOGGED.add(addresses[0])) {
-      LOG.info("tasks given Spark GPU address {} run their models on CUDA device {}{}", addresses[0], device,
+      LOG.info(
+          "tasks given Spark GPU address {} run their models on CUDA device {}{}",
+          addresses[0],
+          device,
           visible == null ? "" : " (CUDA_VISIBLE_DEVICES=" + visible + ")");
     }
     return device;

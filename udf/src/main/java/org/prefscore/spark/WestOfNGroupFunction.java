@@ -9,19 +9,19 @@ import org.apache.spark.api.java.function.FlatMapGroupsFunction;
 import org.apache.spark.sql.Row;
 import org.prefscore.method.Candidate;
 import org.prefscore.method.NoPair;
+import org.prefscore.method.NoPairReason;
 import org.prefscore.method.PreferencePair;
 import org.prefscore.method.Selection;
 import org.prefscore.method.WestOfNSelector;
 
 /**
  * West-of-N step 3 for one prompt after the shuffle: all {@link OutputSchema#SAMPLES} rows of one
- * prompt id in, one {@link OutputSchema#PAIR_WORK} row out: a pair, or a reject carrying the
- * {@link org.prefscore.method.NoPairReason} code (stage {@code select}).
+ * prompt id in, one {@link OutputSchema#PAIR_WORK} row out: a pair, or a reject carrying the {@link
+ * org.prefscore.method.NoPairReason} code (stage {@code select}).
  *
- * <p>Samples the reward model refused take no part; if fewer than two samples have a reward because
- * of refusals the prompt is rejected with REWARD_REFUSED. Selection itself is {@link
- * WestOfNSelector}: duplicates removed (lowest sample index kept), argmax/argmin with ties to the
- * lowest sample index, equal extremes give no pair.
+ * <p>Selection, including the rule for samples the reward model refused (REWARD_REFUSED), is {@link
+ * WestOfNSelector#select(String, List, int)}: duplicates removed (lowest sample index kept),
+ * argmax/argmin with ties to the lowest sample index, equal extremes give no pair.
  */
 public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String, Row, Row> {
 
@@ -48,29 +48,42 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
       }
       scored.add(candidate(promptId, s, reward));
     }
-    Rows out = Rows.of(OutputSchema.PAIR_WORK)
-        .set(OutputSchema.PROMPT_ID, promptId)
-        .set(OutputSchema.INPUT_ROW, Rows.get(any, OutputSchema.INPUT_ROW))
-        .set(OutputSchema.PROMPT, Rows.get(any, OutputSchema.PROMPT))
-        .set(OutputSchema.PX_PROMPT, Rows.get(any, OutputSchema.PX_PROMPT));
-    if (scored.size() < 2 && !refusals.isEmpty()) {
+    Rows out =
+        Rows.of(OutputSchema.PAIR_WORK)
+            .set(OutputSchema.PROMPT_ID, promptId)
+            .set(OutputSchema.INPUT_ROW, Rows.get(any, OutputSchema.INPUT_ROW))
+            .set(OutputSchema.PROMPT, Rows.get(any, OutputSchema.PROMPT))
+            .set(OutputSchema.PX_PROMPT, Rows.get(any, OutputSchema.PX_PROMPT));
+    Selection selection = selector.select(promptId, scored, refusals.size());
+    if (selection instanceof NoPair noPair && noPair.reason() == NoPairReason.REWARD_REFUSED) {
       return List.of(
               out.set(OutputSchema.REJECT_STAGE, STAGE)
-                  .set(OutputSchema.REJECT_REASON, "REWARD_REFUSED")
-                  .set(OutputSchema.REJECT_DETAIL, refusals.size() + " of " + byIndex.size()
-                      + " samples refused by the reward model (" + refusals.get(0) + "), "
-                      + scored.size() + " scored")
+                  .set(OutputSchema.REJECT_REASON, noPair.reason().name())
+                  .set(
+                      OutputSchema.REJECT_DETAIL,
+                      refusals.size()
+                          + " of "
+                          + byIndex.size()
+                          + " samples refused by the reward model ("
+                          + refusals.get(0)
+                          + "), "
+                          + scored.size()
+                          + " scored")
                   .build())
           .iterator();
     }
-    Selection selection = selector.select(scored);
     if (selection instanceof NoPair noPair) {
       return List.of(
               out.set(OutputSchema.REJECT_STAGE, STAGE)
                   .set(OutputSchema.REJECT_REASON, noPair.reason().name())
-                  .set(OutputSchema.REJECT_DETAIL, noPair.distinctCandidates() + " distinct of "
-                      + scored.size() + " scored samples (" + noPair.duplicatesRemoved()
-                      + " exact duplicates removed)")
+                  .set(
+                      OutputSchema.REJECT_DETAIL,
+                      noPair.distinctCandidates()
+                          + " distinct of "
+                          + scored.size()
+                          + " scored samples ("
+                          + noPair.duplicatesRemoved()
+                          + " exact duplicates removed)")
                   .set(OutputSchema.DISTINCT_CANDIDATES, noPair.distinctCandidates())
                   .set(OutputSchema.DUPLICATES_REMOVED, noPair.duplicatesRemoved())
                   .build())

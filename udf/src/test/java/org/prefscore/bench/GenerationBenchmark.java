@@ -22,35 +22,37 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.prefscore.executor.ExecutorRegistry;
 import org.prefscore.runtime.EngineOptions;
 import org.prefscore.runtime.LanguageModel;
 import org.prefscore.runtime.ModelFiles;
-import org.prefscore.runtime.ModelRegistry;
+import org.prefscore.runtime.ModelLoader;
 import org.prefscore.runtime.ModelSpec;
-import org.prefscore.runtime.SampleGenerator;
-import org.prefscore.runtime.SamplingConfig;
+import org.prefscore.runtime.decode.GenerationOptions;
+import org.prefscore.runtime.decode.SampleGenerator;
+import org.prefscore.runtime.decode.SamplingConfig;
 
 /**
  * Generation throughput benchmark (a main class, not a test; run by {@code bench/generation.sh}).
  *
  * <p>For each model, in one JVM and interleaved round-robin over repeats: our {@link
- * SampleGenerator} (N samples per prompt, top-p 1.0 and top-p 0.9, and greedy as a diagnostic;
- * the rows of a step sampled on {@code --threads} threads, as the pipeline does with
- * runtime.intra-op-threads, and once more on one thread, samples asserted identical),
- * a bare ONNX Runtime decode loop on the same {@code model.onnx} through {@code ai.onnxruntime}
- * directly (prefill once per prompt, rows repeated N times, then token by token with present fed
- * back as past, argmax only), and shared vs unshared prefill at a larger N (samples asserted
- * identical). Every sample is forced to {@code --new-tokens} tokens: the model's EOS ids are
- * replaced by -1 (an id never drawn) for the benchmark, as min_new_tokens = max_new_tokens does in
- * transformers. Throughput = rows x new tokens / wall time of the whole call (tokenization, prefill,
- * decode, text decoding included for ours).
+ * SampleGenerator} (N samples per prompt, top-p 1.0 and top-p 0.9, and greedy as a diagnostic; the
+ * rows of a step sampled on {@code --threads} threads, as the pipeline does with
+ * runtime.intra-op-threads, and once more on one thread, samples asserted identical), a bare ONNX
+ * Runtime decode loop on the same {@code model.onnx} through {@code ai.onnxruntime} directly
+ * (prefill once per prompt, rows repeated N times, then token by token with present fed back as
+ * past, argmax only), and shared vs unshared prefill at a larger N (samples asserted identical).
+ * Every sample is forced to {@code --new-tokens} tokens: the model's EOS ids are replaced by -1 (an
+ * id never drawn) for the benchmark, as min_new_tokens = max_new_tokens does in transformers.
+ * Throughput = rows x new tokens / wall time of the whole call (tokenization, prefill, decode, text
+ * decoding included for ours).
  *
  * <p>Prints a human table and one JSON line starting with {@code {"bench":"generation-java"}}.
- * Options: {@code --model NAME=DIR} (repeatable), {@code --prompts}, {@code --threads}, {@code --n},
- * {@code --n-prefill}, {@code --new-tokens}, {@code --temperature}, {@code --top-p-extra}, {@code
- * --warmup} (rounds), {@code --repeats} (minimum timed rounds), {@code --min-seconds} (more rounds,
- * up to 30, until the timed rounds add up to this long), {@code --only a,b} (diagnostic subset,
- * e.g. {@code ours_greedy_n16}; no ratios), {@code --seed}, {@code --json-out FILE}.
+ * Options: {@code --model NAME=DIR} (repeatable), {@code --prompts}, {@code --threads}, {@code
+ * --n}, {@code --n-prefill}, {@code --new-tokens}, {@code --temperature}, {@code --top-p-extra},
+ * {@code --warmup} (rounds), {@code --repeats} (minimum timed rounds), {@code --min-seconds} (more
+ * rounds, up to 30, until the timed rounds add up to this long), {@code --only a,b} (diagnostic
+ * subset, e.g. {@code ours_greedy_n16}; no ratios), {@code --seed}, {@code --json-out FILE}.
  */
 public final class GenerationBenchmark {
 
@@ -136,19 +138,58 @@ public final class GenerationBenchmark {
           models.put(kv[0], kv[1]);
           i++;
         }
-        case "--prompts" -> { promptsFile = Path.of(v); i++; }
-        case "--threads" -> { threads = Integer.parseInt(v); i++; }
-        case "--n" -> { n = Integer.parseInt(v); i++; }
-        case "--n-prefill" -> { nPrefill = Integer.parseInt(v); i++; }
-        case "--new-tokens" -> { newTokens = Integer.parseInt(v); i++; }
-        case "--temperature" -> { temperature = Double.parseDouble(v); i++; }
-        case "--top-p-extra" -> { topPExtra = Double.parseDouble(v); i++; }
-        case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
-        case "--repeats" -> { repeats = Integer.parseInt(v); i++; }
-        case "--seed" -> { seed = Long.parseLong(v); i++; }
-        case "--json-out" -> { jsonOut = Path.of(v); i++; }
-        case "--min-seconds" -> { minSeconds = Double.parseDouble(v); i++; }
-        case "--only" -> { only = new java.util.HashSet<>(List.of(v.split(","))); i++; }
+        case "--prompts" -> {
+          promptsFile = Path.of(v);
+          i++;
+        }
+        case "--threads" -> {
+          threads = Integer.parseInt(v);
+          i++;
+        }
+        case "--n" -> {
+          n = Integer.parseInt(v);
+          i++;
+        }
+        case "--n-prefill" -> {
+          nPrefill = Integer.parseInt(v);
+          i++;
+        }
+        case "--new-tokens" -> {
+          newTokens = Integer.parseInt(v);
+          i++;
+        }
+        case "--temperature" -> {
+          temperature = Double.parseDouble(v);
+          i++;
+        }
+        case "--top-p-extra" -> {
+          topPExtra = Double.parseDouble(v);
+          i++;
+        }
+        case "--warmup" -> {
+          warmup = Integer.parseInt(v);
+          i++;
+        }
+        case "--repeats" -> {
+          repeats = Integer.parseInt(v);
+          i++;
+        }
+        case "--seed" -> {
+          seed = Long.parseLong(v);
+          i++;
+        }
+        case "--json-out" -> {
+          jsonOut = Path.of(v);
+          i++;
+        }
+        case "--min-seconds" -> {
+          minSeconds = Double.parseDouble(v);
+          i++;
+        }
+        case "--only" -> {
+          only = new java.util.HashSet<>(List.of(v.split(",")));
+          i++;
+        }
         default -> throw new IllegalArgumentException("unknown argument " + a);
       }
     }
@@ -176,8 +217,21 @@ public final class GenerationBenchmark {
     for (Map.Entry<String, String> m : models.entrySet()) {
       results.set(
           m.getKey(),
-          benchModel(m.getKey(), Path.of(m.getValue()), prompts, threads, n, nPrefill, newTokens,
-              temperature, topPExtra, warmup, repeats, minSeconds, only, seed));
+          benchModel(
+              m.getKey(),
+              Path.of(m.getValue()),
+              prompts,
+              threads,
+              n,
+              nPrefill,
+              newTokens,
+              temperature,
+              topPExtra,
+              warmup,
+              repeats,
+              minSeconds,
+              only,
+              seed));
     }
     String line = JSON.writeValueAsString(root);
     System.out.println(line);
@@ -203,9 +257,10 @@ public final class GenerationBenchmark {
       long seed)
       throws Exception {
     LanguageModel loaded =
-        ModelRegistry.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(threads)));
+        ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(threads)));
     // EOS never ends a sample: every engine generates exactly newTokens per row.
-    LanguageModel model = new LanguageModel(withoutEos(loaded.files()), loaded.tokenizer(), loaded.graph());
+    LanguageModel model =
+        new LanguageModel(withoutEos(loaded.files()), loaded.tokenizer(), loaded.graph());
     List<SampleGenerator.Request> requests = new ArrayList<>();
     long[][] promptIds = new long[prompts.size()][];
     for (int i = 0; i < prompts.size(); i++) {
@@ -214,7 +269,12 @@ public final class GenerationBenchmark {
       promptIds[i] = model.encode(p.text());
       if (promptIds[i].length != p.tokens()) {
         throw new IllegalStateException(
-            "prompt " + p.id() + " has " + promptIds[i].length + " tokens, prompts.json says " + p.tokens());
+            "prompt "
+                + p.id()
+                + " has "
+                + promptIds[i].length
+                + " tokens, prompts.json says "
+                + p.tokens());
       }
     }
     long budget = 1L << 22; // one batch: every prompt's N rows decode together
@@ -233,22 +293,35 @@ public final class GenerationBenchmark {
       List<List<SampleGenerator.PromptResult>> lastBase = new ArrayList<>(List.of(List.of()));
       List<Variant> all =
           List.of(
-              new Variant("ours", rows, () -> ours(model, base, budget, true, threads, requests, runSeed, lastBase)),
+              new Variant(
+                  "ours",
+                  rows,
+                  () -> ours(model, base, budget, true, threads, requests, runSeed, lastBase)),
               new Variant("bare_ort", rows, () -> bare.run(promptIds, n, newTokens, padId)),
               new Variant(
                   "ours_1thread",
                   rows,
                   () -> {
-                    List<List<SampleGenerator.PromptResult>> out = new ArrayList<>(List.of(List.of()));
+                    List<List<SampleGenerator.PromptResult>> out =
+                        new ArrayList<>(List.of(List.of()));
                     Stats.Sample s = ours(model, base, budget, true, 1, requests, runSeed, out);
                     if (!lastBase.get(0).isEmpty()) {
                       assertSameSamples(lastBase.get(0), out.get(0));
                     }
                     return s;
                   }),
-              new Variant("ours_top_p", rows, () -> ours(model, topP, budget, true, threads, requests, runSeed, null)),
-              new Variant("ours_greedy", rows, () -> ours(model, greedyN, budget, true, threads, requests, runSeed, null)),
-              new Variant("bare_ort_n" + nPrefill, bigRows, () -> bare.run(promptIds, nPrefill, newTokens, padId)),
+              new Variant(
+                  "ours_top_p",
+                  rows,
+                  () -> ours(model, topP, budget, true, threads, requests, runSeed, null)),
+              new Variant(
+                  "ours_greedy",
+                  rows,
+                  () -> ours(model, greedyN, budget, true, threads, requests, runSeed, null)),
+              new Variant(
+                  "bare_ort_n" + nPrefill,
+                  bigRows,
+                  () -> bare.run(promptIds, nPrefill, newTokens, padId)),
               new Variant(
                   "ours_n" + nPrefill + "_shared",
                   bigRows,
@@ -257,8 +330,10 @@ public final class GenerationBenchmark {
                   "ours_n" + nPrefill + "_unshared",
                   bigRows,
                   () -> {
-                    List<List<SampleGenerator.PromptResult>> out = new ArrayList<>(List.of(List.of()));
-                    Stats.Sample s = ours(model, big, budget, false, threads, requests, runSeed, out);
+                    List<List<SampleGenerator.PromptResult>> out =
+                        new ArrayList<>(List.of(List.of()));
+                    Stats.Sample s =
+                        ours(model, big, budget, false, threads, requests, runSeed, out);
                     if (!lastShared.get(0).isEmpty()) {
                       assertSameSamples(lastShared.get(0), out.get(0));
                     }
@@ -286,7 +361,8 @@ public final class GenerationBenchmark {
         }
         roundNanos = System.nanoTime() - t;
       }
-      // Short rounds (small models) get more repeats: at least minSeconds of timed rounds, at most 30.
+      // Short rounds (small models) get more repeats: at least minSeconds of timed rounds, at most
+      // 30.
       int rounds = repeats;
       if (roundNanos > 0 && minSeconds > 0) {
         rounds = (int) Math.min(30, Math.max(repeats, Math.ceil(minSeconds * 1e9 / roundNanos)));
@@ -296,7 +372,11 @@ public final class GenerationBenchmark {
           Stats.Sample s = v.run().once();
           if (s.tokens() != (long) v.rows() * newTokens) {
             throw new IllegalStateException(
-                v.name() + " generated " + s.tokens() + " tokens, expected " + (long) v.rows() * newTokens);
+                v.name()
+                    + " generated "
+                    + s.tokens()
+                    + " tokens, expected "
+                    + (long) v.rows() * newTokens);
           }
           stats.get(v.name()).samples.add(s);
         }
@@ -315,10 +395,25 @@ public final class GenerationBenchmark {
         lengths.add(p.length);
       }
       ObjectNode vs = out.putObject("variants");
-      System.out.printf(Locale.ROOT, "%n== %s (%s): %d prompts, %d new tokens/row, %d intra-op threads%n",
-          name, model.graph().signature(), prompts.size(), newTokens, threads);
-      System.out.printf(Locale.ROOT, "%-22s %5s %9s %10s %10s %10s %7s %9s%n",
-          "variant", "rows", "ms(med)", "tok/s med", "tok/s min", "tok/s max", "spread", "fwd share");
+      System.out.printf(
+          Locale.ROOT,
+          "%n== %s (%s): %d prompts, %d new tokens/row, %d intra-op threads%n",
+          name,
+          model.graph().signature(),
+          prompts.size(),
+          newTokens,
+          threads);
+      System.out.printf(
+          Locale.ROOT,
+          "%-22s %5s %9s %10s %10s %10s %7s %9s%n",
+          "variant",
+          "rows",
+          "ms(med)",
+          "tok/s med",
+          "tok/s min",
+          "tok/s max",
+          "spread",
+          "fwd share");
       for (Variant v : variants) {
         Stats s = stats.get(v.name());
         ObjectNode o = vs.putObject(v.name());
@@ -334,9 +429,17 @@ public final class GenerationBenchmark {
         for (Stats.Sample x : s.samples) {
           perRun.add(x.tokens() * 1e9 / x.nanos());
         }
-        System.out.printf(Locale.ROOT, "%-22s %5d %9.1f %10.0f %10.0f %10.0f %6.1f%% %8.1f%%%n",
-            v.name(), v.rows(), s.medianMillis(), s.median(), s.min(), s.max(),
-            100 * (s.max() - s.min()) / s.median(), 100 * s.forwardShare());
+        System.out.printf(
+            Locale.ROOT,
+            "%-22s %5d %9.1f %10.0f %10.0f %10.0f %6.1f%% %8.1f%%%n",
+            v.name(),
+            v.rows(),
+            s.medianMillis(),
+            s.median(),
+            s.min(),
+            s.max(),
+            100 * (s.max() - s.min()) / s.median(),
+            100 * s.forwardShare());
       }
       if (only != null) {
         return out; // a partial run (diagnostics): no ratios
@@ -344,7 +447,9 @@ public final class GenerationBenchmark {
       ObjectNode ratios = out.putObject("ratios");
       double oursMed = stats.get("ours").median();
       ratios.put("ours_over_bare", oursMed / stats.get("bare_ort").median());
-      ratios.put("ours_greedy_over_bare", stats.get("ours_greedy").median() / stats.get("bare_ort").median());
+      ratios.put(
+          "ours_greedy_over_bare",
+          stats.get("ours_greedy").median() / stats.get("bare_ort").median());
       ratios.put("ours_top_p_over_ours", stats.get("ours_top_p").median() / oursMed);
       ratios.put(
           "shared_over_unshared_n" + nPrefill,
@@ -352,12 +457,18 @@ public final class GenerationBenchmark {
               / stats.get("ours_n" + nPrefill + "_unshared").median());
       ratios.put(
           "ours_over_bare_n" + nPrefill,
-          stats.get("ours_n" + nPrefill + "_shared").median() / stats.get("bare_ort_n" + nPrefill).median());
+          stats.get("ours_n" + nPrefill + "_shared").median()
+              / stats.get("bare_ort_n" + nPrefill).median());
       out.put("samples_identical_shared_vs_unshared", true);
-      System.out.printf(Locale.ROOT, "ours/bare %.3f  greedy ours/bare %.3f  top-p %.2f/1.0 %.3f  "
+      System.out.printf(
+          Locale.ROOT,
+          "ours/bare %.3f  greedy ours/bare %.3f  top-p %.2f/1.0 %.3f  "
               + "shared/unshared prefill (N=%d) %.3f  (samples identical: yes)%n",
-          ratios.get("ours_over_bare").asDouble(), ratios.get("ours_greedy_over_bare").asDouble(),
-          topPExtra, ratios.get("ours_top_p_over_ours").asDouble(), nPrefill,
+          ratios.get("ours_over_bare").asDouble(),
+          ratios.get("ours_greedy_over_bare").asDouble(),
+          topPExtra,
+          ratios.get("ours_top_p_over_ours").asDouble(),
+          nPrefill,
           ratios.get("shared_over_unshared_n" + nPrefill).asDouble());
       return out;
     } finally {
@@ -375,7 +486,8 @@ public final class GenerationBenchmark {
       List<SampleGenerator.Request> requests,
       long runSeed,
       List<List<SampleGenerator.PromptResult>> keep) {
-    SampleGenerator generator = new SampleGenerator(model, config, budget, share, samplingThreads);
+    SampleGenerator generator =
+        new SampleGenerator(model, config, benchmarkOptions(budget, share, samplingThreads));
     long start = System.nanoTime();
     List<SampleGenerator.PromptResult> results = generator.generate(requests, runSeed);
     long nanos = System.nanoTime() - start;
@@ -409,12 +521,20 @@ public final class GenerationBenchmark {
         if (!Arrays.equals(a.get(s).tokenIds(), b.get(s).tokenIds())) {
           throw new IllegalStateException(
               "shared vs unshared prefill gave different samples for prompt "
-                  + a.get(s).promptId() + " sample " + s);
+                  + a.get(s).promptId()
+                  + " sample "
+                  + s);
         }
         if (Math.abs(a.get(s).logprob() - b.get(s).logprob()) > 1e-3) {
           throw new IllegalStateException(
-              "shared vs unshared prefill log-probs differ for prompt " + a.get(s).promptId()
-                  + " sample " + s + ": " + a.get(s).logprob() + " vs " + b.get(s).logprob());
+              "shared vs unshared prefill log-probs differ for prompt "
+                  + a.get(s).promptId()
+                  + " sample "
+                  + s
+                  + ": "
+                  + a.get(s).logprob()
+                  + " vs "
+                  + b.get(s).logprob());
         }
       }
     }
@@ -422,16 +542,27 @@ public final class GenerationBenchmark {
 
   private static ModelFiles withoutEos(ModelFiles f) {
     return new ModelFiles(
-        f.directory(), f.onnxFile(), f.tokenizerFile(), f.modelType(), f.contextWindow(),
-        f.tokenizerVocabSize(), List.of(-1L), f.bosTokenId(), f.padTokenId(), f.eosToken(),
-        f.bosToken(), f.chatTemplate(), f.specialTokens());
+        f.directory(),
+        f.onnxFile(),
+        f.tokenizerFile(),
+        f.modelType(),
+        f.contextWindow(),
+        f.tokenizerVocabSize(),
+        List.of(-1L),
+        f.bosTokenId(),
+        f.padTokenId(),
+        f.eosToken(),
+        f.bosToken(),
+        f.chatTemplate(),
+        f.specialTokens());
   }
 
   private static List<Prompt> readPrompts(Path file) throws IOException {
     JsonNode root = JSON.readTree(file.toFile());
     List<Prompt> prompts = new ArrayList<>();
     for (JsonNode p : root.path("prompts")) {
-      prompts.add(new Prompt(p.path("id").asText(), p.path("text").asText(), p.path("tokens").asInt()));
+      prompts.add(
+          new Prompt(p.path("id").asText(), p.path("text").asText(), p.path("tokens").asInt()));
     }
     if (prompts.isEmpty()) {
       throw new IllegalArgumentException("no prompts in " + file);
@@ -463,7 +594,8 @@ public final class GenerationBenchmark {
         l++;
       }
       layers = l;
-      long[] shape = ((TensorInfo) session.getInputInfo().get("past_key_values.0.key").getInfo()).getShape();
+      long[] shape =
+          ((TensorInfo) session.getInputInfo().get("past_key_values.0.key").getInfo()).getShape();
       kvHeads = shape[1];
       headDim = shape[3];
       hasPositions = session.getInputInfo().containsKey("position_ids");
@@ -491,15 +623,31 @@ public final class GenerationBenchmark {
       }
       Map<String, OnnxTensor> in = new HashMap<>();
       List<OnnxTensor> owned = new ArrayList<>();
-      in.put("input_ids", own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {p, maxPrompt})));
-      in.put("attention_mask", own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {p, maxPrompt})));
+      in.put(
+          "input_ids",
+          own(
+              owned,
+              OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {p, maxPrompt})));
+      in.put(
+          "attention_mask",
+          own(
+              owned,
+              OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {p, maxPrompt})));
       if (hasPositions) {
-        in.put("position_ids", own(owned, OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {p, maxPrompt})));
+        in.put(
+            "position_ids",
+            own(
+                owned,
+                OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {p, maxPrompt})));
       }
       for (int i = 0; i < layers; i++) {
         for (String kind : new String[] {"key", "value"}) {
-          in.put("past_key_values." + i + "." + kind,
-              own(owned, OnnxTensor.createTensor(env, FloatBuffer.allocate(0), new long[] {p, kvHeads, 0, headDim})));
+          in.put(
+              "past_key_values." + i + "." + kind,
+              own(
+                  owned,
+                  OnnxTensor.createTensor(
+                      env, FloatBuffer.allocate(0), new long[] {p, kvHeads, 0, headDim})));
         }
       }
       long t0 = System.nanoTime();
@@ -523,7 +671,8 @@ public final class GenerationBenchmark {
       Map<String, OnnxTensor> past = new HashMap<>();
       for (int i = 0; i < layers; i++) {
         for (String kind : new String[] {"key", "value"}) {
-          FloatBuffer src = ((OnnxTensor) result.get("present." + i + "." + kind).get()).getFloatBuffer();
+          FloatBuffer src =
+              ((OnnxTensor) result.get("present." + i + "." + kind).get()).getFloatBuffer();
           int rowSize = src.capacity() / p;
           FloatBuffer dst = FloatBuffer.allocate(rowSize * rows);
           for (int r = 0; r < p; r++) {
@@ -532,7 +681,8 @@ public final class GenerationBenchmark {
             }
           }
           dst.flip();
-          OnnxTensor t = OnnxTensor.createTensor(env, dst, new long[] {rows, kvHeads, maxPrompt, headDim});
+          OnnxTensor t =
+              OnnxTensor.createTensor(env, dst, new long[] {rows, kvHeads, maxPrompt, headDim});
           owned.add(t);
           past.put("past_key_values." + i + "." + kind, t);
         }
@@ -551,10 +701,21 @@ public final class GenerationBenchmark {
         }
         Map<String, OnnxTensor> stepIn = new HashMap<>(past);
         List<OnnxTensor> small = new ArrayList<>();
-        stepIn.put("input_ids", own(small, OnnxTensor.createTensor(env, LongBuffer.wrap(next), new long[] {rows, 1})));
-        stepIn.put("attention_mask", own(small, OnnxTensor.createTensor(env, LongBuffer.wrap(stepMask), new long[] {rows, cacheLength + 1})));
+        stepIn.put(
+            "input_ids",
+            own(small, OnnxTensor.createTensor(env, LongBuffer.wrap(next), new long[] {rows, 1})));
+        stepIn.put(
+            "attention_mask",
+            own(
+                small,
+                OnnxTensor.createTensor(
+                    env, LongBuffer.wrap(stepMask), new long[] {rows, cacheLength + 1})));
         if (hasPositions) {
-          stepIn.put("position_ids", own(small, OnnxTensor.createTensor(env, LongBuffer.wrap(stepPos), new long[] {rows, 1})));
+          stepIn.put(
+              "position_ids",
+              own(
+                  small,
+                  OnnxTensor.createTensor(env, LongBuffer.wrap(stepPos), new long[] {rows, 1})));
         }
         t0 = System.nanoTime();
         OrtSession.Result out = session.run(stepIn);
@@ -575,7 +736,8 @@ public final class GenerationBenchmark {
         past = new HashMap<>();
         for (int i = 0; i < layers; i++) {
           for (String kind : new String[] {"key", "value"}) {
-            past.put("past_key_values." + i + "." + kind,
+            past.put(
+                "past_key_values." + i + "." + kind,
                 (OnnxTensor) out.get("present." + i + "." + kind).get());
           }
         }
@@ -625,4 +787,12 @@ public final class GenerationBenchmark {
   }
 
   private GenerationBenchmark() {}
+
+  private static GenerationOptions benchmarkOptions(
+      long budget, boolean share, int samplingThreads) {
+    GenerationOptions options = GenerationOptions.of(budget).withSharePrefill(share);
+    return samplingThreads > 1
+        ? options.withSamplingThreads(samplingThreads, ExecutorRegistry.instance().samplingPool())
+        : options;
+  }
 }

@@ -3,8 +3,8 @@ package org.prefscore.bench;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import org.prefscore.runtime.SamplingConfig;
-import org.prefscore.runtime.TokenSampler;
+import org.prefscore.runtime.decode.SamplingConfig;
+import org.prefscore.runtime.decode.TokenSampler;
 
 /**
  * CPU cost of choosing one token ({@link TokenSampler#choose}) per sample row and step, at the
@@ -26,12 +26,19 @@ public final class SamplerBenchmark {
 
   public static void main(String[] args) {
     int[] vocabs = {961, 32_000, 50_257, 151_936};
-    List<SamplingConfig> configs = List.of(
-        new SamplingConfig(1, 0.7, 0, 1.0, 1, List.of()),
-        new SamplingConfig(1, 0.7, 0, 0.9, 1, List.of()),
-        SamplingConfig.greedy(1));
+    List<SamplingConfig> configs =
+        List.of(
+            new SamplingConfig(1, 0.7, 0, 1.0, 1, List.of()),
+            new SamplingConfig(1, 0.7, 0, 0.9, 1, List.of()),
+            SamplingConfig.greedy(1));
     String[] names = {"T=0.7 top-p 1.0", "T=0.7 top-p 0.9", "greedy"};
-    System.out.printf(Locale.ROOT, "%-8s %18s %18s %18s   (us per row, median of 7 rounds)%n", "vocab", names[0], names[1], names[2]);
+    System.out.printf(
+        Locale.ROOT,
+        "%-8s %18s %18s %18s   (us per row, median of 7 rounds)%n",
+        "vocab",
+        names[0],
+        names[1],
+        names[2]);
     for (int vocab : vocabs) {
       float[][] rows = logits(vocab, 64);
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-8d", vocab));

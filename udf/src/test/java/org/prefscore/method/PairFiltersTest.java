@@ -12,7 +12,10 @@ import org.junit.jupiter.api.Test;
 class PairFiltersTest {
 
   private static PreferencePair pair(
-      double confidence, double chosenLogprob, int chosenTokens, double rejectedLogprob,
+      double confidence,
+      double chosenLogprob,
+      int chosenTokens,
+      double rejectedLogprob,
       int rejectedTokens) {
     Candidate chosen = new Candidate("p", 0, 1L, "good", 1.0, chosenLogprob, chosenTokens);
     Candidate rejected = new Candidate("p", 1, 2L, "bad", 0.0, rejectedLogprob, rejectedTokens);
@@ -25,8 +28,7 @@ class PairFiltersTest {
 
     assertThat(filter.check(pair(0.8, -1, 1, -1, 1))).isEmpty();
     assertThat(filter.check(pair(0.95, -1, 1, -1, 1))).isEmpty();
-    assertThat(filter.check(pair(0.7999, -1, 1, -1, 1)))
-        .contains(FilterReason.LOW_CONFIDENCE);
+    assertThat(filter.check(pair(0.7999, -1, 1, -1, 1))).contains(FilterReason.LOW_CONFIDENCE);
   }
 
   @Test
@@ -56,8 +58,7 @@ class PairFiltersTest {
     assertThat(filter.check(pair(0.9, -20.0, 10, -5.0, 10))).isEmpty();
     assertThat(filter.check(pair(0.9, -20.5, 10, -5.0, 10)))
         .isEqualTo(Optional.of(FilterReason.LOW_LIKELIHOOD));
-    assertThat(filter.check(pair(0.9, -5.0, 10, -21.0, 10)))
-        .contains(FilterReason.LOW_LIKELIHOOD);
+    assertThat(filter.check(pair(0.9, -5.0, 10, -21.0, 10))).contains(FilterReason.LOW_LIKELIHOOD);
   }
 
   @Test
@@ -76,9 +77,10 @@ class PairFiltersTest {
 
   @Test
   void likelihoodQuantilePoolsChosenAndRejected() {
-    List<PreferencePair> pairs = List.of(
-        pair(0.9, -1, 1, -8, 1), pair(0.9, -2, 1, -7, 1),
-        pair(0.9, -3, 1, -6, 1), pair(0.9, -4, 1, -5, 1));
+    List<PreferencePair> pairs =
+        List.of(
+            pair(0.9, -1, 1, -8, 1), pair(0.9, -2, 1, -7, 1),
+            pair(0.9, -3, 1, -6, 1), pair(0.9, -4, 1, -5, 1));
 
     LikelihoodFilter filter = LikelihoodFilter.atQuantile(pairs, 0.25, LogprobNormalization.SUM);
 

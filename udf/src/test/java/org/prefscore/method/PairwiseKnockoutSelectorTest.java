@@ -61,10 +61,12 @@ class PairwiseKnockoutSelectorTest {
   void eachKnockoutTakesNMinusOneComparisons() {
     for (int n = 1; n <= 33; n++) {
       AtomicInteger calls = new AtomicInteger();
-      PairwiseKnockoutSelector selector = new PairwiseKnockoutSelector((a, b) -> {
-        calls.incrementAndGet();
-        return BRADLEY_TERRY.preferenceProbability(a, b);
-      });
+      PairwiseKnockoutSelector selector =
+          new PairwiseKnockoutSelector(
+              (a, b) -> {
+                calls.incrementAndGet();
+                return BRADLEY_TERRY.preferenceProbability(a, b);
+              });
       double[] rewards = new Random(n).doubles(n).toArray();
       List<Candidate> pool = withRewards(rewards);
 
@@ -133,10 +135,11 @@ class PairwiseKnockoutSelectorTest {
     // Sample i beats sample i+1 (mod 3) with probability 0.9: an intransitive cycle.
     // 3 entrants: winners 0v1->0, 0v2->2; losers 0v1->1, 1v2->2: 2 survives both.
     // 4 entrants: winners 0v1->0, 2v3->2, 0v2->2; losers 0v1->1, 2v3->3, 1v3->1; yet 1 beats 2.
-    PairwisePreferenceModel cyclic = (a, b) -> {
-      int d = Math.floorMod(b.sampleIndex() - a.sampleIndex(), 3);
-      return d == 1 ? 0.9 : d == 2 ? 0.1 : 0.5;
-    };
+    PairwisePreferenceModel cyclic =
+        (a, b) -> {
+          int d = Math.floorMod(b.sampleIndex() - a.sampleIndex(), 3);
+          return d == 1 ? 0.9 : d == 2 ? 0.1 : 0.5;
+        };
     PairwiseKnockoutSelector selector = new PairwiseKnockoutSelector(cyclic);
 
     Selection three = selector.select(withRewards(0, 0, 0));

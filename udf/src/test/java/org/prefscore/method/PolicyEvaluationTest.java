@@ -11,11 +11,13 @@ class PolicyEvaluationTest {
 
   @Test
   void handComputedAverageAndAccuracies() {
-    PolicyEvaluation e = PolicyEvaluation.evaluate(List.of(
-        PolicyEvaluation.Observation.of(2.0, 1.0),
-        PolicyEvaluation.Observation.of(-1.0, 0.5),
-        PolicyEvaluation.Observation.of(0.0, -2.0),
-        PolicyEvaluation.Observation.of(3.0, 0.0)));
+    PolicyEvaluation e =
+        PolicyEvaluation.evaluate(
+            List.of(
+                PolicyEvaluation.Observation.of(2.0, 1.0),
+                PolicyEvaluation.Observation.of(-1.0, 0.5),
+                PolicyEvaluation.Observation.of(0.0, -2.0),
+                PolicyEvaluation.Observation.of(3.0, 0.0)));
 
     assertThat(e.tuples()).isEqualTo(4);
     assertThat(e.averageMarginal()).isEqualTo(1.0);
@@ -30,9 +32,10 @@ class PolicyEvaluationTest {
   @Test
   void perfectlyMonotoneButNonLinearGapsGiveRankCorrelationsOfOne() {
     double[] margins = {-2, -1, 0.5, 1, 3};
-    List<PolicyEvaluation.Observation> obs = java.util.Arrays.stream(margins)
-        .mapToObj(m -> PolicyEvaluation.Observation.of(m, m, Math.exp(m)))
-        .toList();
+    List<PolicyEvaluation.Observation> obs =
+        java.util.Arrays.stream(margins)
+            .mapToObj(m -> PolicyEvaluation.Observation.of(m, m, Math.exp(m)))
+            .toList();
 
     PolicyEvaluation e = PolicyEvaluation.evaluate(obs);
 
@@ -44,12 +47,14 @@ class PolicyEvaluationTest {
   @Test
   void correlationsMatchHandComputedValues() {
     // m = 1,2,3,4 and gaps 1,3,2,4: Pearson = 0.8, Spearman = 0.8, Kendall = (5 - 1) / 6.
-    PolicyEvaluation e = PolicyEvaluation.evaluate(List.of(
-        PolicyEvaluation.Observation.of(1, 0, 1),
-        PolicyEvaluation.Observation.of(2, 0, 3),
-        PolicyEvaluation.Observation.of(3, 0, 2),
-        PolicyEvaluation.Observation.of(4, 0, 4),
-        PolicyEvaluation.Observation.of(-7, 1))); // no gap: excluded from correlations
+    PolicyEvaluation e =
+        PolicyEvaluation.evaluate(
+            List.of(
+                PolicyEvaluation.Observation.of(1, 0, 1),
+                PolicyEvaluation.Observation.of(2, 0, 3),
+                PolicyEvaluation.Observation.of(3, 0, 2),
+                PolicyEvaluation.Observation.of(4, 0, 4),
+                PolicyEvaluation.Observation.of(-7, 1))); // no gap: excluded from correlations
 
     assertThat(e.scoredTuples()).isEqualTo(4);
     assertThat(e.pearson().getAsDouble()).isCloseTo(0.8, within(1e-12));
@@ -60,10 +65,12 @@ class PolicyEvaluationTest {
 
   @Test
   void reversedOrderGivesMinusOne() {
-    PolicyEvaluation e = PolicyEvaluation.evaluate(List.of(
-        PolicyEvaluation.Observation.of(1, 0, 3),
-        PolicyEvaluation.Observation.of(2, 0, 2),
-        PolicyEvaluation.Observation.of(3, 0, 1)));
+    PolicyEvaluation e =
+        PolicyEvaluation.evaluate(
+            List.of(
+                PolicyEvaluation.Observation.of(1, 0, 3),
+                PolicyEvaluation.Observation.of(2, 0, 2),
+                PolicyEvaluation.Observation.of(3, 0, 1)));
 
     assertThat(e.pearson()).hasValueCloseTo(-1.0, within(1e-12));
     assertThat(e.kendall()).hasValueCloseTo(-1.0, within(1e-12));
@@ -71,11 +78,13 @@ class PolicyEvaluationTest {
 
   @Test
   void absentWhenFewerThanTwoScoredTuplesOrConstantInput() {
-    PolicyEvaluation one = PolicyEvaluation.evaluate(
-        List.of(PolicyEvaluation.Observation.of(1, 1, 0.5)));
-    PolicyEvaluation constant = PolicyEvaluation.evaluate(List.of(
-        PolicyEvaluation.Observation.of(1, 1, 0.5),
-        PolicyEvaluation.Observation.of(2, 1, 0.5)));
+    PolicyEvaluation one =
+        PolicyEvaluation.evaluate(List.of(PolicyEvaluation.Observation.of(1, 1, 0.5)));
+    PolicyEvaluation constant =
+        PolicyEvaluation.evaluate(
+            List.of(
+                PolicyEvaluation.Observation.of(1, 1, 0.5),
+                PolicyEvaluation.Observation.of(2, 1, 0.5)));
     PolicyEvaluation none = PolicyEvaluation.evaluate(List.of());
 
     assertThat(one.pearson()).isEmpty();

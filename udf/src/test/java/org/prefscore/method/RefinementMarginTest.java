@@ -80,9 +80,10 @@ class RefinementMarginTest {
   void refinementVanishesWhenPolicyIsReference() {
     Random random = new Random(7);
     for (int i = 0; i < 300; i++) {
-      PreferenceLogprobs lp = PreferenceLogprobs.referenceOnly(
-          -80 * random.nextDouble(), -80 * random.nextDouble(),
-          -80 * random.nextDouble(), -80 * random.nextDouble());
+      PreferenceLogprobs lp =
+          PreferenceLogprobs.referenceOnly(
+              -80 * random.nextDouble(), -80 * random.nextDouble(),
+              -80 * random.nextDouble(), -80 * random.nextDouble());
       assertThat(sr.refinement(lp)).isZero();
       assertThat(lp.margin()).isZero();
       assertThat(sr.srDpoLoss(lp)).isCloseTo(Math.log(2), within(1e-15));

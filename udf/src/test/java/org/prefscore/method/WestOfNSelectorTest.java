@@ -30,15 +30,41 @@ class WestOfNSelectorTest {
   }
 
   @Test
+  void refusalsThatLeaveFewerThanTwoRewardsGiveRewardRefused() {
+    Selection one = selector.select("p", withRewards(0.3), 3);
+    Selection none = selector.select("p", List.of(), 4);
+
+    assertThat(one).isEqualTo(new NoPair("p", NoPairReason.REWARD_REFUSED, 0, 0));
+    assertThat(none).isEqualTo(new NoPair("p", NoPairReason.REWARD_REFUSED, 0, 0));
+  }
+
+  @Test
+  void refusalsThatLeaveTwoRewardsStillSelect() {
+    Selection withRefusals = selector.select("p", withRewards(0.3, 2.0), 5);
+
+    assertThat(withRefusals).isEqualTo(selector.select(withRewards(0.3, 2.0)));
+    assertThat(withRefusals).isInstanceOf(PreferencePair.class);
+  }
+
+  @Test
+  void withoutRefusalsFewerThanTwoIsNotBlamedOnTheRewardModel() {
+    Selection s = selector.select("p", withRewards(0.3), 0);
+
+    assertThat(((NoPair) s).reason()).isEqualTo(NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES);
+  }
+
+  @Test
   void removesExactDuplicatesKeepingTheLowestSampleIndex() {
     // Sample 3 duplicates sample 1's text with a different reward: sample 1's reward is the one
     // that counts, so 3 can be neither chosen nor rejected.
-    List<Candidate> pool = new ArrayList<>(List.of(
-        candidate(3, "same", 9.0),
-        candidate(0, "a", 1.0),
-        candidate(1, "same", 0.5),
-        candidate(2, "b", 2.0),
-        candidate(4, "a", -9.0)));
+    List<Candidate> pool =
+        new ArrayList<>(
+            List.of(
+                candidate(3, "same", 9.0),
+                candidate(0, "a", 1.0),
+                candidate(1, "same", 0.5),
+                candidate(2, "b", 2.0),
+                candidate(4, "a", -9.0)));
     Collections.shuffle(pool, new Random(7));
 
     PreferencePair pair = (PreferencePair) selector.select(pool);
@@ -70,8 +96,7 @@ class WestOfNSelectorTest {
   @Test
   void noPairWhenFewerThanTwoDistinctResponses() {
     Selection single = selector.select(withRewards(1.0));
-    Selection allSame =
-        selector.select(List.of(candidate(0, "x", 1.0), candidate(1, "x", 2.0)));
+    Selection allSame = selector.select(List.of(candidate(0, "x", 1.0), candidate(1, "x", 2.0)));
 
     assertThat(single)
         .isEqualTo(new NoPair("p", NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES, 1, 0));
@@ -112,11 +137,12 @@ class WestOfNSelectorTest {
       List<Candidate> distinct = new ArrayList<>();
       pool.stream()
           .sorted((a, b) -> Integer.compare(a.sampleIndex(), b.sampleIndex()))
-          .forEach(c -> {
-            if (distinct.stream().noneMatch(d -> d.text().equals(c.text()))) {
-              distinct.add(c);
-            }
-          });
+          .forEach(
+              c -> {
+                if (distinct.stream().noneMatch(d -> d.text().equals(c.text()))) {
+                  distinct.add(c);
+                }
+              });
       double max = distinct.stream().mapToDouble(Candidate::reward).max().orElseThrow();
       double min = distinct.stream().mapToDouble(Candidate::reward).min().orElseThrow();
 
@@ -126,8 +152,7 @@ class WestOfNSelectorTest {
       assertThat(s.duplicatesRemoved()).isEqualTo(n - distinct.size());
       if (distinct.size() < 2) {
         assertThat(s).isInstanceOf(NoPair.class);
-        assertThat(((NoPair) s).reason())
-            .isEqualTo(NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES);
+        assertThat(((NoPair) s).reason()).isEqualTo(NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES);
       } else if (max == min) {
         assertThat(((NoPair) s).reason()).isEqualTo(NoPairReason.BEST_EQUALS_WORST);
       } else {

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p>Model: oracle reward r*(y) ~ N(0, 1) per synthetic response; base reward r = r* + N(0, 1)
  * noise. A pair's label is correct when r*(y+) > r*(y-). The base model's pairwise accuracy is
- * measured on uniformly random pairs. With these variances the base accuracy is 3/4 in theory
- * (½ + arcsin(1/√2)/π); each share is estimated over 4000 prompts (standard error ≈ 0.007).
+ * measured on uniformly random pairs. With these variances the base accuracy is 3/4 in theory (½ +
+ * arcsin(1/√2)/π); each share is estimated over 4000 prompts (standard error ≈ 0.007).
  */
 class WestOfNSimulationTest {
 

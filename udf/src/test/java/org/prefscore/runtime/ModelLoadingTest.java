@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.testing.Fixtures;
 
 /** Broken model directories fail with a message naming the file and the mismatch. */
 class ModelLoadingTest {
@@ -30,7 +32,7 @@ class ModelLoadingTest {
   }
 
   private static LanguageModel loadDecoder(Path dir) {
-    return ModelRegistry.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(1)));
+    return ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(1)));
   }
 
   @Test
@@ -64,7 +66,7 @@ class ModelLoadingTest {
         dir.resolve("model.onnx"),
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     assertThatThrownBy(
-            () -> ModelRegistry.loadReward(ModelSpec.reward(dir.toString(), EngineOptions.cpu(1))))
+            () -> ModelLoader.loadReward(ModelSpec.reward(dir.toString(), EngineOptions.cpu(1))))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageContaining("model.onnx")
         .hasMessageContaining("unexpected inputs");
@@ -106,8 +108,9 @@ class ModelLoadingTest {
 
   @Test
   void registryLoadsOncePerSpec() {
-    ModelSpec spec = ModelSpec.decoder(Fixtures.model("tiny-gpt2").toString(), EngineOptions.cpu(1));
-    LanguageModel first = ModelRegistry.shared().decoder(spec);
-    assertThat(ModelRegistry.shared().decoder(spec)).isSameAs(first);
+    ModelSpec spec =
+        ModelSpec.decoder(Fixtures.model("tiny-gpt2").toString(), EngineOptions.cpu(1));
+    LanguageModel first = ExecutorRegistry.instance().decoder(spec);
+    assertThat(ExecutorRegistry.instance().decoder(spec)).isSameAs(first);
   }
 }

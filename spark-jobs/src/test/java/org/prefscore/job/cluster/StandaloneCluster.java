@@ -31,15 +31,16 @@ import java.util.stream.Stream;
 
 /**
  * A Spark standalone cluster on 127.0.0.1 made of real processes: one master and N workers, each
- * started the way {@code sbin/start-master.sh} / {@code bin/spark-class} do it, i.e. through Spark's
- * own launcher ({@code org.apache.spark.launcher.Main <class> args}, which prints the command to
- * run, NUL-separated), from a Spark home stand-in whose {@code jars/} folder the build fills with
- * spark-core/sql's dependency jars (no Spark distribution). Applications are submitted the same
- * way with {@code org.apache.spark.deploy.SparkSubmit}, which is all {@code bin/spark-submit} does.
+ * started the way {@code sbin/start-master.sh} / {@code bin/spark-class} do it, i.e. through
+ * Spark's own launcher ({@code org.apache.spark.launcher.Main <class> args}, which prints the
+ * command to run, NUL-separated), from a Spark home stand-in whose {@code jars/} folder the build
+ * fills with spark-core/sql's dependency jars (no Spark distribution). Applications are submitted
+ * the same way with {@code org.apache.spark.deploy.SparkSubmit}, which is all {@code
+ * bin/spark-submit} does.
  *
  * <p>Every wait is bounded; {@link #close} (and a JVM shutdown hook, should the test JVM be told to
- * stop) ends every process this class started together with its descendants (executors are
- * children of the workers).
+ * stop) ends every process this class started together with its descendants (executors are children
+ * of the workers).
  */
 final class StandaloneCluster implements AutoCloseable {
 
@@ -80,13 +81,22 @@ final class StandaloneCluster implements AutoCloseable {
     this.dir = dir;
     this.logs = Files.createDirectories(dir.resolve("logs"));
     if (!Files.isDirectory(sparkHome.resolve("jars"))) {
-      throw new IllegalStateException(sparkHome.resolve("jars") + " is missing (built at pre-integration-test)");
+      throw new IllegalStateException(
+          sparkHome.resolve("jars") + " is missing (built at pre-integration-test)");
     }
     Map<String, String> e = new HashMap<>(System.getenv());
-    // Nothing from the calling shell may redirect Spark (another SPARK_HOME, a conf dir, extra jars).
-    e.keySet().removeIf(k -> k.startsWith("SPARK_") || k.startsWith("HADOOP_") || k.startsWith("YARN_")
-        || k.equals("CLASSPATH") || k.equals("JAVA_TOOL_OPTIONS") || k.equals("_JAVA_OPTIONS")
-        || k.equals("JDK_JAVA_OPTIONS"));
+    // Nothing from the calling shell may redirect Spark (another SPARK_HOME, a conf dir, extra
+    // jars).
+    e.keySet()
+        .removeIf(
+            k ->
+                k.startsWith("SPARK_")
+                    || k.startsWith("HADOOP_")
+                    || k.startsWith("YARN_")
+                    || k.equals("CLASSPATH")
+                    || k.equals("JAVA_TOOL_OPTIONS")
+                    || k.equals("_JAVA_OPTIONS")
+                    || k.equals("JDK_JAVA_OPTIONS"));
     e.put("SPARK_HOME", sparkHome.toString());
     e.put("SPARK_SCALA_VERSION", "2.12"); // what bin/load-spark-env.sh sets; the launcher needs it
     e.put("JAVA_HOME", System.getProperty("java.home"));
@@ -112,18 +122,39 @@ final class StandaloneCluster implements AutoCloseable {
   void start(int workers, int cores, String memory) throws IOException, InterruptedException {
     masterPort = freePort();
     masterUiPort = freePort();
-    spawn("master", "org.apache.spark.deploy.master.Master", List.of(
-        "--host", HOST, "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(masterUiPort)));
+    spawn(
+        "master",
+        "org.apache.spark.deploy.master.Master",
+        List.of(
+            "--host",
+            HOST,
+            "--port",
+            Integer.toString(masterPort),
+            "--webui-port",
+            Integer.toString(masterUiPort)));
     for (int i = 0; i < workers; i++) {
       int port = freePort();
       int uiPort = freePort();
       Path work = Files.createDirectories(dir.resolve("work-" + (i + 1)));
       workerUiPorts.add(uiPort);
       workDirs.add(work);
-      spawn("worker-" + (i + 1), "org.apache.spark.deploy.worker.Worker", List.of(
-          "--host", HOST, "--port", Integer.toString(port), "--webui-port", Integer.toString(uiPort),
-          "--cores", Integer.toString(cores), "--memory", memory, "--work-dir", work.toString(),
-          masterUrl()));
+      spawn(
+          "worker-" + (i + 1),
+          "org.apache.spark.deploy.worker.Worker",
+          List.of(
+              "--host",
+              HOST,
+              "--port",
+              Integer.toString(port),
+              "--webui-port",
+              Integer.toString(uiPort),
+              "--cores",
+              Integer.toString(cores),
+              "--memory",
+              memory,
+              "--work-dir",
+              work.toString(),
+              masterUrl()));
     }
   }
 
@@ -137,22 +168,36 @@ final class StandaloneCluster implements AutoCloseable {
     while (System.nanoTime() < deadline) {
       for (Started s : started) {
         if (!s.process().isAlive()) {
-          throw new AssertionError(s.name() + " exited with " + s.process().exitValue()
-              + " while the cluster was starting\n" + diagnostics());
+          throw new AssertionError(
+              s.name()
+                  + " exited with "
+                  + s.process().exitValue()
+                  + " while the cluster was starting\n"
+                  + diagnostics());
         }
       }
       state = masterState();
-      if (state != null && "ALIVE".equals(state.path("status").asText())
+      if (state != null
+          && "ALIVE".equals(state.path("status").asText())
           && state.path("aliveworkers").asInt() == workers) {
         return state;
       }
       Thread.sleep(500);
     }
-    throw new AssertionError("the cluster did not come up with " + workers + " workers in "
-        + timeout.toSeconds() + " s; last master state: " + state + "\n" + diagnostics());
+    throw new AssertionError(
+        "the cluster did not come up with "
+            + workers
+            + " workers in "
+            + timeout.toSeconds()
+            + " s; last master state: "
+            + state
+            + "\n"
+            + diagnostics());
   }
 
-  /** The master's JSON status (http://127.0.0.1:&lt;ui&gt;/json/), or null while it does not answer. */
+  /**
+   * The master's JSON status (http://127.0.0.1:&lt;ui&gt;/json/), or null while it does not answer.
+   */
   JsonNode masterState() {
     return getJson(masterUiPort);
   }
@@ -163,7 +208,8 @@ final class StandaloneCluster implements AutoCloseable {
   }
 
   /** Polls the master until {@code condition} holds of its state; the last state either way. */
-  JsonNode awaitMaster(Predicate<JsonNode> condition, Duration timeout) throws InterruptedException {
+  JsonNode awaitMaster(Predicate<JsonNode> condition, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     JsonNode state = masterState();
     while ((state == null || !condition.test(state)) && System.nanoTime() < deadline) {
@@ -174,8 +220,11 @@ final class StandaloneCluster implements AutoCloseable {
   }
 
   private JsonNode getJson(int port) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + HOST + ":" + port + "/json/"))
-        .timeout(Duration.ofSeconds(5)).GET().build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("http://" + HOST + ":" + port + "/json/"))
+            .timeout(Duration.ofSeconds(5))
+            .GET()
+            .build();
     try {
       HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
@@ -191,13 +240,17 @@ final class StandaloneCluster implements AutoCloseable {
    * spark-submit {@code args} (everything after {@code spark-submit}) as a separate process and
    * waits for it; on timeout the driver is killed and the test fails with the logs' tails.
    */
-  Submission submit(String name, List<String> args, Duration timeout) throws IOException, InterruptedException {
+  Submission submit(String name, List<String> args, Duration timeout)
+      throws IOException, InterruptedException {
     Path out = logs.resolve(name + ".out");
     Path err = logs.resolve(name + ".err");
     List<String> command = launchCommand("org.apache.spark.deploy.SparkSubmit", args);
     Files.writeString(logs.resolve(name + ".command"), String.join("\n", command));
-    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
-        .redirectOutput(out.toFile()).redirectError(err.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile());
     pb.environment().clear();
     pb.environment().putAll(env);
     Process p = pb.start();
@@ -207,19 +260,27 @@ final class StandaloneCluster implements AutoCloseable {
     if (!p.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
       String diagnostics = diagnostics();
       stop(p);
-      throw new AssertionError(name + " did not finish in " + timeout.toSeconds() + " s\n" + diagnostics);
+      throw new AssertionError(
+          name + " did not finish in " + timeout.toSeconds() + " s\n" + diagnostics);
     }
     return new Submission(p.exitValue(), out, err);
   }
 
   /**
-   * What bin/spark-class does: runs {@code org.apache.spark.launcher.Main} on the Spark home's
-   * jars and returns the command it prints (after a NUL + newline marker, NUL-separated).
+   * What bin/spark-class does: runs {@code org.apache.spark.launcher.Main} on the Spark home's jars
+   * and returns the command it prints (after a NUL + newline marker, NUL-separated).
    */
-  List<String> launchCommand(String className, List<String> args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
-        "-cp", sparkHome.resolve("jars") + "/*", "org.apache.spark.launcher.Main", className));
+  List<String> launchCommand(String className, List<String> args)
+      throws IOException, InterruptedException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx128m",
+                "-cp",
+                sparkHome.resolve("jars") + "/*",
+                "org.apache.spark.launcher.Main",
+                className));
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(false);
     pb.environment().clear();
@@ -235,38 +296,55 @@ final class StandaloneCluster implements AutoCloseable {
     String err = new String(stderr.join(), StandardCharsets.UTF_8);
     int marker = out.indexOf("\0\n");
     if (p.exitValue() != 0 || marker < 0) {
-      throw new AssertionError("Spark's launcher failed for " + className + " (exit " + p.exitValue()
-          + "):\n" + out.replace('\0', ' ') + "\n" + err);
+      throw new AssertionError(
+          "Spark's launcher failed for "
+              + className
+              + " (exit "
+              + p.exitValue()
+              + "):\n"
+              + out.replace('\0', ' ')
+              + "\n"
+              + err);
     }
-    List<String> command = Arrays.stream(out.substring(marker + 2).split("\0"))
-        .filter(s -> !s.isEmpty()).collect(Collectors.toList());
+    List<String> command =
+        Arrays.stream(out.substring(marker + 2).split("\0"))
+            .filter(s -> !s.isEmpty())
+            .collect(Collectors.toList());
     if (command.isEmpty()) {
       throw new AssertionError("Spark's launcher printed no command for " + className);
     }
     return command;
   }
 
-  /** Reads a stream to its end on a thread of its own (never the 1-thread common pool of 2 cores). */
+  /**
+   * Reads a stream to its end on a thread of its own (never the 1-thread common pool of 2 cores).
+   */
   private static CompletableFuture<byte[]> drain(InputStream in) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (in) {
-        return in.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }, task -> {
-      Thread t = new Thread(task, "launcher-output");
-      t.setDaemon(true);
-      t.start();
-    });
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try (in) {
+            return in.readAllBytes();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        },
+        task -> {
+          Thread t = new Thread(task, "launcher-output");
+          t.setDaemon(true);
+          t.start();
+        });
   }
 
-  private void spawn(String name, String className, List<String> args) throws IOException, InterruptedException {
+  private void spawn(String name, String className, List<String> args)
+      throws IOException, InterruptedException {
     List<String> command = launchCommand(className, args);
     Path log = logs.resolve(name + ".log");
     Files.writeString(logs.resolve(name + ".command"), String.join("\n", command));
-    ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
-        .redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     pb.environment().clear();
     pb.environment().putAll(env);
     synchronized (started) {
@@ -327,7 +405,9 @@ final class StandaloneCluster implements AutoCloseable {
 
   static String read(Path file) {
     try {
-      return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "(no " + file + ")";
+      return Files.exists(file)
+          ? Files.readString(file, StandardCharsets.UTF_8)
+          : "(no " + file + ")";
     } catch (IOException e) {
       return "(cannot read " + file + ": " + e + ")";
     }

@@ -28,10 +28,10 @@ import org.prefscore.job.TestSupport;
 
 /**
  * The application jar on a real Spark standalone cluster: a master and two workers (1 core, 1 GiB
- * each) as separate JVMs on 127.0.0.1, the shaded jar submitted with Spark's own launcher in
- * client deploy mode, west-of-n on a small prompt set (plain and chat prompts, bad rows) with the
- * fixture models, configured by conf/cluster.properties plus --set overrides. Its output must equal
- * a local-mode run ({@code local[2]}, in this JVM, from the unshaded classes) of the same
+ * each) as separate JVMs on 127.0.0.1, the shaded jar submitted with Spark's own launcher in client
+ * deploy mode, west-of-n on a small prompt set (plain and chat prompts, bad rows) with the fixture
+ * models, configured by conf/cluster.properties plus --set overrides. Its output must equal a
+ * local-mode run ({@code local[2]}, in this JVM, from the unshaded classes) of the same
  * configuration: texts, ids, seeds, counts and reasons exactly; doubles within {@link #TOLERANCE}.
  *
  * <p>Why equality is expected: every sample's seed derives from (run.seed, prompt_id, sample
@@ -42,10 +42,10 @@ import org.prefscore.job.TestSupport;
  * -10 to -100 and rewards) only leaves room for float32 summation-order noise should a batch be
  * composed differently; a token sampled differently would change a text and fail the test.
  *
- * <p>That it ran on real processes is checked from three independent sides: the master's JSON
- * (two ALIVE workers, the application FINISHED), each worker's JSON (an executor of this
- * application), and the event log (tasks ended successfully on both executors, none on the driver)
- * together with each executor's own stderr (it loaded the models itself).
+ * <p>That it ran on real processes is checked from three independent sides: the master's JSON (two
+ * ALIVE workers, the application FINISHED), each worker's JSON (an executor of this application),
+ * and the event log (tasks ended successfully on both executors, none on the driver) together with
+ * each executor's own stderr (it loaded the models itself).
  */
 class StandaloneClusterIT {
 
@@ -72,63 +72,105 @@ class StandaloneClusterIT {
     // Short-lived JVMs on 2 cores: C1 only and one GC thread start faster (test speed only).
     String jvmOptions = djlOptions + " " + FAST_START;
 
-    try (StandaloneCluster cluster = new StandaloneCluster(sparkHome, dir, required("prefscore.it.add-opens") + " " + FAST_START)) {
+    try (StandaloneCluster cluster =
+        new StandaloneCluster(
+            sparkHome, dir, required("prefscore.it.add-opens") + " " + FAST_START)) {
       cluster.start(2, 1, "1g");
 
       // The reference, while the daemons boot: local[2] in this JVM, same configuration.
       long t0 = System.nanoTime();
-      String localSummary = runLocal(jobArgs(repo, fixtures, prompts, dir, "local",
-          "--set", "spark.master=local[2]",
-          "--set", "spark.conf.spark.ui.enabled=false",
-          "--set", "spark.conf.spark.driver.host=127.0.0.1",
-          "--set", "spark.conf.spark.driver.bindAddress=127.0.0.1"));
+      String localSummary =
+          runLocal(
+              jobArgs(
+                  repo,
+                  fixtures,
+                  prompts,
+                  dir,
+                  "local",
+                  "--set",
+                  "spark.master=local[2]",
+                  "--set",
+                  "spark.conf.spark.ui.enabled=false",
+                  "--set",
+                  "spark.conf.spark.driver.host=127.0.0.1",
+                  "--set",
+                  "spark.conf.spark.driver.bindAddress=127.0.0.1"));
       System.out.printf("local[2] run: %.1f s%n%s%n", (System.nanoTime() - t0) / 1e9, localSummary);
 
       JsonNode master = cluster.awaitWorkers(2, Duration.ofSeconds(60));
       assertThat(master.path("workers")).hasSize(2);
       assertThat(master.path("cores").asInt()).isEqualTo(2);
 
-      List<String> submit = new ArrayList<>(List.of(
-          "--master", cluster.masterUrl(),
-          "--deploy-mode", "client",
-          "--class", MAIN_CLASS,
-          "--name", "prefscore-cluster-it",
-          "--driver-memory", "1g",
-          "--executor-memory", "1g",
-          "--executor-cores", "1",
-          "--total-executor-cores", "2",
-          // DJL offline and its native scratch space; the module flags Spark adds by itself.
-          "--driver-java-options", jvmOptions,
-          "--conf", "spark.executor.extraJavaOptions=" + jvmOptions,
-          "--conf", "spark.executorEnv.DJL_OFFLINE=true",
-          "--conf", "spark.executorEnv.OPT_OUT_TRACKING=true",
-          "--conf", "spark.driver.host=127.0.0.1",
-          "--conf", "spark.driver.bindAddress=127.0.0.1",
-          "--conf", "spark.ui.enabled=false",
-          // Both executors registered before the first job: both get tasks.
-          "--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0",
-          "--conf", "spark.scheduler.maxRegisteredResourcesWaitingTime=60s",
-          "--conf", "spark.locality.wait=0s",
-          "--conf", "spark.eventLog.enabled=true",
-          "--conf", "spark.eventLog.dir=" + events.toUri(),
-          "--conf", "spark.eventLog.compress=false",
-          appJar.toString()));
+      List<String> submit =
+          new ArrayList<>(
+              List.of(
+                  "--master",
+                  cluster.masterUrl(),
+                  "--deploy-mode",
+                  "client",
+                  "--class",
+                  MAIN_CLASS,
+                  "--name",
+                  "prefscore-cluster-it",
+                  "--driver-memory",
+                  "1g",
+                  "--executor-memory",
+                  "1g",
+                  "--executor-cores",
+                  "1",
+                  "--total-executor-cores",
+                  "2",
+                  // DJL offline and its native scratch space; the module flags Spark adds by
+                  // itself.
+                  "--driver-java-options",
+                  jvmOptions,
+                  "--conf",
+                  "spark.executor.extraJavaOptions=" + jvmOptions,
+                  "--conf",
+                  "spark.executorEnv.DJL_OFFLINE=true",
+                  "--conf",
+                  "spark.executorEnv.OPT_OUT_TRACKING=true",
+                  "--conf",
+                  "spark.driver.host=127.0.0.1",
+                  "--conf",
+                  "spark.driver.bindAddress=127.0.0.1",
+                  "--conf",
+                  "spark.ui.enabled=false",
+                  // Both executors registered before the first job: both get tasks.
+                  "--conf",
+                  "spark.scheduler.minRegisteredResourcesRatio=1.0",
+                  "--conf",
+                  "spark.scheduler.maxRegisteredResourcesWaitingTime=60s",
+                  "--conf",
+                  "spark.locality.wait=0s",
+                  "--conf",
+                  "spark.eventLog.enabled=true",
+                  "--conf",
+                  "spark.eventLog.dir=" + events.toUri(),
+                  "--conf",
+                  "spark.eventLog.compress=false",
+                  appJar.toString()));
       submit.addAll(jobArgs(repo, fixtures, prompts, dir, "cluster"));
       t0 = System.nanoTime();
       StandaloneCluster.Submission run = cluster.submit("driver", submit, Duration.ofSeconds(180));
-      System.out.printf("cluster run (spark-submit, 2 workers): %.1f s%n%s%n",
+      System.out.printf(
+          "cluster run (spark-submit, 2 workers): %.1f s%n%s%n",
           (System.nanoTime() - t0) / 1e9, run.stdoutText());
       assertThat(run.exitCode())
-          .as("spark-submit's exit status; stdout:\n%s\n%s", run.stdoutText(), cluster.diagnostics())
+          .as(
+              "spark-submit's exit status; stdout:\n%s\n%s",
+              run.stdoutText(), cluster.diagnostics())
           .isZero();
 
       // --- it ran on real processes ---
       String appId = applicationId(events);
-      JsonNode finished = cluster.awaitMaster(
-          s -> hasApp(s.path("completedapps"), appId, "FINISHED"), Duration.ofSeconds(30));
+      JsonNode finished =
+          cluster.awaitMaster(
+              s -> hasApp(s.path("completedapps"), appId, "FINISHED"), Duration.ofSeconds(30));
       assertThat(finished.path("aliveworkers").asInt()).isEqualTo(2);
       assertThat(hasApp(finished.path("completedapps"), appId, "FINISHED"))
-          .as("master's completed applications: %s", finished.path("completedapps")).isTrue();
+          .as("master's completed applications: %s", finished.path("completedapps"))
+          .isTrue();
       for (int w = 0; w < 2; w++) {
         JsonNode worker = cluster.workerState(w);
         assertThat(worker).as("worker %d's JSON", w + 1).isNotNull();
@@ -139,14 +181,19 @@ class StandaloneClusterIT {
       }
       EventLog log = EventLog.read(events.resolve(appId));
       assertThat(log.executorsAdded()).as("executors in the event log").containsOnly("0", "1");
-      assertThat(log.tasksByExecutor().keySet()).as("executors that ran tasks").containsOnly("0", "1");
+      assertThat(log.tasksByExecutor().keySet())
+          .as("executors that ran tasks")
+          .containsOnly("0", "1");
       assertThat(log.failedTasks()).as("failed tasks").isEmpty();
       for (int w = 0; w < 2; w++) {
         List<Path> stderrs = executorStderrs(cluster.workDir(w).resolve(appId));
         assertThat(stderrs).as("executor logs on worker %d", w + 1).hasSize(1);
         String stderr = Files.readString(stderrs.get(0));
-        assertThat(stderr).as("worker %d's executor log", w + 1)
-            .contains("loaded decoder").contains("loaded reward model").contains("Finished task");
+        assertThat(stderr)
+            .as("worker %d's executor log", w + 1)
+            .contains("loaded decoder")
+            .contains("loaded reward model")
+            .contains("Finished task");
       }
       System.out.printf("application %s: tasks per executor %s%n", appId, log.tasksByExecutor());
 
@@ -160,36 +207,59 @@ class StandaloneClusterIT {
       assertSameRows(out, "rejects", "input_row, stage, reason_code");
       System.out.printf("largest |cluster - local| over all doubles: %.3g%n", maxDiff);
 
-      List<Map<String, Object>> pairs = TestSupport.duckdb("SELECT prompt, chosen, rejected FROM " + parquet(out, "cluster", "pairs"));
+      List<Map<String, Object>> pairs =
+          TestSupport.duckdb(
+              "SELECT prompt, chosen, rejected FROM " + parquet(out, "cluster", "pairs"));
       assertThat(pairs).as("pairs kept").hasSizeGreaterThanOrEqualTo(10);
-      assertThat(pairs).as("chat prompts rendered with the policy's template on the executors")
+      assertThat(pairs)
+          .as("chat prompts rendered with the policy's template on the executors")
           .anyMatch(r -> String.valueOf(r.get("prompt")).contains("<|im_start|>assistant"));
-      List<Map<String, Object>> rejects = TestSupport.duckdb("SELECT reason_code FROM " + parquet(out, "cluster", "rejects"));
-      assertThat(rejects).extracting(r -> r.get("reason_code"))
+      List<Map<String, Object>> rejects =
+          TestSupport.duckdb("SELECT reason_code FROM " + parquet(out, "cluster", "rejects"));
+      assertThat(rejects)
+          .extracting(r -> r.get("reason_code"))
           .contains("MALFORMED_RECORD", "DUPLICATE_PROMPT", "EMPTY_PROMPT");
     }
   }
 
   /** The job's command line for one run; both runs share everything but the run id and master. */
-  private static List<String> jobArgs(Path repo, Path fixtures, Path prompts, Path dir, String runId, String... extra) {
+  private static List<String> jobArgs(
+      Path repo, Path fixtures, Path prompts, Path dir, String runId, String... extra) {
     String policy = fixtures.resolve("models/tiny-llama").toString();
-    List<String> args = new ArrayList<>(List.of(
-        "west-of-n",
-        "--config", repo.resolve("conf/cluster.properties").toString(),
-        "--set", "input.path=" + prompts.toUri(),
-        "--set", "output.path=" + dir.resolve("out").toUri(),
-        "--set", "run.id=" + runId,
-        "--set", "models.policy=" + policy,
-        "--set", "models.reference=" + policy,
-        "--set", "models.reward=" + fixtures.resolve("models/tiny-reward"),
-        "--set", "sampling.n=6",
-        "--set", "sampling.temperature=1.0",
-        "--set", "sampling.top-k=50",
-        "--set", "sampling.max-new-tokens=16",
-        "--set", "runtime.token-budget=8192",
-        "--set", "spark.partitions=2",
-        "--set", "spark.conf.spark.sql.shuffle.partitions=2",
-        "--set", "progress.interval-seconds=10"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "west-of-n",
+                "--config",
+                repo.resolve("conf/cluster.properties").toString(),
+                "--set",
+                "input.path=" + prompts.toUri(),
+                "--set",
+                "output.path=" + dir.resolve("out").toUri(),
+                "--set",
+                "run.id=" + runId,
+                "--set",
+                "models.policy=" + policy,
+                "--set",
+                "models.reference=" + policy,
+                "--set",
+                "models.reward=" + fixtures.resolve("models/tiny-reward"),
+                "--set",
+                "sampling.n=6",
+                "--set",
+                "sampling.temperature=1.0",
+                "--set",
+                "sampling.top-k=50",
+                "--set",
+                "sampling.max-new-tokens=16",
+                "--set",
+                "runtime.token-budget=8192",
+                "--set",
+                "spark.partitions=2",
+                "--set",
+                "spark.conf.spark.sql.shuffle.partitions=2",
+                "--set",
+                "progress.interval-seconds=10"));
     args.addAll(List.of(extra));
     return args;
   }
@@ -210,9 +280,16 @@ class StandaloneClusterIT {
    */
   private static Path writePrompts(Path source, Path target) throws IOException {
     List<String> lines = Files.readAllLines(source, StandardCharsets.UTF_8);
-    List<String> plain = lines.stream().filter(l -> l.startsWith("{\"prompt\": \"") && l.length() > 20)
-        .limit(24).collect(Collectors.toList());
-    List<String> chat = lines.stream().filter(l -> l.startsWith("{\"messages\": ")).limit(6).collect(Collectors.toList());
+    List<String> plain =
+        lines.stream()
+            .filter(l -> l.startsWith("{\"prompt\": \"") && l.length() > 20)
+            .limit(24)
+            .collect(Collectors.toList());
+    List<String> chat =
+        lines.stream()
+            .filter(l -> l.startsWith("{\"messages\": "))
+            .limit(6)
+            .collect(Collectors.toList());
     assertThat(plain).hasSize(24);
     assertThat(chat).hasSize(6);
     List<String> rows = new ArrayList<>(plain);
@@ -229,8 +306,11 @@ class StandaloneClusterIT {
    * Returns the largest difference seen between doubles.
    */
   private static double assertSameRows(Path out, String table, String order) {
-    List<Map<String, Object>> cluster = TestSupport.duckdb("SELECT * FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
-    List<Map<String, Object>> local = TestSupport.duckdb("SELECT * FROM " + parquet(out, "local", table) + " ORDER BY " + order);
+    List<Map<String, Object>> cluster =
+        TestSupport.duckdb(
+            "SELECT * FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
+    List<Map<String, Object>> local =
+        TestSupport.duckdb("SELECT * FROM " + parquet(out, "local", table) + " ORDER BY " + order);
     assertThat(cluster).as("%s rows (cluster vs local)", table).hasSameSizeAs(local);
     double maxDiff = 0;
     for (int i = 0; i < cluster.size(); i++) {
@@ -247,7 +327,10 @@ class StandaloneClusterIT {
           if (!(Double.isNaN(da) && Double.isNaN(db)) && da != db) {
             double diff = Math.abs(da - db);
             maxDiff = Math.max(maxDiff, diff);
-            assertThat(diff).as("%s row %d (%s) %s: cluster %s, local %s", table, i, c.get("prompt_id"), column, da, db)
+            assertThat(diff)
+                .as(
+                    "%s row %d (%s) %s: cluster %s, local %s",
+                    table, i, c.get("prompt_id"), column, da, db)
                 .isLessThanOrEqualTo(TOLERANCE);
           }
         } else {
@@ -276,7 +359,10 @@ class StandaloneClusterIT {
     try (Stream<Path> files = Files.list(events)) {
       List<String> names = files.map(p -> p.getFileName().toString()).collect(Collectors.toList());
       assertThat(names).as("event logs").hasSize(1);
-      assertThat(names.get(0)).as("a finished event log").startsWith("app-").doesNotEndWith(".inprogress");
+      assertThat(names.get(0))
+          .as("a finished event log")
+          .startsWith("app-")
+          .doesNotEndWith(".inprogress");
       return names.get(0);
     }
   }
@@ -286,7 +372,9 @@ class StandaloneClusterIT {
       return List.of();
     }
     try (Stream<Path> walk = Files.walk(appWorkDir, 2)) {
-      return walk.filter(p -> p.getFileName().toString().equals("stderr")).sorted().collect(Collectors.toList());
+      return walk.filter(p -> p.getFileName().toString().equals("stderr"))
+          .sorted()
+          .collect(Collectors.toList());
     }
   }
 
@@ -299,18 +387,21 @@ class StandaloneClusterIT {
     long hourAgo = System.currentTimeMillis() - TimeUnit.HOURS.toMillis(1);
     try (Stream<Path> old = Files.list(base)) {
       for (Path p : old.collect(Collectors.toList())) {
-        if (p.getFileName().toString().startsWith("run-") && Files.getLastModifiedTime(p).toMillis() < hourAgo) {
+        if (p.getFileName().toString().startsWith("run-")
+            && Files.getLastModifiedTime(p).toMillis() < hourAgo) {
           deleteRecursively(p);
         }
       }
     }
-    return Files.createDirectories(base.resolve(
-        "run-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid()));
+    return Files.createDirectories(
+        base.resolve("run-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid()));
   }
 
   private static String required(String property) {
     String v = System.getProperty(property);
-    assertThat(v).as("system property %s (set by failsafe in spark-jobs/pom.xml)", property).isNotBlank();
+    assertThat(v)
+        .as("system property %s (set by failsafe in spark-jobs/pom.xml)", property)
+        .isNotBlank();
     return v;
   }
 
@@ -326,7 +417,8 @@ class StandaloneClusterIT {
   }
 
   /** The parts of a Spark event log (JSON lines) this test reads. */
-  record EventLog(Set<String> executorsAdded, Map<String, Integer> tasksByExecutor, List<String> failedTasks) {
+  record EventLog(
+      Set<String> executorsAdded, Map<String, Integer> tasksByExecutor, List<String> failedTasks) {
 
     static EventLog read(Path file) throws IOException {
       ObjectMapper json = new ObjectMapper();
@@ -345,7 +437,7 @@ class StandaloneClusterIT {
               failed.add("executor " + executor + ": " + event.path("Task End Reason"));
             }
           }
-          default -> { }
+          default -> {}
         }
       }
       return new EventLog(added, tasks, failed);

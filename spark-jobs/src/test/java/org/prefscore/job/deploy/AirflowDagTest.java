@@ -21,13 +21,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.prefscore.job.CommandLine;
-import org.prefscore.job.ConfigKey;
-import org.prefscore.job.ConfigKeys;
 import org.prefscore.job.Mode;
-import org.prefscore.job.PipelineConfig;
 import org.prefscore.job.PrefscoreJob;
-import org.prefscore.job.ResolvedConfig;
-import org.prefscore.job.RunOutput;
+import org.prefscore.job.config.ConfigKey;
+import org.prefscore.job.config.ConfigKeys;
+import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.config.ResolvedConfig;
+import org.prefscore.job.io.RunOutput;
 
 /**
  * airflow/dags/prefscore_west_of_n.py, without Airflow: airflow/tests/parse_dag.py imports the DAG
@@ -35,15 +35,15 @@ import org.prefscore.job.RunOutput;
  * logical date and prints the tasks as JSON; this test then feeds each SparkSubmitOperator's
  * rendered application_args to the job's own command-line parser and validator (PrefscoreJob
  * --dry-run: everything is checked, Spark never starts) and checks what the DAG promises: run ids
- * from the logical date, retries, the manifest path RunOutput writes, DJL offline on executors,
- * and paths that exist in the image docker/Dockerfile builds.
+ * from the logical date, retries, the manifest path RunOutput writes, DJL offline on executors, and
+ * paths that exist in the image docker/Dockerfile builds.
  *
  * <p>The DAG's config file is an image path (/opt/prefscore/conf/X, which the Dockerfile copies
- * from conf/); here it is read from conf/X. Model directories are checked on the local disk by
- * the validator, so the ones the cluster config names (image or archive paths, absent here)
- * are pointed at the fixture models, after the DAG's own arguments; nothing else is changed.
- * Needs python3 on PATH (skipped otherwise); jinja2 is used when importable, and the minimal
- * renderer must agree with it.
+ * from conf/); here it is read from conf/X. Model directories are checked on the local disk by the
+ * validator, so the ones the cluster config names (image or archive paths, absent here) are pointed
+ * at the fixture models, after the DAG's own arguments; nothing else is changed. Needs python3 on
+ * PATH (skipped otherwise); jinja2 is used when importable, and the minimal renderer must agree
+ * with it.
  */
 class AirflowDagTest {
 
@@ -70,8 +70,10 @@ class AirflowDagTest {
       Thread.currentThread().interrupt();
       ok = false;
     }
-    Assumptions.assumeTrue(ok, "python3 is not on PATH: AirflowDagTest imports the DAG with python3 "
-        + "(airflow/tests/parse_dag.py, stub Airflow modules); install python3 to run it");
+    Assumptions.assumeTrue(
+        ok,
+        "python3 is not on PATH: AirflowDagTest imports the DAG with python3 "
+            + "(airflow/tests/parse_dag.py, stub Airflow modules); install python3 to run it");
   }
 
   /** Runs parse_dag.py; fails the test with its stderr when it exits non-zero. */
@@ -86,7 +88,11 @@ class AirflowDagTest {
       fail("parse_dag.py timed out");
     }
     if (p.exitValue() != 0) {
-      fail("parse_dag.py failed (" + p.exitValue() + "): " + new String(err, StandardCharsets.UTF_8));
+      fail(
+          "parse_dag.py failed ("
+              + p.exitValue()
+              + "): "
+              + new String(err, StandardCharsets.UTF_8));
     }
     return JSON.readTree(out);
   }
@@ -103,11 +109,15 @@ class AirflowDagTest {
 
   private static List<String> sparkTaskIds(JsonNode parsed) {
     List<String> ids = new ArrayList<>();
-    parsed.get("tasks").fields().forEachRemaining(e -> {
-      if (e.getValue().get("operator").asText().equals("SparkSubmitOperator")) {
-        ids.add(e.getKey());
-      }
-    });
+    parsed
+        .get("tasks")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              if (e.getValue().get("operator").asText().equals("SparkSubmitOperator")) {
+                ids.add(e.getKey());
+              }
+            });
     return ids;
   }
 
@@ -117,7 +127,9 @@ class AirflowDagTest {
     int i = local.indexOf("--config");
     assertThat(i).as("the DAG passes --config: %s", args).isGreaterThanOrEqualTo(0);
     String config = local.get(i + 1);
-    assertThat(config).as("the config file is the image's copy of conf/ (docker/Dockerfile)").startsWith(IMAGE_CONF);
+    assertThat(config)
+        .as("the config file is the image's copy of conf/ (docker/Dockerfile)")
+        .startsWith(IMAGE_CONF);
     Path file = ROOT.resolve("conf").resolve(config.substring(IMAGE_CONF.length()));
     assertThat(file).as("the DAG's --config %s exists in conf/", config).isRegularFile();
     local.set(i + 1, file.toString());
@@ -125,8 +137,8 @@ class AirflowDagTest {
   }
 
   /**
-   * --set overrides that point the model directories the validator would look for on this disk
-   * at the fixtures: only keys whose configured directory does not exist here, or that the mode
+   * --set overrides that point the model directories the validator would look for on this disk at
+   * the fixtures: only keys whose configured directory does not exist here, or that the mode
    * requires and nothing set.
    */
   private static List<String> fixtureModels(List<String> args) {
@@ -139,19 +151,25 @@ class AirflowDagTest {
     fixture.put(ConfigKeys.MODEL_REFERENCE, "tiny-llama");
     fixture.put(ConfigKeys.MODEL_CHECKPOINT, "tiny-llama");
     List<String> sets = new ArrayList<>();
-    fixture.forEach((key, name) -> {
-      String v = r.get(key).trim();
-      boolean required = switch (cli.mode()) {
-        case WEST_OF_N -> key == ConfigKeys.MODEL_POLICY || key == ConfigKeys.MODEL_REWARD;
-        case SCORE_PAIRS -> key == ConfigKeys.MODEL_REFERENCE;
-        case EVALUATE -> key == ConfigKeys.MODEL_REFERENCE || key == ConfigKeys.MODEL_CHECKPOINT;
-      };
-      boolean missingHere = !v.isEmpty() && !v.contains("://") && !Files.isDirectory(Path.of(v.replaceFirst("^file:", "")));
-      if (missingHere || (v.isEmpty() && required)) {
-        sets.add("--set");
-        sets.add(key.name() + "=" + models.resolve(name));
-      }
-    });
+    fixture.forEach(
+        (key, name) -> {
+          String v = r.get(key).trim();
+          boolean required =
+              switch (cli.mode()) {
+                case WEST_OF_N -> key == ConfigKeys.MODEL_POLICY || key == ConfigKeys.MODEL_REWARD;
+                case SCORE_PAIRS -> key == ConfigKeys.MODEL_REFERENCE;
+                case EVALUATE ->
+                    key == ConfigKeys.MODEL_REFERENCE || key == ConfigKeys.MODEL_CHECKPOINT;
+              };
+          boolean missingHere =
+              !v.isEmpty()
+                  && !v.contains("://")
+                  && !Files.isDirectory(Path.of(v.replaceFirst("^file:", "")));
+          if (missingHere || (v.isEmpty() && required)) {
+            sets.add("--set");
+            sets.add(key.name() + "=" + models.resolve(name));
+          }
+        });
     return sets;
   }
 
@@ -170,19 +188,27 @@ class AirflowDagTest {
     JsonNode a3 = parseDag("--logical-date", LOGICAL_DATE, "--airflow", "3");
     JsonNode minimal = parseDag("--logical-date", LOGICAL_DATE, "--renderer", "minimal");
     assertThat(a2.get("dag_id").asText()).isEqualTo("prefscore_west_of_n");
-    assertThat(strings(a2.get("imports"))).contains("airflow.decorators",
-        "airflow.providers.apache.spark.operators.spark_submit").doesNotContain("airflow.sdk");
-    assertThat(strings(a3.get("imports"))).contains("airflow.sdk",
-        "airflow.providers.apache.spark.operators.spark_submit").doesNotContain("airflow.decorators");
-    assertThat(a3.get("tasks")).as("Airflow 2 and 3 imports give the same DAG").isEqualTo(a2.get("tasks"));
-    assertThat(minimal.get("tasks")).as("jinja2 (%s) and the minimal renderer agree", a2.get("renderer"))
+    assertThat(strings(a2.get("imports")))
+        .contains("airflow.decorators", "airflow.providers.apache.spark.operators.spark_submit")
+        .doesNotContain("airflow.sdk");
+    assertThat(strings(a3.get("imports")))
+        .contains("airflow.sdk", "airflow.providers.apache.spark.operators.spark_submit")
+        .doesNotContain("airflow.decorators");
+    assertThat(a3.get("tasks"))
+        .as("Airflow 2 and 3 imports give the same DAG")
+        .isEqualTo(a2.get("tasks"));
+    assertThat(minimal.get("tasks"))
+        .as("jinja2 (%s) and the minimal renderer agree", a2.get("renderer"))
         .isEqualTo(a2.get("tasks"));
 
     JsonNode tasks = a2.get("tasks");
     assertThat(sparkTaskIds(a2)).containsExactlyInAnyOrder("west_of_n", "score_pairs");
-    assertThat(strings(tasks.get("west_of_n").get("downstream"))).containsExactly("west_of_n_manifest");
-    assertThat(strings(tasks.get("west_of_n_manifest").get("downstream"))).containsExactly("score_pairs");
-    assertThat(strings(tasks.get("score_pairs").get("downstream"))).containsExactly("score_pairs_manifest");
+    assertThat(strings(tasks.get("west_of_n").get("downstream")))
+        .containsExactly("west_of_n_manifest");
+    assertThat(strings(tasks.get("west_of_n_manifest").get("downstream")))
+        .containsExactly("score_pairs");
+    assertThat(strings(tasks.get("score_pairs").get("downstream")))
+        .containsExactly("score_pairs_manifest");
     assertThat(a2.get("dag").get("catchup").asBoolean()).isFalse();
   }
 
@@ -197,22 +223,36 @@ class AirflowDagTest {
       args.add("--dry-run");
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       ByteArrayOutputStream err = new ByteArrayOutputStream();
-      Object result = PrefscoreJob.execute(args.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
-          new PrintStream(err, true, StandardCharsets.UTF_8), c -> {
-            throw new AssertionError("validating the DAG's arguments must not start Spark");
-          });
+      Object result =
+          PrefscoreJob.execute(
+              args.toArray(String[]::new),
+              new PrintStream(out, true, StandardCharsets.UTF_8),
+              new PrintStream(err, true, StandardCharsets.UTF_8),
+              c -> {
+                throw new AssertionError("validating the DAG's arguments must not start Spark");
+              });
       assertThat(result).isNull();
       PipelineConfig c = validate(dagArgs);
       String plan = out.toString(StandardCharsets.UTF_8);
       assertThat(plan).as(id).contains("dry run: configuration valid", "run id      " + c.runId());
 
-      assertThat(c.mode().cliName()).as(id + ": the mode is the first argument").isEqualTo(dagArgs.get(0));
-      assertThat(c.runId()).as(id + ": run id from the logical date").isEqualTo(c.mode().cliName() + "-" + DS_NODASH)
+      assertThat(c.mode().cliName())
+          .as(id + ": the mode is the first argument")
+          .isEqualTo(dagArgs.get(0));
+      assertThat(c.runId())
+          .as(id + ": run id from the logical date")
+          .isEqualTo(c.mode().cliName() + "-" + DS_NODASH)
           .contains(DS_NODASH);
-      assertThat(c.sparkMaster()).as(id + ": the Airflow connection's master is not overridden by the config").isEmpty();
-      assertThat(c.outputPath()).as(id + ": output.path from the Variable's default").isEqualTo("s3a://prefscore/runs");
+      assertThat(c.sparkMaster())
+          .as(id + ": the Airflow connection's master is not overridden by the config")
+          .isEmpty();
+      assertThat(c.outputPath())
+          .as(id + ": output.path from the Variable's default")
+          .isEqualTo("s3a://prefscore/runs");
       assertThat(t.get("java_class").asText()).isEqualTo(PrefscoreJob.class.getName());
-      assertThat(t.get("name").asText()).as(id + ": Spark app name (a DNS label on Kubernetes)").isEqualTo(c.runId())
+      assertThat(t.get("name").asText())
+          .as(id + ": Spark app name (a DNS label on Kubernetes)")
+          .isEqualTo(c.runId())
           .matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
       if (c.mode() == Mode.WEST_OF_N) {
         assertThat(c.input().path()).isEqualTo("s3a://prefscore/prompts/dt=" + LOGICAL_DATE);
@@ -226,8 +266,11 @@ class AirflowDagTest {
     PipelineConfig won = validate(strings(tasks.get("west_of_n").get("application_args")));
     PipelineConfig sp = validate(strings(tasks.get("score_pairs").get("application_args")));
     assertThat(sp.mode()).isEqualTo(Mode.SCORE_PAIRS);
-    assertThat(sp.input().path()).isEqualTo(new org.apache.hadoop.fs.Path(
-        new org.apache.hadoop.fs.Path(won.outputPath(), won.runId()), "pairs").toString());
+    assertThat(sp.input().path())
+        .isEqualTo(
+            new org.apache.hadoop.fs.Path(
+                    new org.apache.hadoop.fs.Path(won.outputPath(), won.runId()), "pairs")
+                .toString());
     assertThat(sp.input().format()).isEqualTo(PipelineConfig.Format.PARQUET);
     assertThat(sp.input().idColumn()).isEqualTo("prompt_id");
     assertThat(sp.runId()).isNotEqualTo(won.runId());
@@ -238,7 +281,9 @@ class AirflowDagTest {
     JsonNode a = parseDag();
     JsonNode again = parseDag();
     JsonNode other = parseDag("--logical-date", "2026-03-15");
-    assertThat(again.get("tasks")).as("rendering is deterministic (no wall clock, no try number)").isEqualTo(a.get("tasks"));
+    assertThat(again.get("tasks"))
+        .as("rendering is deterministic (no wall clock, no try number)")
+        .isEqualTo(a.get("tasks"));
     for (String id : sparkTaskIds(a)) {
       JsonNode t = a.get("tasks").get(id);
       assertThat(t.get("retries").asInt()).as(id + ": retries").isGreaterThan(0);
@@ -246,26 +291,39 @@ class AirflowDagTest {
       assertThat(args).as(id + ": the run id is set on the command line").contains("--set");
       String runId = validate(args).runId();
       assertThat(runId).endsWith("-" + DS_NODASH);
-      String otherRunId = validate(strings(other.get("tasks").get(id).get("application_args"))).runId();
+      String otherRunId =
+          validate(strings(other.get("tasks").get(id).get("application_args"))).runId();
       assertThat(otherRunId).isEqualTo(runId.replace(DS_NODASH, "20260315"));
     }
     // The key the DAG sets is the job's run-id key: reusing the id replaces that run's output.
     assertThat(ConfigKeys.RUN_ID.name()).isEqualTo("run.id");
-    assertThat(strings(a.get("tasks").get("west_of_n").get("application_args"))).contains("run.id=west-of-n-" + DS_NODASH);
+    assertThat(strings(a.get("tasks").get("west_of_n").get("application_args")))
+        .contains("run.id=west-of-n-" + DS_NODASH);
     assertThat(ConfigKeys.RUN_ID.doc()).contains("Reusing an id replaces that run's output");
   }
 
   @Test
   void manifestTasksReportThePathRunOutputWrites() throws Exception {
-    for (String output : List.of("s3a://prefscore/runs", "s3a://bucket/prefscore//runs/", "s3a://bucket",
-        "hdfs://nn:8020/data/runs", "hdfs:///data/runs")) {
-      JsonNode tasks = parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + output).get("tasks");
-      for (String[] pair : new String[][] {{"west_of_n", "west_of_n_manifest"}, {"score_pairs", "score_pairs_manifest"}}) {
+    for (String output :
+        List.of(
+            "s3a://prefscore/runs",
+            "s3a://bucket/prefscore//runs/",
+            "s3a://bucket",
+            "hdfs://nn:8020/data/runs",
+            "hdfs:///data/runs")) {
+      JsonNode tasks =
+          parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + output)
+              .get("tasks");
+      for (String[] pair :
+          new String[][] {
+            {"west_of_n", "west_of_n_manifest"}, {"score_pairs", "score_pairs_manifest"}
+          }) {
         PipelineConfig c = validate(strings(tasks.get(pair[0]).get("application_args")));
         JsonNode manifest = tasks.get(pair[1]);
         assertThat(strings(manifest.get("upstream"))).containsExactly(pair[0]);
         assertThat(manifest.has("error")).as(manifest.toString()).isFalse();
-        assertThat(manifest.get("result").asText()).as("%s with output.path %s", pair[1], output)
+        assertThat(manifest.get("result").asText())
+            .as("%s with output.path %s", pair[1], output)
             .isEqualTo(runOutputManifest(c.outputPath(), c.runId()));
       }
     }
@@ -274,22 +332,31 @@ class AirflowDagTest {
   @Test
   void manifestTaskChecksSuccessForLocalOutputs() throws Exception {
     Path runs = tmp.resolve("runs");
-    JsonNode before = parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + runs).get("tasks");
+    JsonNode before =
+        parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + runs)
+            .get("tasks");
     assertThat(before.get("west_of_n_manifest").get("error").asText()).contains("_SUCCESS");
 
     Files.createDirectories(runs.resolve("west-of-n-" + DS_NODASH));
     Files.writeString(runs.resolve("west-of-n-" + DS_NODASH).resolve(RunOutput.SUCCESS), "");
     for (String output : List.of(runs.toString(), "file://" + runs)) {
-      JsonNode after = parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + output).get("tasks");
+      JsonNode after =
+          parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + output)
+              .get("tasks");
       PipelineConfig c = validate(strings(after.get("west_of_n").get("application_args")));
-      assertThat(after.get("west_of_n_manifest").get("result").asText()).isEqualTo(runOutputManifest(c.outputPath(), c.runId()));
-      assertThat(after.get("score_pairs_manifest").has("error")).as("score-pairs has not run: no _SUCCESS").isTrue();
+      assertThat(after.get("west_of_n_manifest").get("result").asText())
+          .isEqualTo(runOutputManifest(c.outputPath(), c.runId()));
+      assertThat(after.get("score_pairs_manifest").has("error"))
+          .as("score-pairs has not run: no _SUCCESS")
+          .isTrue();
     }
   }
 
   /** Where RunOutput writes the manifest: new Path(new Path(output.path, run.id), MANIFEST). */
   private static String runOutputManifest(String outputPath, String runId) {
-    return new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(outputPath, runId), RunOutput.MANIFEST).toString();
+    return new org.apache.hadoop.fs.Path(
+            new org.apache.hadoop.fs.Path(outputPath, runId), RunOutput.MANIFEST)
+        .toString();
   }
 
   @Test
@@ -298,20 +365,28 @@ class AirflowDagTest {
     String dockerfile = DeployFiles.read(ROOT.resolve("docker/Dockerfile"));
     for (String id : sparkTaskIds(parsed)) {
       JsonNode t = parsed.get("tasks").get(id);
-      assertThat(t.get("application").asText()).as(id + ": the jar docker/Dockerfile installs").isEqualTo(APP_IN_IMAGE);
+      assertThat(t.get("application").asText())
+          .as(id + ": the jar docker/Dockerfile installs")
+          .isEqualTo(APP_IN_IMAGE);
       assertThat(dockerfile).contains(" " + APP_IN_IMAGE.substring("local://".length()) + "\n");
       JsonNode conf = t.get("conf");
       assertThat(conf.get("spark.executor.memory").asText()).matches("\\d+[gGmM]");
-      for (String side : List.of("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")) {
+      for (String side :
+          List.of("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions")) {
         String opts = conf.get(side).asText();
-        assertThat(opts).as(id + " " + side).contains("-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true");
+        assertThat(opts)
+            .as(id + " " + side)
+            .contains("-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true");
         for (String dirFlag : List.of("-Djava.io.tmpdir=", "-DDJL_CACHE_DIR=")) {
           String dir = opts.replaceAll(".*" + dirFlag + "(\\S+).*", "$1");
-          assertThat(dockerfile).as("%s %s%s is created writable in docker/Dockerfile", side, dirFlag, dir).contains(dir);
+          assertThat(dockerfile)
+              .as("%s %s%s is created writable in docker/Dockerfile", side, dirFlag, dir)
+              .contains(dir);
         }
         String log4j = opts.replaceAll(".*-Dlog4j2.configurationFile=(\\S+).*", "$1");
         assertThat(log4j).startsWith(IMAGE_CONF);
-        assertThat(ROOT.resolve("conf").resolve(log4j.substring(IMAGE_CONF.length()))).isRegularFile();
+        assertThat(ROOT.resolve("conf").resolve(log4j.substring(IMAGE_CONF.length())))
+            .isRegularFile();
       }
       assertThat(t.get("retries").asInt()).isGreaterThan(0);
     }

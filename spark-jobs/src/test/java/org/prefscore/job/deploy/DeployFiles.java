@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.xml.parsers.DocumentBuilderFactory;
+import org.prefscore.testing.Fixtures;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
@@ -27,19 +28,7 @@ final class DeployFiles {
 
   /** The repository root: the folder holding airflow/, docker/ and spark-jobs/. */
   static Path repoRoot() {
-    String fixtures = System.getProperty("prefscore.fixtures");
-    if (fixtures != null && Files.isDirectory(Path.of(fixtures))) {
-      Path root = Path.of(fixtures).toAbsolutePath().getParent();
-      if (Files.isDirectory(root.resolve("spark-jobs"))) {
-        return root;
-      }
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isRegularFile(dir.resolve("pom.xml")) && Files.isDirectory(dir.resolve("spark-jobs"))) {
-        return dir;
-      }
-    }
-    throw new IllegalStateException("repository root not found above " + Path.of("").toAbsolutePath());
+    return Fixtures.repoRoot();
   }
 
   static String read(Path file) {
@@ -101,9 +90,9 @@ final class DeployFiles {
 
   /**
    * The file name of the application (shaded) jar under spark-jobs/target/, as spark-jobs/pom.xml
-   * declares it: maven-shade-plugin's {@code finalName}, or its attached artifact
-   * ({@code <finalName>-<shadedClassifierName>.jar}, classifier default "shaded"), or the main
-   * jar it replaces. Empty when the pom declares no shade plugin.
+   * declares it: maven-shade-plugin's {@code finalName}, or its attached artifact ({@code
+   * <finalName>-<shadedClassifierName>.jar}, classifier default "shaded"), or the main jar it
+   * replaces. Empty when the pom declares no shade plugin.
    */
   static Optional<String> appJarName() {
     Element pom = sparkJobsPom();
@@ -114,8 +103,11 @@ final class DeployFiles {
     props.put("project.version", version);
     child(rootPom(), "properties").ifPresent(p -> properties(p, props));
     child(pom, "properties").ifPresent(p -> properties(p, props));
-    String finalName = child(pom, "build").flatMap(b -> childText(b, "finalName"))
-        .map(s -> interpolate(s, props)).orElse(artifactId + "-" + version);
+    String finalName =
+        child(pom, "build")
+            .flatMap(b -> childText(b, "finalName"))
+            .map(s -> interpolate(s, props))
+            .orElse(artifactId + "-" + version);
     props.put("project.build.finalName", finalName);
 
     NodeList plugins = pom.getElementsByTagName("plugin");
@@ -133,9 +125,15 @@ final class DeployFiles {
       String classifier = "shaded";
       for (int j = 0; j < configs.getLength(); j++) {
         Element c = (Element) configs.item(j);
-        shadeFinalName = childText(c, "finalName").map(s -> interpolate(s, props)).orElse(shadeFinalName);
-        attached |= childText(c, "shadedArtifactAttached").map(s -> interpolate(s, props)).map(Boolean::parseBoolean).orElse(false);
-        classifier = childText(c, "shadedClassifierName").map(s -> interpolate(s, props)).orElse(classifier);
+        shadeFinalName =
+            childText(c, "finalName").map(s -> interpolate(s, props)).orElse(shadeFinalName);
+        attached |=
+            childText(c, "shadedArtifactAttached")
+                .map(s -> interpolate(s, props))
+                .map(Boolean::parseBoolean)
+                .orElse(false);
+        classifier =
+            childText(c, "shadedClassifierName").map(s -> interpolate(s, props)).orElse(classifier);
       }
       if (shadeFinalName != null) {
         return Optional.of(shadeFinalName + ".jar");
@@ -169,7 +167,8 @@ final class DeployFiles {
       Matcher m = PLACEHOLDER.matcher(s);
       StringBuilder sb = new StringBuilder();
       while (m.find()) {
-        m.appendReplacement(sb, Matcher.quoteReplacement(props.getOrDefault(m.group(1), m.group())));
+        m.appendReplacement(
+            sb, Matcher.quoteReplacement(props.getOrDefault(m.group(1), m.group())));
       }
       m.appendTail(sb);
       s = sb.toString();
@@ -180,7 +179,8 @@ final class DeployFiles {
   // ----------------------------------------------------------------------------- Dockerfiles
 
   /** One Dockerfile instruction: keyword (upper case), its flags (--x=y) and its arguments. */
-  record Instruction(int stage, String keyword, Map<String, String> flags, List<String> args, String line) {}
+  record Instruction(
+      int stage, String keyword, Map<String, String> flags, List<String> args, String line) {}
 
   /** A parsed Dockerfile: its instructions, stage names, and the ARG defaults in effect. */
   record Dockerfile(Path path, List<Instruction> instructions, List<String> stageNames) {
@@ -197,9 +197,9 @@ final class DeployFiles {
   private static final Pattern ARG_REF = Pattern.compile("\\$\\{(\\w+)(?::-([^}]*))?}|\\$(\\w+)");
 
   /**
-   * Parses {@code file}: joins backslash continuations, drops comments, splits flags from
-   * arguments (JSON-array or shell form), and substitutes ARG defaults ({@code $X}, {@code ${X}},
-   * {@code ${X:-d}}) in FROM, COPY and ADD the way a build without --build-arg would.
+   * Parses {@code file}: joins backslash continuations, drops comments, splits flags from arguments
+   * (JSON-array or shell form), and substitutes ARG defaults ({@code $X}, {@code ${X}}, {@code
+   * ${X:-d}}) in FROM, COPY and ADD the way a build without --build-arg would.
    */
   static Dockerfile parseDockerfile(Path file) {
     List<String> logical = new ArrayList<>();
@@ -250,7 +250,8 @@ final class DeployFiles {
       List<String> args = rest.startsWith("[") ? jsonArray(rest) : List.of(rest.split("\\s+"));
       if (keyword.equals("FROM")) {
         args = substitute(args, globalArgs);
-        stageNames.add(args.size() >= 3 && args.get(1).equalsIgnoreCase("AS") ? args.get(2) : args.get(0));
+        stageNames.add(
+            args.size() >= 3 && args.get(1).equalsIgnoreCase("AS") ? args.get(2) : args.get(0));
         stageArgs.clear();
         // a stage sees a global ARG only when it re-declares it
         out.add(new Instruction(stageNames.size() - 1, keyword, flags, args, l));
@@ -289,7 +290,8 @@ final class DeployFiles {
   }
 
   private static String unquote(String s) {
-    if (s.length() >= 2 && (s.startsWith("\"") && s.endsWith("\"") || s.startsWith("'") && s.endsWith("'"))) {
+    if (s.length() >= 2
+        && (s.startsWith("\"") && s.endsWith("\"") || s.startsWith("'") && s.endsWith("'"))) {
       return s.substring(1, s.length() - 1);
     }
     return s;
@@ -297,7 +299,8 @@ final class DeployFiles {
 
   private static List<String> jsonArray(String s) {
     try {
-      return List.of(new com.fasterxml.jackson.databind.ObjectMapper().readValue(s, String[].class));
+      return List.of(
+          new com.fasterxml.jackson.databind.ObjectMapper().readValue(s, String[].class));
     } catch (IOException e) {
       throw new AssertionError("not a JSON array: " + s, e);
     }
@@ -307,8 +310,8 @@ final class DeployFiles {
 
   /**
    * Whether {@code relative} (a path in the build context, '/'-separated) survives the
-   * .dockerignore rules: the last rule matching the path or one of its parent folders decides,
-   * '!' rules re-include; '*' and '?' stay within one path segment, '**' spans segments.
+   * .dockerignore rules: the last rule matching the path or one of its parent folders decides, '!'
+   * rules re-include; '*' and '?' stay within one path segment, '**' spans segments.
    */
   static boolean includedByDockerignore(List<String> rules, String relative) {
     boolean included = true;
@@ -319,7 +322,8 @@ final class DeployFiles {
         continue;
       }
       boolean negate = rule.startsWith("!");
-      String pattern = (negate ? rule.substring(1) : rule).trim().replaceAll("^/+", "").replaceAll("/+$", "");
+      String pattern =
+          (negate ? rule.substring(1) : rule).trim().replaceAll("^/+", "").replaceAll("/+$", "");
       Pattern regex = Pattern.compile(globToRegex(pattern));
       boolean matches = false;
       String prefix = path;

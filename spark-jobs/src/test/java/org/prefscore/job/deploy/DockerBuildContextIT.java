@@ -6,8 +6,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * After {@code package} (failsafe, {@code mvn verify}): the Dockerfiles' build context is complete,
- * the application jar included, so `docker build` from the repository root finds every COPY
- * source. {@link DockerfileTest} checks the same before package, with the jar by its declared name.
+ * the application jar included, so `docker build` from the repository root finds every COPY source.
+ * {@link DockerfileTest} checks the same before package, with the jar by its declared name.
  */
 class DockerBuildContextIT {
 

@@ -1,0 +1,357 @@
+package org.prefscore.job.config;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.prefscore.method.RefinementMargin;
+import org.prefscore.method.RefinementPrompt;
+
+/**
+ * Every configuration key, with its default and description: the one place they are declared.
+ *
+ * <p>Precedence, highest first: {@code --set key=value} on the command line, then the properties
+ * file given with {@code --config}, then the defaults here. A key not listed here is an error,
+ * except under the pass-through prefix {@link #SPARK_CONF_PREFIX}. docs/pipeline.md's configuration
+ * table is {@link #markdownTable()} (a test keeps the two equal).
+ */
+public final class ConfigKeys {
+
+  private ConfigKeys() {}
+
+  private static final Map<String, ConfigKey> KEYS = new LinkedHashMap<>();
+
+  /** {@code spark.conf.X=V} sets Spark property X to V (e.g. spark.conf.spark.executor.memory). */
+  public static final String SPARK_CONF_PREFIX = "spark.conf.";
+
+  // --- run
+  public static final ConfigKey RUN_ID =
+      key(
+          "run.id",
+          "",
+          "output folder name under output.path; empty: a new id (UTC time + random suffix). Reusing an id replaces that run's output");
+  public static final ConfigKey RUN_SEED =
+      key(
+          "run.seed",
+          "1234",
+          "run seed; every sample's seed derives from (run.seed, prompt_id, sample_index)");
+
+  // --- input
+  public static final ConfigKey INPUT_PATH =
+      key(
+          "input.path",
+          "",
+          "input file or folder, any Hadoop FS path (local, hdfs://, s3a://); required");
+  public static final ConfigKey INPUT_FORMAT =
+      key(
+          "input.format",
+          "auto",
+          "auto, jsonl or parquet; auto: jsonl when the path ends in .jsonl/.json (optionally .gz/.bz2), else parquet");
+  public static final ConfigKey INPUT_ID_COLUMN =
+      key(
+          "input.id-column",
+          "",
+          "column holding a given prompt_id; empty: prompt_id = SHA-256 of the normalised prompt, 16 hex chars");
+  public static final ConfigKey INPUT_PROMPT_COLUMN =
+      key(
+          "input.prompt-column",
+          "prompt",
+          "column holding the plain-text prompt; empty: prompts are only conversations (input.messages-column)");
+  public static final ConfigKey INPUT_MESSAGES_COLUMN =
+      key(
+          "input.messages-column",
+          "messages",
+          "column holding a prompt as chat messages (array of {role, content}); used when non-empty; empty key: never");
+  public static final ConfigKey INPUT_CHOSEN_COLUMN =
+      key(
+          "input.chosen-column",
+          "chosen",
+          "score-pairs/evaluate: column holding the chosen response (text)");
+  public static final ConfigKey INPUT_REJECTED_COLUMN =
+      key(
+          "input.rejected-column",
+          "rejected",
+          "score-pairs/evaluate: column holding the rejected response (text)");
+  public static final ConfigKey INPUT_RESPONSE_FORMAT =
+      key(
+          "input.response-format",
+          "text",
+          "score-pairs/evaluate: text (chosen/rejected are strings; EOS appended when scoring, TRL's plain-text convention) or messages (chosen/rejected are assistant turns, arrays of {role, content}, after a chat prompt in the messages column; rendered with the chat template, no EOS appended)");
+  public static final ConfigKey INPUT_SCORE_GAP_COLUMN =
+      key(
+          "input.score-gap-column",
+          "",
+          "evaluate/score-pairs: column holding an external score gap s+ − s- to correlate with m(x); empty: none");
+  public static final ConfigKey INPUT_LIMIT =
+      key("input.limit", "0", "read at most this many input rows (the first ones); 0: all");
+
+  // --- output
+  public static final ConfigKey OUTPUT_PATH =
+      key(
+          "output.path",
+          "",
+          "output root, any Hadoop FS path; the run writes <output.path>/<run.id>/; required");
+
+  // --- models
+  public static final ConfigKey MODEL_POLICY =
+      key(
+          "models.policy",
+          "",
+          "west-of-n: model directory of the sampling policy (its chat template renders chat prompts)");
+  public static final ConfigKey MODEL_REWARD =
+      key("models.reward", "", "west-of-n: model directory of the reward model r(x, y)");
+  public static final ConfigKey MODEL_REFERENCE =
+      key(
+          "models.reference",
+          "",
+          "model directory of π_ref for the Sr-DPO terms; west-of-n: empty means models.policy");
+  public static final ConfigKey MODEL_CHECKPOINT =
+      key(
+          "models.policy-checkpoint",
+          "",
+          "model directory of a policy checkpoint π_t scored next to π_ref; empty: policy terms = reference terms (Δ = 0); required by evaluate");
+
+  // --- runtime
+  public static final ConfigKey TOKEN_BUDGET =
+      key(
+          "runtime.token-budget",
+          "16384",
+          "upper bound on padded tokens (rows × length) per forward pass: bounds batch memory");
+  public static final ConfigKey LOGITS_BUDGET_MB =
+      key(
+          "runtime.logits-budget-mb",
+          "256",
+          "upper bound on the logits of one teacher-forced scoring pass, in MB (padded tokens × vocabulary × 4 bytes; the engine's output and its copy each take this much): with a 150k-id vocabulary 256 MB is ~440 tokens per pass, raise it on executors (GPUs) with memory to spare");
+  public static final ConfigKey PROMPTS_PER_CALL =
+      key(
+          "runtime.prompts-per-call",
+          "16",
+          "prompts (or pairs) an executor hands to one runtime call; the runtime batches them within the token budget");
+  public static final ConfigKey INTRA_OP_THREADS =
+      key(
+          "runtime.intra-op-threads",
+          "1",
+          "ONNX Runtime threads inside one operator per model (1 suits one task per core), also the threads that sample the rows of a generation step (samples do not depend on it); 0: ONNX Runtime decides, one sampling thread");
+  public static final ConfigKey DEVICE =
+      key(
+          "runtime.device",
+          "cpu",
+          "cpu or cuda: cuda runs the models on ONNX Runtime's CUDA provider, on the GPU Spark assigned to the task (falls back to CPU with a log line when CUDA is unavailable)");
+  public static final ConfigKey MODEL_CACHE_DIR =
+      key(
+          "runtime.model-cache-dir",
+          "",
+          "executor-local folder for copies of model directories on a Hadoop FS (s3a://, hdfs://), copied once per executor; empty: <java.io.tmpdir>/prefscore-models");
+  public static final ConfigKey GPU_STAGE_RESOURCES =
+      key(
+          "runtime.gpu.stage-resources",
+          "off",
+          "stage-level scheduling of the model stages (needs runtime.device=cuda and a cluster manager, not local mode): off; task (a task resource profile: executors already have GPUs, only generation/scoring tasks take runtime.gpu.task-amount); executor (a resource profile that also asks for GPU executors; needs dynamic allocation)");
+  public static final ConfigKey GPU_TASK_AMOUNT =
+      key(
+          "runtime.gpu.task-amount",
+          "1",
+          "GPUs per generation/scoring task in a stage resource profile: a whole number, or a fraction <= 0.5 to share a GPU (0.5: two tasks per GPU)");
+  public static final ConfigKey GPU_EXECUTOR_AMOUNT =
+      key(
+          "runtime.gpu.executor-amount",
+          "1",
+          "GPUs per executor in an executor resource profile (runtime.gpu.stage-resources=executor)");
+  public static final ConfigKey GPU_DISCOVERY_SCRIPT =
+      key(
+          "runtime.gpu.discovery-script",
+          "",
+          "GPU discovery script of an executor resource profile (e.g. conf/getGpusResources.sh as the executors see it); empty: spark.executor.resource.gpu.discoveryScript");
+
+  // --- sampling
+  public static final ConfigKey SAMPLING_N =
+      key("sampling.n", "64", "N, samples per prompt (West-of-N paper: 64); at least 2");
+  public static final ConfigKey SAMPLING_TEMPERATURE =
+      key("sampling.temperature", "0.7", "sampling temperature (paper: 0.7); 0: greedy");
+  public static final ConfigKey SAMPLING_TOP_K = key("sampling.top-k", "0", "top-k; 0: off");
+  public static final ConfigKey SAMPLING_TOP_P =
+      key("sampling.top-p", "1.0", "top-p in (0, 1]; 1: off");
+  public static final ConfigKey SAMPLING_MAX_NEW_TOKENS =
+      key("sampling.max-new-tokens", "128", "at most this many new tokens per sample (paper: 128)");
+  public static final ConfigKey SAMPLING_STOP_STRINGS =
+      key("sampling.stop-strings", "[]", "JSON array of stop strings, e.g. [\"\\n\\n\"]");
+
+  // --- filters
+  public static final ConfigKey CONFIDENCE_QUANTILE =
+      key(
+          "filter.confidence.quantile",
+          "",
+          "keep a pair when its confidence σ(r+ − r-) ≥ this quantile of all pairs' confidences, in [0, 1]; empty: no confidence filter");
+  public static final ConfigKey QUANTILE_RELATIVE_ERROR =
+      key(
+          "filter.quantile.relative-error",
+          "0.001",
+          "relative rank error ε of Spark's approxQuantile (Greenwald–Khanna) for every quantile cut; 0: exact (costly)");
+  public static final ConfigKey LIKELIHOOD_MODE =
+      key(
+          "filter.likelihood.mode",
+          "off",
+          "likelihood filter: off, absolute (τ = filter.likelihood.threshold) or quantile (τ = filter.likelihood.quantile of the pooled log π(y±|x))");
+  public static final ConfigKey LIKELIHOOD_THRESHOLD =
+      key(
+          "filter.likelihood.threshold",
+          "",
+          "absolute τ: keep a pair when log π(y+|x) ≥ τ and log π(y-|x) ≥ τ");
+  public static final ConfigKey LIKELIHOOD_QUANTILE =
+      key("filter.likelihood.quantile", "", "quantile q in [0, 1] for τ in quantile mode");
+  public static final ConfigKey LIKELIHOOD_NORMALIZATION =
+      key(
+          "filter.likelihood.normalization",
+          "sum",
+          "sum (log π(y|x)) or per-token (log π(y|x) / response tokens)");
+
+  // --- Sr-DPO
+  public static final ConfigKey BETA =
+      key(
+          "srdpo.beta",
+          Double.toString(RefinementMargin.DEFAULT_BETA),
+          "β of the DPO/Sr-DPO terms (paper: 0.1)");
+  public static final ConfigKey LAMBDA =
+      key(
+          "srdpo.lambda",
+          Double.toString(RefinementMargin.DEFAULT_LAMBDA),
+          "λ weighting the refinement Δ (paper: one of 0.1, 0.3, 0.5, 1)");
+  public static final ConfigKey REFINEMENT_PROMPT =
+      key(
+          "srdpo.refinement-prompt",
+          RefinementPrompt.PAPER_TEXT,
+          "the self-refinement prompt p (default: the paper's, verbatim)");
+  public static final ConfigKey REFINEMENT_SEPARATOR =
+      key(
+          "srdpo.refinement-separator",
+          RefinementPrompt.DEFAULT_SEPARATOR,
+          "what joins p and x (default: one space; in a properties file write \\u0020 or \\n)");
+
+  // --- spark
+  public static final ConfigKey SPARK_MASTER =
+      key(
+          "spark.master",
+          "",
+          "Spark master, e.g. local[2]; empty: whatever spark-submit set (bin/prefscore: local[*])");
+  public static final ConfigKey SPARK_PARTITIONS =
+      key(
+          "spark.partitions",
+          "0",
+          "partitions for the model stages; 0: Spark's default parallelism");
+
+  // --- progress
+  public static final ConfigKey PROGRESS_INTERVAL =
+      key("progress.interval-seconds", "5", "seconds between progress lines on stderr; 0: none");
+
+  private static ConfigKey key(String name, String defaultValue, String doc) {
+    ConfigKey k = new ConfigKey(name, defaultValue, doc);
+    if (KEYS.put(name, k) != null) {
+      throw new IllegalStateException("duplicate config key " + name);
+    }
+    return k;
+  }
+
+  /** Every key, in documentation order. */
+  public static List<ConfigKey> all() {
+    return List.copyOf(KEYS.values());
+  }
+
+  public static Optional<ConfigKey> find(String name) {
+    return Optional.ofNullable(KEYS.get(name));
+  }
+
+  /** Whether {@code name} may appear in a config: a listed key or a pass-through key. */
+  public static boolean isKnown(String name) {
+    return KEYS.containsKey(name)
+        || (name.startsWith(SPARK_CONF_PREFIX) && name.length() > SPARK_CONF_PREFIX.length());
+  }
+
+  private static final Pattern SECRET =
+      Pattern.compile("(?i).*(secret|password|token|credential|access\\.key).*");
+
+  /**
+   * Whether a key's value is redacted when the config is logged or written to the manifest: any
+   * pass-through key whose name contains secret, password, token, credential or access.key. The
+   * listed keys hold no secrets (runtime.token-budget counts tokens), so they are shown.
+   */
+  public static boolean isSecret(String name) {
+    return !KEYS.containsKey(name) && SECRET.matcher(name).matches();
+  }
+
+  /** The closest listed key to a misspelt one, when close enough to be a likely typo. */
+  public static Optional<String> suggest(String name) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String k : KEYS.keySet()) {
+      int d = distance(name, k);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = k;
+      }
+    }
+    return bestDistance <= Math.max(2, name.length() / 4)
+        ? Optional.ofNullable(best)
+        : Optional.empty();
+  }
+
+  /** The configuration table of docs/pipeline.md. */
+  public static String markdownTable() {
+    List<String> lines = new ArrayList<>();
+    lines.add("| key | default | description |");
+    lines.add("| --- | --- | --- |");
+    for (ConfigKey k : KEYS.values()) {
+      lines.add("| `" + k.name() + "` | " + shownDefault(k) + " | " + escape(k.doc()) + " |");
+    }
+    lines.add(
+        "| `"
+            + SPARK_CONF_PREFIX
+            + "<property>` | | passed to Spark as `<property>` (e.g. `"
+            + SPARK_CONF_PREFIX
+            + "spark.sql.shuffle.partitions=8`); values of names containing "
+            + "secret/password/token/credential/access.key are redacted in logs and the manifest |");
+    return String.join("\n", lines) + "\n";
+  }
+
+  private static String shownDefault(ConfigKey k) {
+    if (k.defaultValue().isEmpty()) {
+      return "";
+    }
+    if (k == REFINEMENT_PROMPT) {
+      return "the paper's p (see below)";
+    }
+    if (k.defaultValue().isBlank()) {
+      return "`\"" + k.defaultValue() + "\"` (a space)";
+    }
+    return "`" + k.defaultValue() + "`";
+  }
+
+  private static String escape(String s) {
+    return s.replace("|", "\\|");
+  }
+
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
+  static Map<String, ConfigKey> byName() {
+    return Collections.unmodifiableMap(KEYS);
+  }
+}

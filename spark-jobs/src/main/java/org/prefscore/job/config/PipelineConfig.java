@@ -1,0 +1,544 @@
+package org.prefscore.job.config;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.prefscore.executor.LocalModelCache;
+import org.prefscore.job.GpuStages;
+import org.prefscore.job.Mode;
+import org.prefscore.job.io.RemoteModels;
+import org.prefscore.method.LogprobNormalization;
+import org.prefscore.method.RefinementMargin;
+import org.prefscore.method.RefinementPrompt;
+import org.prefscore.runtime.EngineOptions;
+import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.decode.SamplingConfig;
+import org.prefscore.spark.ModelPlacement;
+
+/**
+ * The validated, typed configuration of one run. {@link #from} checks everything on the driver
+ * before Spark starts and throws one {@link ConfigException} listing every problem.
+ */
+public record PipelineConfig(
+    Mode mode,
+    String runId,
+    long runSeed,
+    Input input,
+    String outputPath,
+    Models models,
+    Runtime runtime,
+    SamplingConfig sampling,
+    Filters filters,
+    RefinementMargin margin,
+    RefinementPrompt refinement,
+    String sparkMaster,
+    int partitions,
+    int progressSeconds,
+    ResolvedConfig source) {
+
+  /** Input format. */
+  public enum Format {
+    JSONL,
+    PARQUET
+  }
+
+  /** How score-pairs/evaluate inputs hold chosen and rejected. */
+  public enum ResponseFormat {
+    /** Strings, scored with EOS appended (TRL's plain-text convention). */
+    TEXT,
+    /** Assistant turns (arrays of {role, content}) continuing a chat prompt. */
+    MESSAGES
+  }
+
+  /**
+   * Where and how to read rows.
+   *
+   * @param idColumn empty: prompt ids are hashes
+   * @param messagesColumn empty: chat prompts are not read
+   * @param scoreGapColumn empty: none
+   * @param responseFormat how chosen/rejected are held (score-pairs, evaluate)
+   * @param limit 0: all rows
+   */
+  public record Input(
+      String path,
+      Format format,
+      String idColumn,
+      String promptColumn,
+      String messagesColumn,
+      String chosenColumn,
+      String rejectedColumn,
+      String scoreGapColumn,
+      ResponseFormat responseFormat,
+      long limit) {}
+
+  /** Model directories; absent when not configured. */
+  public record Models(
+      Optional<String> policy,
+      Optional<String> reward,
+      Optional<String> reference,
+      Optional<String> checkpoint,
+      boolean referenceIsPolicy) {}
+
+  /**
+   * Runtime settings shared by every model stage.
+   *
+   * @param logitsBudgetMb bound on one teacher-forced scoring pass's logits, in MB
+   * @param modelCacheDir executor-local root for copies of remote model directories; empty: the
+   *     executors' java.io.tmpdir
+   * @param gpuStages stage-level GPU scheduling of the model stages
+   */
+  public record Runtime(
+      long tokenBudget,
+      long logitsBudgetMb,
+      int promptsPerCall,
+      EngineOptions engine,
+      String modelCacheDir,
+      GpuStages gpuStages) {
+
+    /** Where executors load models from and on which GPU. */
+    public ModelPlacement placement() {
+      return new ModelPlacement(modelCacheDir);
+    }
+  }
+
+  /** Likelihood filter mode. */
+  public enum LikelihoodMode {
+    OFF,
+    ABSOLUTE,
+    QUANTILE
+  }
+
+  /**
+   * Filter settings.
+   *
+   * @param confidenceQuantile empty: no confidence filter
+   * @param relativeError ε of approxQuantile
+   */
+  public record Filters(
+      Optional<Double> confidenceQuantile,
+      double relativeError,
+      LikelihoodMode likelihoodMode,
+      double likelihoodThreshold,
+      double likelihoodQuantile,
+      LogprobNormalization normalization) {}
+
+  private static final Pattern RUN_ID = Pattern.compile("[A-Za-z0-9._-]+");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Validates {@code config} for {@code mode}; throws listing every problem. */
+  public static PipelineConfig from(Mode mode, ResolvedConfig config) {
+    Checker c = new Checker(config);
+    c.problems.addAll(config.problems());
+
+    String runId = config.get(ConfigKeys.RUN_ID).trim();
+    if (runId.isEmpty()) {
+      runId =
+          ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+              + "-"
+              + UUID.randomUUID().toString().substring(0, 6);
+    } else if (!RUN_ID.matcher(runId).matches() || runId.equals(".") || runId.equals("..")) {
+      c.problems.add(
+          ConfigKeys.RUN_ID.name()
+              + " must be letters, digits, '.', '_' or '-', got '"
+              + runId
+              + "'");
+    }
+    long seed = c.longValue(ConfigKeys.RUN_SEED, Long.MIN_VALUE);
+
+    String inputPath = c.required(ConfigKeys.INPUT_PATH);
+    Format format =
+        switch (c.choice(ConfigKeys.INPUT_FORMAT, "auto", "jsonl", "parquet")) {
+          case "jsonl" -> Format.JSONL;
+          case "parquet" -> Format.PARQUET;
+          default ->
+              inputPath.toLowerCase(Locale.ROOT).matches(".*\\.(jsonl|json)(\\.gz|\\.bz2)?$")
+                  ? Format.JSONL
+                  : Format.PARQUET;
+        };
+    String promptColumn = config.get(ConfigKeys.INPUT_PROMPT_COLUMN).trim();
+    if (promptColumn.isEmpty() && config.get(ConfigKeys.INPUT_MESSAGES_COLUMN).trim().isEmpty()) {
+      c.problems.add(
+          ConfigKeys.INPUT_PROMPT_COLUMN.name()
+              + " and "
+              + ConfigKeys.INPUT_MESSAGES_COLUMN.name()
+              + " are both empty: set at least one");
+    }
+    String chosen = config.get(ConfigKeys.INPUT_CHOSEN_COLUMN).trim();
+    String rejected = config.get(ConfigKeys.INPUT_REJECTED_COLUMN).trim();
+    if (mode != Mode.WEST_OF_N) {
+      c.required(ConfigKeys.INPUT_CHOSEN_COLUMN);
+      c.required(ConfigKeys.INPUT_REJECTED_COLUMN);
+    }
+    ResponseFormat responseFormat =
+        c.choice(ConfigKeys.INPUT_RESPONSE_FORMAT, "text", "messages").equals("messages")
+            ? ResponseFormat.MESSAGES
+            : ResponseFormat.TEXT;
+    String messagesColumn = config.get(ConfigKeys.INPUT_MESSAGES_COLUMN).trim();
+    if (responseFormat == ResponseFormat.MESSAGES) {
+      if (mode == Mode.WEST_OF_N) {
+        c.problems.add(
+            ConfigKeys.INPUT_RESPONSE_FORMAT.name()
+                + "=messages applies to score-pairs and evaluate;"
+                + " west-of-n generates its responses");
+      } else if (messagesColumn.isEmpty()) {
+        c.problems.add(
+            ConfigKeys.INPUT_RESPONSE_FORMAT.name()
+                + "=messages needs the prompts as conversations: set "
+                + ConfigKeys.INPUT_MESSAGES_COLUMN.name());
+      }
+    }
+    Input input =
+        new Input(
+            inputPath,
+            format,
+            config.get(ConfigKeys.INPUT_ID_COLUMN).trim(),
+            promptColumn,
+            messagesColumn,
+            chosen,
+            rejected,
+            config.get(ConfigKeys.INPUT_SCORE_GAP_COLUMN).trim(),
+            responseFormat,
+            c.longValue(ConfigKeys.INPUT_LIMIT, 0));
+    checkDistinctColumns(input, mode, c);
+    String outputPath = c.required(ConfigKeys.OUTPUT_PATH);
+
+    Optional<String> policy = c.model(ConfigKeys.MODEL_POLICY, mode == Mode.WEST_OF_N);
+    Optional<String> reward = c.model(ConfigKeys.MODEL_REWARD, mode == Mode.WEST_OF_N);
+    Optional<String> reference = c.model(ConfigKeys.MODEL_REFERENCE, mode != Mode.WEST_OF_N);
+    Optional<String> checkpoint = c.model(ConfigKeys.MODEL_CHECKPOINT, mode == Mode.EVALUATE);
+    boolean referenceIsPolicy = false;
+    if (mode == Mode.WEST_OF_N && reference.isEmpty()) {
+      reference = policy;
+      referenceIsPolicy = true;
+    }
+    Models models = new Models(policy, reward, reference, checkpoint, referenceIsPolicy);
+
+    long budget = c.longValue(ConfigKeys.TOKEN_BUDGET, 1);
+    int perCall = c.intValue(ConfigKeys.PROMPTS_PER_CALL, 1);
+    int threads = c.intValue(ConfigKeys.INTRA_OP_THREADS, 0);
+    boolean cuda = c.choice(ConfigKeys.DEVICE, "cpu", "cuda").equals("cuda");
+    GpuStages gpuStages =
+        GpuStages.from(config, cuda, config.get(ConfigKeys.SPARK_MASTER).trim(), c.problems);
+    long logitsMb = c.longValue(ConfigKeys.LOGITS_BUDGET_MB, 1);
+    if (logitsMb > (1L << 20)) {
+      c.problems.add(
+          ConfigKeys.LOGITS_BUDGET_MB.name() + " must be <= 1048576 (1 TB), got " + logitsMb);
+    }
+    Runtime runtime =
+        new Runtime(
+            budget,
+            logitsMb,
+            perCall,
+            new EngineOptions(cuda, 0, Math.max(0, threads), 1),
+            config.get(ConfigKeys.MODEL_CACHE_DIR).trim(),
+            gpuStages);
+
+    SamplingConfig sampling = null;
+    int n = c.intValue(ConfigKeys.SAMPLING_N, mode == Mode.WEST_OF_N ? 2 : 1);
+    double temperature = c.doubleValue(ConfigKeys.SAMPLING_TEMPERATURE);
+    int topK = c.intValue(ConfigKeys.SAMPLING_TOP_K, 0);
+    double topP = c.doubleValue(ConfigKeys.SAMPLING_TOP_P);
+    int maxNew = c.intValue(ConfigKeys.SAMPLING_MAX_NEW_TOKENS, 1);
+    List<String> stops = c.stringList(ConfigKeys.SAMPLING_STOP_STRINGS);
+    if (!Double.isNaN(temperature) && !Double.isNaN(topP)) {
+      try {
+        sampling = new SamplingConfig(Math.max(1, n), temperature, topK, topP, maxNew, stops);
+      } catch (IllegalArgumentException e) {
+        c.problems.add(e.getMessage());
+      }
+    }
+
+    Optional<Double> confidenceQ = c.optionalDouble(ConfigKeys.CONFIDENCE_QUANTILE, 0, 1);
+    double relErr = c.doubleIn(ConfigKeys.QUANTILE_RELATIVE_ERROR, 0, 1);
+    LikelihoodMode lmode =
+        LikelihoodMode.valueOf(
+            c.choice(ConfigKeys.LIKELIHOOD_MODE, "off", "absolute", "quantile")
+                .toUpperCase(Locale.ROOT));
+    double tau = Double.NaN;
+    double lq = Double.NaN;
+    if (lmode == LikelihoodMode.ABSOLUTE) {
+      tau =
+          c.optionalDouble(
+                  ConfigKeys.LIKELIHOOD_THRESHOLD,
+                  Double.NEGATIVE_INFINITY,
+                  Double.POSITIVE_INFINITY)
+              .orElseGet(
+                  () -> {
+                    c.problems.add(
+                        ConfigKeys.LIKELIHOOD_THRESHOLD.name()
+                            + " must be set when "
+                            + ConfigKeys.LIKELIHOOD_MODE.name()
+                            + "=absolute");
+                    return Double.NaN;
+                  });
+    } else if (lmode == LikelihoodMode.QUANTILE) {
+      lq =
+          c.optionalDouble(ConfigKeys.LIKELIHOOD_QUANTILE, 0, 1)
+              .orElseGet(
+                  () -> {
+                    c.problems.add(
+                        ConfigKeys.LIKELIHOOD_QUANTILE.name()
+                            + " must be set when "
+                            + ConfigKeys.LIKELIHOOD_MODE.name()
+                            + "=quantile");
+                    return Double.NaN;
+                  });
+    }
+    LogprobNormalization norm =
+        c.choice(ConfigKeys.LIKELIHOOD_NORMALIZATION, "sum", "per-token").equals("per-token")
+            ? LogprobNormalization.PER_TOKEN
+            : LogprobNormalization.SUM;
+    Filters filters = new Filters(confidenceQ, relErr, lmode, tau, lq, norm);
+
+    RefinementMargin margin = null;
+    double beta = c.doubleValue(ConfigKeys.BETA);
+    double lambda = c.doubleValue(ConfigKeys.LAMBDA);
+    try {
+      margin = new RefinementMargin(beta, lambda);
+    } catch (IllegalArgumentException e) {
+      c.problems.add(e.getMessage());
+    }
+    RefinementPrompt refinement = null;
+    try {
+      refinement =
+          new RefinementPrompt(
+              config.get(ConfigKeys.REFINEMENT_PROMPT),
+              config.get(ConfigKeys.REFINEMENT_SEPARATOR));
+    } catch (IllegalArgumentException e) {
+      c.problems.add(ConfigKeys.REFINEMENT_PROMPT.name() + ": " + e.getMessage());
+    }
+
+    String master = config.get(ConfigKeys.SPARK_MASTER).trim();
+    int partitions = c.intValue(ConfigKeys.SPARK_PARTITIONS, 0);
+    int progress = c.intValue(ConfigKeys.PROGRESS_INTERVAL, 0);
+
+    if (!c.problems.isEmpty()) {
+      throw new ConfigException(c.problems);
+    }
+    return new PipelineConfig(
+        mode,
+        runId,
+        seed,
+        input,
+        outputPath,
+        models,
+        runtime,
+        sampling,
+        filters,
+        margin,
+        refinement,
+        master,
+        partitions,
+        progress,
+        config);
+  }
+
+  private static void checkDistinctColumns(Input input, Mode mode, Checker c) {
+    List<String> used = new ArrayList<>();
+    List<String> names = new ArrayList<>(List.of(input.promptColumn()));
+    if (!input.messagesColumn().isEmpty()) {
+      names.add(input.messagesColumn());
+    }
+    if (!input.idColumn().isEmpty()) {
+      names.add(input.idColumn());
+    }
+    if (mode != Mode.WEST_OF_N) {
+      names.add(input.chosenColumn());
+      names.add(input.rejectedColumn());
+      if (!input.scoreGapColumn().isEmpty()) {
+        names.add(input.scoreGapColumn());
+      }
+    }
+    for (String n : names) {
+      if (!n.isEmpty() && used.contains(n)) {
+        c.problems.add("input column '" + n + "' is configured for two roles");
+      }
+      used.add(n);
+    }
+  }
+
+  /** The spec of a configured model directory. */
+  public ModelSpec decoderSpec(String directory) {
+    return ModelSpec.decoder(directory, runtime.engine());
+  }
+
+  public ModelSpec rewardSpec(String directory) {
+    return ModelSpec.reward(directory, runtime.engine());
+  }
+
+  /** The model whose chat template renders chat prompts in this mode. */
+  public String templateModel() {
+    return switch (mode) {
+      case WEST_OF_N -> models.policy().orElseThrow();
+      case SCORE_PAIRS -> models.checkpoint().orElse(models.reference().orElseThrow());
+      case EVALUATE -> models.checkpoint().orElseThrow();
+    };
+  }
+
+  /** Collects problems while reading typed values. */
+  private static final class Checker {
+    final ResolvedConfig config;
+    final List<String> problems = new ArrayList<>();
+
+    Checker(ResolvedConfig config) {
+      this.config = config;
+    }
+
+    String required(ConfigKey key) {
+      String v = config.get(key).trim();
+      if (v.isEmpty()) {
+        problems.add(key.name() + " is required");
+      }
+      return v;
+    }
+
+    String choice(ConfigKey key, String... allowed) {
+      String v = config.get(key).trim().toLowerCase(Locale.ROOT);
+      for (String a : allowed) {
+        if (a.equals(v)) {
+          return v;
+        }
+      }
+      problems.add(
+          key.name()
+              + " must be one of "
+              + String.join(", ", allowed)
+              + ", got '"
+              + config.get(key)
+              + "'");
+      return allowed[0];
+    }
+
+    long longValue(ConfigKey key, long min) {
+      String v = config.get(key).trim();
+      try {
+        long x = Long.parseLong(v);
+        if (x < min) {
+          problems.add(key.name() + " must be >= " + min + ", got " + x);
+        }
+        return x;
+      } catch (NumberFormatException e) {
+        problems.add(key.name() + " must be an integer, got '" + v + "'");
+        return min;
+      }
+    }
+
+    int intValue(ConfigKey key, int min) {
+      long x = longValue(key, min);
+      if (x > Integer.MAX_VALUE) {
+        problems.add(key.name() + " is too large: " + x);
+        return min;
+      }
+      return (int) x;
+    }
+
+    double doubleValue(ConfigKey key) {
+      String v = config.get(key).trim();
+      try {
+        double x = Double.parseDouble(v);
+        if (Double.isNaN(x)) {
+          throw new NumberFormatException();
+        }
+        return x;
+      } catch (NumberFormatException e) {
+        problems.add(key.name() + " must be a number, got '" + v + "'");
+        return Double.NaN;
+      }
+    }
+
+    double doubleIn(ConfigKey key, double lo, double hi) {
+      double x = doubleValue(key);
+      if (!Double.isNaN(x) && !(x >= lo && x <= hi)) {
+        problems.add(key.name() + " must be in [" + lo + ", " + hi + "], got " + x);
+      }
+      return x;
+    }
+
+    Optional<Double> optionalDouble(ConfigKey key, double lo, double hi) {
+      if (config.get(key).trim().isEmpty()) {
+        return Optional.empty();
+      }
+      double x = doubleIn(key, lo, hi);
+      return Double.isNaN(x) ? Optional.empty() : Optional.of(x);
+    }
+
+    boolean bool(ConfigKey key) {
+      String v = config.get(key).trim().toLowerCase(Locale.ROOT);
+      if (!v.equals("true") && !v.equals("false")) {
+        problems.add(key.name() + " must be true or false, got '" + config.get(key) + "'");
+      }
+      return v.equals("true");
+    }
+
+    List<String> stringList(ConfigKey key) {
+      try {
+        List<String> list = JSON.readValue(config.get(key), new TypeReference<List<String>>() {});
+        return list == null ? List.of() : list;
+      } catch (Exception e) {
+        problems.add(
+            key.name() + " must be a JSON array of strings, got '" + config.get(key) + "'");
+        return List.of();
+      }
+    }
+
+    /**
+     * A model directory: required or optional; when local, it must hold the files a model needs. A
+     * Hadoop FS directory (s3a://, hdfs://) is checked when the run starts ({@link RemoteModels}),
+     * since that needs the session's Hadoop configuration.
+     */
+    Optional<String> model(ConfigKey key, boolean required) {
+      String v = config.get(key).trim();
+      if (v.isEmpty()) {
+        if (required) {
+          problems.add(key.name() + " is required in this mode");
+        }
+        return Optional.empty();
+      }
+      if (LocalModelCache.isRemote(v)) {
+        return Optional.of(v);
+      }
+      Path dir = localPath(v);
+      if (dir == null) {
+        problems.add(
+            key.name()
+                + " must be a local directory (copy models to every executor), got '"
+                + v
+                + "'");
+      } else if (!Files.isDirectory(dir)) {
+        problems.add(key.name() + ": no such directory: " + v);
+      } else {
+        for (String f : List.of("config.json", "tokenizer.json", "model.onnx")) {
+          if (!Files.isRegularFile(dir.resolve(f))) {
+            problems.add(key.name() + ": " + v + " has no " + f);
+          }
+        }
+      }
+      return Optional.of(v);
+    }
+  }
+
+  /** A local filesystem path for a plain or file: path, else null. */
+  public static Path localPath(String v) {
+    if (v.startsWith("file:")) {
+      return Path.of(URI.create(v));
+    }
+    return v.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*") ? null : Path.of(v);
+  }
+
+  /** The redacted effective configuration, for logs and the manifest. */
+  public Map<String, String> redacted() {
+    return source.redacted();
+  }
+}

@@ -1,0 +1,249 @@
+package org.prefscore.job.report;
+
+import static org.apache.spark.sql.functions.col;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.prefscore.job.Mode;
+import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.io.ModelFingerprint;
+import org.prefscore.job.io.RunOutput;
+import org.prefscore.method.PolicyEvaluation;
+import org.prefscore.spark.OutputSchema;
+import org.prefscore.spark.PipelineCounters;
+
+/**
+ * Builds {@code manifest.json}: the redacted configuration, model fingerprints, counts per stage
+ * and reason, the accounting identity, timings per stage, throughput, the quantile method and cuts,
+ * and which model gave the policy terms. Written last (with {@code _SUCCESS}) by {@link RunOutput}.
+ */
+public final class RunManifest {
+
+  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  static final String QUANTILE_METHOD =
+      "Greenwald-Khanna epsilon-approximate quantile summary (Spark DataFrameStatFunctions.approxQuantile)";
+
+  private final ObjectNode root = JSON.createObjectNode();
+  private final ObjectNode counts;
+  private final ObjectNode quantiles;
+  private final PipelineConfig config;
+
+  public RunManifest(PipelineConfig config, RunOutput output, Instant started) {
+    this(config, output, started, null);
+  }
+
+  /** {@code hadoop}: to fingerprint model directories on a Hadoop FS (null: local ones only). */
+  public RunManifest(
+      PipelineConfig config, RunOutput output, Instant started, Configuration hadoop) {
+    this.config = config;
+    root.put("run_id", config.runId());
+    root.put("mode", config.mode().cliName());
+    root.put("status", "RUNNING");
+    root.put("output", output.path());
+    root.put("started_at", started.toString());
+    ObjectNode cfg = root.putObject("config");
+    config.redacted().forEach(cfg::put);
+    ObjectNode models = root.putObject("models");
+    PipelineConfig.Models m = config.models();
+    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop));
+    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop));
+    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop));
+    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop));
+    ObjectNode terms = root.putObject("policy_terms");
+    if (m.checkpoint().isPresent()) {
+      terms.put("source", OutputSchema.POLICY_TERMS_CHECKPOINT);
+      terms.put("model", m.checkpoint().get());
+      terms.put(
+          "note",
+          "ckpt_* columns are log-probs of models.policy-checkpoint; margins and refinement use them as π");
+    } else {
+      terms.put("source", OutputSchema.POLICY_TERMS_REFERENCE);
+      terms.put(
+          "note",
+          "no models.policy-checkpoint: policy terms = reference terms (π = π_ref), so dpo_margin,"
+              + " px_margin and refinement (Δ) are 0; ckpt_* columns are null");
+    }
+    if (m.referenceIsPolicy()) {
+      root.put("reference_note", "models.reference not set: the reference is models.policy");
+    }
+    ObjectNode sr = root.putObject("srdpo");
+    sr.put("beta", config.margin().beta());
+    sr.put("lambda", config.margin().lambda());
+    sr.put("refinement_prompt", config.refinement().text());
+    sr.put("refinement_separator", config.refinement().separator());
+    counts = root.putObject("counts");
+    quantiles = JSON.createObjectNode();
+    if (config.mode() == Mode.WEST_OF_N) {
+      root.set("quantiles", quantiles);
+      quantiles.put("method", QUANTILE_METHOD);
+      quantiles.put("relative_error", config.filters().relativeError());
+      quantiles.put(
+          "error_bound",
+          "the cut's rank among the n values is within relative_error * n of ceil(q * n)");
+    }
+  }
+
+  private static void fingerprint(
+      ObjectNode models, String role, String dir, Configuration hadoop) {
+    ModelFingerprint f = ModelFingerprint.of(dir, hadoop);
+    ObjectNode n = models.putObject(role);
+    n.put("path", dir);
+    n.put("model_onnx_sha256", f.modelOnnxSha256());
+    if (!f.externalDataSha256().isEmpty()) {
+      ObjectNode external = n.putObject("external_data_sha256");
+      f.externalDataSha256().forEach(external::put);
+    }
+    n.put("tokenizer_json_sha256", f.tokenizerJsonSha256());
+  }
+
+  public void count(String name, long value) {
+    counts.put(name, value);
+  }
+
+  public void confidenceCut(double q, double cut, long population) {
+    ObjectNode c = quantiles.putObject("confidence");
+    c.put("quantile", q);
+    c.put("cut", cut);
+    c.put("population", population);
+  }
+
+  public void likelihoodCut(double tau, long population) {
+    PipelineConfig.Filters f = config.filters();
+    ObjectNode l = quantiles.putObject("likelihood");
+    l.put("mode", f.likelihoodMode().name().toLowerCase());
+    l.put(
+        "normalization",
+        f.normalization() == org.prefscore.method.LogprobNormalization.SUM ? "sum" : "per-token");
+    if (f.likelihoodMode() == PipelineConfig.LikelihoodMode.QUANTILE) {
+      l.put("quantile", f.likelihoodQuantile());
+      l.put("population", population);
+    }
+    l.put("threshold", tau);
+  }
+
+  public void accounting(Accounting a) {
+    ObjectNode n = root.putObject("accounting");
+    n.put("input_rows", a.inputRows());
+    a.perTable().forEach(n::put);
+    n.put("identity", "input_rows = " + String.join(" + ", a.perTable().keySet()));
+    n.put("holds", a.holds());
+    if (!a.holds()) {
+      n.put("problem", a.problem());
+    }
+  }
+
+  public void reasonCounts(RunOutput output, boolean hasFiltered) {
+    ObjectNode rejects = counts.putObject("rejects_by_stage_and_reason");
+    Map<String, Map<String, Long>> byStage = new TreeMap<>();
+    for (Row r :
+        output
+            .read("rejects")
+            .groupBy(OutputSchema.STAGE, OutputSchema.REASON_CODE)
+            .count()
+            .collectAsList()) {
+      byStage
+          .computeIfAbsent(r.getString(0), k -> new TreeMap<>())
+          .put(r.getString(1), r.getLong(2));
+    }
+    byStage.forEach(
+        (stage, reasons) -> {
+          ObjectNode s = rejects.putObject(stage);
+          reasons.forEach(s::put);
+        });
+    if (hasFiltered) {
+      ObjectNode filtered = counts.putObject("filtered_by_reason");
+      for (Row r :
+          output
+              .read("filtered")
+              .groupBy(col(OutputSchema.FILTER_REASON))
+              .count()
+              .orderBy(OutputSchema.FILTER_REASON)
+              .collectAsList()) {
+        filtered.put(r.getString(0), r.getLong(1));
+      }
+    }
+  }
+
+  public void evaluation(PolicyEvaluation e) {
+    root.set("evaluation", evaluationNode(e));
+  }
+
+  public void finish(
+      Map<String, Double> stageSeconds, double totalSeconds, PipelineCounters counters) {
+    ObjectNode t = root.putObject("timings_seconds");
+    stageSeconds.forEach((k, v) -> t.put(k, round(v)));
+    t.put("total", round(totalSeconds));
+    ObjectNode p = root.putObject("throughput");
+    long tokens = counters.generatedTokens.value();
+    p.put("generated_tokens", tokens);
+    double genSeconds = stageSeconds.getOrDefault("generate", 0.0);
+    p.put("generate_stage_tokens_per_second", genSeconds > 0 ? round(tokens / genSeconds) : 0.0);
+    p.put("run_tokens_per_second", totalSeconds > 0 ? round(tokens / totalSeconds) : 0.0);
+    p.put("reward_texts", counters.rewardTexts.value());
+    p.put("sequences_scored", counters.sequencesScored.value());
+    p.put("prefix_mismatches", counters.prefixMismatches.value());
+    ObjectNode model = p.putObject("model_seconds_summed_over_tasks");
+    model.put("generation", round(counters.generationNanos.value() / 1e9));
+    model.put("reward", round(counters.rewardNanos.value() / 1e9));
+    model.put("scoring", round(counters.scoringNanos.value() / 1e9));
+    model.put("total", round(counters.modelNanos() / 1e9));
+    root.put("finished_at", Instant.now().toString());
+    root.put("status", "SUCCEEDED");
+  }
+
+  public ObjectNode node() {
+    return root;
+  }
+
+  public String toJson() {
+    try {
+      return JSON.writeValueAsString(root) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static ObjectNode evaluationNode(PolicyEvaluation e) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("tuples", e.tuples());
+    n.put("average_marginal", e.averageMarginal());
+    n.put("accuracy", e.accuracy());
+    n.put("prompt_augmented_accuracy", e.promptAugmentedAccuracy());
+    n.put("scored_tuples", e.scoredTuples());
+    putOptional(n, "pearson", e.pearson());
+    putOptional(n, "spearman", e.spearman());
+    putOptional(n, "kendall", e.kendall());
+    return n;
+  }
+
+  public static String evaluationJson(PolicyEvaluation e, PipelineConfig config) {
+    ObjectNode n = evaluationNode(e);
+    n.put("policy", config.models().checkpoint().orElse(""));
+    n.put("reference", config.models().reference().orElse(""));
+    n.put("beta", config.margin().beta());
+    try {
+      return JSON.writeValueAsString(n) + "\n";
+    } catch (JsonProcessingException ex) {
+      throw new IllegalStateException(ex);
+    }
+  }
+
+  private static void putOptional(ObjectNode n, String name, java.util.OptionalDouble v) {
+    if (v.isPresent()) {
+      n.put(name, v.getAsDouble());
+    } else {
+      n.putNull(name);
+    }
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000.0) / 1000.0;
+  }
+}

@@ -1,0 +1,51 @@
+package org.prefscore.runtime.decode;
+
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * How a {@link SampleGenerator} batches and parallelises its work; none of it changes the samples.
+ *
+ * @param tokenBudget upper bound on rows × (longest prompt + maxNewTokens) per batch: bounds the
+ *     cache's memory however long the prompts and however large N (at least 1)
+ * @param sharePrefill prefill each prompt once and share its cache across its samples (the
+ *     default); false prefills every sample row separately, for benchmarking the gain
+ * @param samplingThreads threads that sample the rows of one decoding step (at least 1). Give it
+ *     the cores the caller may use, as for the engine's intra-op threads: more than that only
+ *     contends with the forward pass
+ * @param samplingPool where the threads beyond the caller's come from; required when {@code
+ *     samplingThreads > 1} (an executor's is {@code ExecutorRegistry.samplingPool()})
+ */
+public record GenerationOptions(
+    long tokenBudget, boolean sharePrefill, int samplingThreads, ExecutorService samplingPool) {
+
+  public GenerationOptions {
+    if (tokenBudget < 1) {
+      throw new IllegalArgumentException("token budget must be >= 1, got " + tokenBudget);
+    }
+    if (samplingThreads < 1) {
+      throw new IllegalArgumentException("sampling threads must be >= 1, got " + samplingThreads);
+    }
+    if (samplingThreads > 1 && samplingPool == null) {
+      throw new IllegalArgumentException(
+          samplingThreads + " sampling threads need a sampling pool");
+    }
+  }
+
+  /** A shared prefill, sampled on the calling thread. */
+  public static GenerationOptions of(long tokenBudget) {
+    return new GenerationOptions(tokenBudget, true, 1, null);
+  }
+
+  /** The same options with prefill sharing on or off. */
+  public GenerationOptions withSharePrefill(boolean share) {
+    return new GenerationOptions(tokenBudget, share, samplingThreads, samplingPool);
+  }
+
+  /**
+   * The same options sampling each step's rows on {@code threads} threads, taken from {@code pool}.
+   */
+  public GenerationOptions withSamplingThreads(int threads, ExecutorService pool) {
+    return new GenerationOptions(tokenBudget, sharePrefill, threads, Objects.requireNonNull(pool));
+  }
+}

@@ -1,0 +1,291 @@
+package org.prefscore.runtime.decode;
+
+import java.util.Arrays;
+import org.prefscore.runtime.LogMath;
+
+/**
+ * Chooses the next token from one row of logits and reports its log-probabilities. Pure logic: no
+ * engine, no allocation beyond scratch buffers reused across calls (one instance per thread).
+ *
+ * <p>Warping follows transformers' order: temperature, then top-k, then top-p (the smallest set of
+ * most likely tokens whose mass reaches p, always at least one). Token ids at or beyond {@code
+ * sampleableVocab} (padded embedding rows that no tokenizer id maps to) are never chosen, but still
+ * count in the temperature-1 softmax that defines log π. The draw is the inverse CDF of the kept
+ * tokens taken in id order, so a sample is a pure function of its logits and its uniforms.
+ */
+public final class TokenSampler {
+
+  /** The chosen token with its log-probability under the model and under the warped sampler. */
+  public record Choice(int token, double logprob, double samplingLogprob) {}
+
+  private final SamplingConfig config;
+  private final int sampleableVocab;
+  private double[] scratchProbs = new double[0];
+  private long[] scratchKeys = new long[0];
+  private int[] sortedIds = new int[0];
+  private double[] sortedProbs = new double[0];
+  private int[] candidates = new int[0];
+
+  public TokenSampler(SamplingConfig config, int sampleableVocab) {
+    this.config = config;
+    this.sampleableVocab = sampleableVocab;
+  }
+
+  /**
+   * Chooses a token from {@code logits[offset, offset + width)}.
+   *
+   * @param uniform a draw in [0, 1) from the sample's own random stream (ignored when greedy)
+   */
+  public Choice choose(float[] logits, int offset, int width, double uniform) {
+    int limit = Math.min(width, sampleableVocab);
+    double logZ = LogMath.logSumExp(logits, offset, width);
+    if (config.isGreedy()) {
+      int best = 0;
+      float bestValue = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < limit; i++) {
+        float v = logits[offset + i];
+        if (v > bestValue) {
+          bestValue = v;
+          best = i;
+        }
+      }
+      return new Choice(best, bestValue - logZ, 0.0);
+    }
+    if (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= limit)) {
+      return chooseFromAll(logits, offset, limit, logZ, uniform);
+    }
+    int count = collectCandidates(logits, offset, limit);
+    // Warped softmax over the candidates.
+    double invT = 1.0 / config.temperature();
+    double max = Double.NEGATIVE_INFINITY;
+    for (int c = 0; c < count; c++) {
+      max = Math.max(max, logits[offset + candidates[c]] * invT);
+    }
+    ensureProbs(limit);
+    double mass = 0;
+    for (int c = 0; c < count; c++) {
+      double p = Math.exp(logits[offset + candidates[c]] * invT - max);
+      scratchProbs[c] = p;
+      mass += p;
+    }
+    int kept = count;
+    if (config.topP() < 1.0) {
+      kept = nucleus(count, mass);
+    }
+    // candidates[0..kept) hold the kept tokens in id order.
+    double keptMass = 0;
+    for (int c = 0; c < kept; c++) {
+      keptMass += scratchProbs[c];
+    }
+    double target = uniform * keptMass;
+    double acc = 0;
+    int chosen = kept - 1;
+    for (int c = 0; c < kept; c++) {
+      acc += scratchProbs[c];
+      if (target < acc) {
+        chosen = c;
+        break;
+      }
+    }
+    int token = candidates[chosen];
+    return new Choice(
+        token, logits[offset + token] - logZ, Math.log(scratchProbs[chosen] / keptMass));
+  }
+
+  /** No top-k, no top-p: every sampleable id is a candidate, in id order; no index indirection. */
+  private Choice chooseFromAll(float[] logits, int offset, int limit, double logZ, double uniform) {
+    double invT = 1.0 / config.temperature();
+    float maxLogit = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < limit; i++) {
+      maxLogit = Math.max(maxLogit, logits[offset + i]);
+    }
+    double max = maxLogit * invT; // = max_i (logits[i] * invT): the product is monotonic, invT > 0
+    ensureProbs(limit);
+    double[] probs = scratchProbs;
+    double mass = 0;
+    for (int i = 0; i < limit; i++) {
+      double p = Math.exp(logits[offset + i] * invT - max);
+      probs[i] = p;
+      mass += p;
+    }
+    double target = uniform * mass;
+    double acc = 0;
+    int chosen = limit - 1;
+    for (int i = 0; i < limit; i++) {
+      acc += probs[i];
+      if (target < acc) {
+        chosen = i;
+        break;
+      }
+    }
+    return new Choice(chosen, logits[offset + chosen] - logZ, Math.log(probs[chosen] / mass));
+  }
+
+  /** Fills {@code candidates} with every sampleable id, or the top-k of them; returns the count. */
+  private int collectCandidates(float[] logits, int offset, int limit) {
+    if (candidates.length < limit) {
+      candidates = new int[limit];
+    }
+    int k = config.topK();
+    if (k <= 0 || k >= limit) {
+      for (int i = 0; i < limit; i++) {
+        candidates[i] = i;
+      }
+      return limit;
+    }
+    // Min-heap of the k largest logits; ties keep the lower id (transformers keeps torch.topk's).
+    int[] heap = new int[k];
+    int size = 0;
+    for (int i = 0; i < limit; i++) {
+      if (size < k) {
+        heap[size] = i;
+        siftUp(heap, size++, logits, offset);
+      } else if (logits[offset + i] > logits[offset + heap[0]]) {
+        heap[0] = i;
+        siftDown(heap, size, logits, offset);
+      }
+    }
+    System.arraycopy(heap, 0, candidates, 0, k);
+    Arrays.sort(candidates, 0, k);
+    return k;
+  }
+
+  private static boolean less(int a, int b, float[] logits, int offset) {
+    float va = logits[offset + a];
+    float vb = logits[offset + b];
+    return va < vb || (va == vb && a > b);
+  }
+
+  private static void siftUp(int[] heap, int i, float[] logits, int offset) {
+    while (i > 0) {
+      int parent = (i - 1) / 2;
+      if (!less(heap[i], heap[parent], logits, offset)) {
+        return;
+      }
+      int t = heap[i];
+      heap[i] = heap[parent];
+      heap[parent] = t;
+      i = parent;
+    }
+  }
+
+  private static void siftDown(int[] heap, int size, float[] logits, int offset) {
+    int i = 0;
+    while (true) {
+      int l = 2 * i + 1;
+      int r = l + 1;
+      int smallest = i;
+      if (l < size && less(heap[l], heap[smallest], logits, offset)) {
+        smallest = l;
+      }
+      if (r < size && less(heap[r], heap[smallest], logits, offset)) {
+        smallest = r;
+      }
+      if (smallest == i) {
+        return;
+      }
+      int t = heap[i];
+      heap[i] = heap[smallest];
+      heap[smallest] = t;
+      i = smallest;
+    }
+  }
+
+  /**
+   * Reorders candidates most likely first and returns how many form the nucleus. Only tokens that
+   * can be in the nucleus are sorted: if the tokens with probability at least t already reach mass
+   * p, no token below t can enter it.
+   */
+  private int nucleus(int count, double mass) {
+    double maxP = 0;
+    for (int c = 0; c < count; c++) {
+      maxP = Math.max(maxP, scratchProbs[c]);
+    }
+    double target = config.topP() * mass;
+    double threshold = maxP * 1e-4;
+    double above = 0;
+    for (int c = 0; c < count; c++) {
+      if (scratchProbs[c] >= threshold) {
+        above += scratchProbs[c];
+      }
+    }
+    int sortable = count;
+    if (above >= target) {
+      // Move the tokens at or above the threshold to the front, keeping id order.
+      int w = 0;
+      for (int c = 0; c < count; c++) {
+        if (scratchProbs[c] >= threshold) {
+          swap(w++, c);
+        }
+      }
+      sortable = w;
+    }
+    // Sort (prob desc, id asc) without boxing: a primitive sort on keys made of the probability
+    // rounded to float (desc) and the candidate slot (asc, = id order), then an insertion pass
+    // with the exact double comparison fixes the few pairs that float rounding tied or swapped.
+    if (scratchKeys.length < sortable) {
+      scratchKeys = new long[sortable];
+      sortedIds = new int[sortable];
+      sortedProbs = new double[sortable];
+    }
+    for (int c = 0; c < sortable; c++) {
+      int bits = Float.floatToRawIntBits((float) scratchProbs[c]);
+      scratchKeys[c] = ((long) (Integer.MAX_VALUE - bits) << 32) | c;
+    }
+    Arrays.sort(scratchKeys, 0, sortable);
+    for (int c = 0; c < sortable; c++) {
+      int from = (int) scratchKeys[c];
+      sortedIds[c] = candidates[from];
+      sortedProbs[c] = scratchProbs[from];
+    }
+    for (int c = 1; c < sortable; c++) {
+      int id = sortedIds[c];
+      double p = sortedProbs[c];
+      int j = c - 1;
+      while (j >= 0 && (sortedProbs[j] < p || (sortedProbs[j] == p && sortedIds[j] > id))) {
+        sortedIds[j + 1] = sortedIds[j];
+        sortedProbs[j + 1] = sortedProbs[j];
+        j--;
+      }
+      sortedIds[j + 1] = id;
+      sortedProbs[j + 1] = p;
+    }
+    int kept = sortable;
+    double acc = 0;
+    for (int c = 0; c < sortable; c++) {
+      acc += sortedProbs[c];
+      if (acc >= target) {
+        kept = c + 1;
+        break;
+      }
+    }
+    // Keep, in id order, the candidates ranked at or before the last one of the nucleus.
+    double lastP = sortedProbs[kept - 1];
+    int lastId = sortedIds[kept - 1];
+    int w = 0;
+    for (int c = 0; c < sortable; c++) {
+      double p = scratchProbs[c];
+      int id = candidates[c];
+      if (p > lastP || (p == lastP && id <= lastId)) {
+        candidates[w] = id;
+        scratchProbs[w++] = p;
+      }
+    }
+    return kept;
+  }
+
+  private void swap(int a, int b) {
+    int ti = candidates[a];
+    candidates[a] = candidates[b];
+    candidates[b] = ti;
+    double tp = scratchProbs[a];
+    scratchProbs[a] = scratchProbs[b];
+    scratchProbs[b] = tp;
+  }
+
+  private void ensureProbs(int n) {
+    if (scratchProbs.length < n) {
+      scratchProbs = new double[n];
+    }
+  }
+}

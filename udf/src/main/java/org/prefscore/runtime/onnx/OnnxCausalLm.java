@@ -1,0 +1,370 @@
+package org.prefscore.runtime.onnx;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.onnxruntime.engine.OrtNDArray;
+import ai.djl.training.ParameterStore;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.prefscore.runtime.CausalLm;
+import org.prefscore.runtime.DecodeSession;
+import org.prefscore.runtime.DecoderSignature;
+import org.prefscore.runtime.EngineOptions;
+import org.prefscore.runtime.KvCache;
+import org.prefscore.runtime.ModelLoadException;
+import org.prefscore.runtime.StepInput;
+import org.prefscore.runtime.StepOutput;
+
+/**
+ * A Hugging Face decoder exported to ONNX in the standard decoder-with-KV-cache layout (inputs
+ * {@code input_ids}, {@code attention_mask}, optional {@code position_ids}, {@code
+ * past_key_values.{i}.key/value}; outputs {@code logits}, {@code present.{i}.key/value}), run by
+ * DJL's OnnxRuntime engine.
+ *
+ * <p>The layout is read from the graph at load time: number of layers, key/value heads, head size,
+ * logits width and whether position ids are taken. Anything else fails with a message naming the
+ * file. Thread-safe: each task thread opens its own {@link DecodeSession}.
+ */
+public final class OnnxCausalLm implements CausalLm {
+
+  private static final Pattern PAST = Pattern.compile("past_key_values\\.(\\d+)\\.(key|value)");
+  private static final Set<String> PLAIN_INPUTS =
+      Set.of("input_ids", "attention_mask", "position_ids");
+
+  private final Path onnxFile;
+  private final OrtSessions.Opened graph;
+  private final DecoderSignature signature;
+
+  private OnnxCausalLm(Path onnxFile, OrtSessions.Opened graph, DecoderSignature signature) {
+    this.onnxFile = onnxFile;
+    this.graph = graph;
+    this.signature = signature;
+  }
+
+  /** Loads and checks {@code onnxFile}; runs one tiny forward pass to prove the graph works. */
+  public static OnnxCausalLm load(Path onnxFile, EngineOptions options) {
+    OrtSessions.Opened graph = OrtSessions.open(onnxFile, options);
+    try {
+      DecoderSignature declared = discover(onnxFile, graph);
+      OnnxCausalLm lm = new OnnxCausalLm(onnxFile, graph, declared);
+      int width = lm.probeLogitsWidth();
+      if (declared.logitsWidth() != width) {
+        lm =
+            new OnnxCausalLm(
+                onnxFile,
+                graph,
+                new DecoderSignature(
+                    declared.numLayers(),
+                    declared.numKvHeads(),
+                    declared.headDim(),
+                    width,
+                    declared.hasPositionIds()));
+      }
+      return lm;
+    } catch (RuntimeException e) {
+      graph.block().close();
+      graph.manager().close();
+      throw e;
+    }
+  }
+
+  /** Whether the graph runs on ONNX Runtime's CUDA execution provider. */
+  public boolean onCuda() {
+    return graph.onCuda();
+  }
+
+  private static DecoderSignature discover(Path file, OrtSessions.Opened graph) {
+    Set<String> names = graph.inputs().keySet();
+    List<String> problems = new ArrayList<>();
+    for (String required : List.of("input_ids", "attention_mask")) {
+      if (!names.contains(required)) {
+        problems.add("missing input '" + required + "'");
+      }
+    }
+    TreeSet<Integer> layers = new TreeSet<>();
+    Set<String> unexpected = new TreeSet<>();
+    for (String name : names) {
+      Matcher m = PAST.matcher(name);
+      if (m.matches()) {
+        layers.add(Integer.parseInt(m.group(1)));
+      } else if (!PLAIN_INPUTS.contains(name)) {
+        unexpected.add(name);
+      }
+    }
+    if (!unexpected.isEmpty()) {
+      problems.add("unexpected inputs " + unexpected);
+    }
+    if (layers.isEmpty()) {
+      problems.add(
+          "no past_key_values.{i}.key/value inputs: export the decoder with its KV cache"
+              + " (decoder-with-past layout)");
+    }
+    int numLayers = layers.isEmpty() ? 0 : layers.last() + 1;
+    int kvHeads = -1;
+    int headDim = -1;
+    for (int i = 0; i < numLayers; i++) {
+      for (String kind : List.of("key", "value")) {
+        String in = "past_key_values." + i + "." + kind;
+        String out = "present." + i + "." + kind;
+        long[] shape = OrtSessions.shape(graph.inputs(), in);
+        if (shape == null) {
+          problems.add("missing input '" + in + "'");
+          continue;
+        }
+        if (!graph.outputs().containsKey(out)) {
+          problems.add("missing output '" + out + "'");
+        }
+        if (shape.length != 4 || shape[1] <= 0 || shape[3] <= 0) {
+          problems.add(
+              "input '"
+                  + in
+                  + "' must be [batch, kv_heads, past_len, head_dim] with static heads and head"
+                  + " size, got "
+                  + java.util.Arrays.toString(shape));
+          continue;
+        }
+        if (kvHeads == -1) {
+          kvHeads = (int) shape[1];
+          headDim = (int) shape[3];
+        } else if (kvHeads != shape[1] || headDim != shape[3]) {
+          problems.add("input '" + in + "' has another head layout than layer 0");
+        }
+      }
+    }
+    long[] logits = OrtSessions.shape(graph.outputs(), "logits");
+    if (logits == null) {
+      problems.add("missing output 'logits' (outputs are " + graph.outputs().keySet() + ")");
+    } else if (logits.length != 3) {
+      problems.add("output 'logits' must be [batch, seq, vocab], got rank " + logits.length);
+    }
+    if (!problems.isEmpty()) {
+      throw new ModelLoadException(
+          file, "not a decoder-with-KV-cache graph: " + String.join("; ", problems));
+    }
+    int width = logits[2] > 0 ? (int) logits[2] : 1;
+    return new DecoderSignature(numLayers, kvHeads, headDim, width, names.contains("position_ids"));
+  }
+
+  private int probeLogitsWidth() {
+    try (DecodeSession session = openSession()) {
+      KvCache empty = session.emptyCache(1);
+      StepOutput out =
+          session.forward(
+              new StepInput(
+                  1,
+                  1,
+                  new long[] {0},
+                  new long[] {1},
+                  new long[] {0},
+                  empty,
+                  StepInput.LogitsWanted.LAST_POSITION));
+      out.present().close();
+      return out.logitsWidth();
+    } catch (RuntimeException e) {
+      throw new ModelLoadException(onnxFile, "a one-token test pass failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public DecoderSignature signature() {
+    return signature;
+  }
+
+  @Override
+  public DecodeSession openSession() {
+    return new Session(graph.manager().newSubManager());
+  }
+
+  @Override
+  public void close() {
+    graph.block().close();
+    graph.manager().close();
+  }
+
+  @Override
+  public String toString() {
+    return "OnnxCausalLm[" + onnxFile + ", " + signature + "]";
+  }
+
+  /** The cache: one key and one value tensor per layer, owned by the session's manager. */
+  private static final class OrtKvCache implements KvCache {
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private final int batch;
+    private final int length;
+    private boolean closed;
+
+    OrtKvCache(NDArray[] keys, NDArray[] values, int batch, int length) {
+      this.keys = keys;
+      this.values = values;
+      this.batch = batch;
+      this.length = length;
+    }
+
+    @Override
+    public int batchSize() {
+      return batch;
+    }
+
+    @Override
+    public int length() {
+      return length;
+    }
+
+    @Override
+    public void close() {
+      if (!closed) {
+        closed = true;
+        for (NDArray a : keys) {
+          a.close();
+        }
+        for (NDArray a : values) {
+          a.close();
+        }
+      }
+    }
+  }
+
+  private final class Session implements DecodeSession {
+    private final NDManager manager;
+    private final ParameterStore parameters;
+
+    Session(NDManager manager) {
+      this.manager = manager;
+      this.parameters = new ParameterStore(manager, false);
+    }
+
+    @Override
+    public KvCache emptyCache(int batch) {
+      int layers = signature.numLayers();
+      NDArray[] keys = new NDArray[layers];
+      NDArray[] values = new NDArray[layers];
+      Shape shape = new Shape(batch, signature.numKvHeads(), 0, signature.headDim());
+      for (int i = 0; i < layers; i++) {
+        keys[i] = manager.create(FloatBuffer.allocate(0), shape, DataType.FLOAT32);
+        values[i] = manager.create(FloatBuffer.allocate(0), shape, DataType.FLOAT32);
+      }
+      return new OrtKvCache(keys, values, batch, 0);
+    }
+
+    @Override
+    public StepOutput forward(StepInput in) {
+      OrtKvCache past = (OrtKvCache) in.past();
+      int total = past.length() + in.seqLen();
+      NDList inputs = new NDList();
+      inputs.add(named(longs(in.inputIds(), new Shape(in.batch(), in.seqLen())), "input_ids"));
+      inputs.add(named(longs(in.attentionMask(), new Shape(in.batch(), total)), "attention_mask"));
+      if (signature.hasPositionIds()) {
+        inputs.add(
+            named(longs(in.positionIds(), new Shape(in.batch(), in.seqLen())), "position_ids"));
+      }
+      for (int i = 0; i < signature.numLayers(); i++) {
+        inputs.add(named(past.keys[i], "past_key_values." + i + ".key"));
+        inputs.add(named(past.values[i], "past_key_values." + i + ".value"));
+      }
+      NDList outputs = graph.block().forward(parameters, inputs, false);
+      // Free this step's small input tensors now; the cache is closed by its owner.
+      for (int i = 0; i < (signature.hasPositionIds() ? 3 : 2); i++) {
+        inputs.get(i).close();
+      }
+      NDArray logits = outputs.get("logits");
+      int width = (int) logits.getShape().get(2);
+      int seq = (int) logits.getShape().get(1);
+      float[] values = readLogits(logits, in.batch(), seq, width, in.logits());
+      logits.close();
+      NDArray[] keys = new NDArray[signature.numLayers()];
+      NDArray[] vals = new NDArray[signature.numLayers()];
+      for (int i = 0; i < signature.numLayers(); i++) {
+        keys[i] = outputs.get("present." + i + ".key");
+        vals[i] = outputs.get("present." + i + ".value");
+      }
+      int positions = in.logits() == StepInput.LogitsWanted.LAST_POSITION ? 1 : seq;
+      return new StepOutput(
+          values, positions, width, new OrtKvCache(keys, vals, in.batch(), total));
+    }
+
+    @Override
+    public KvCache selectRows(KvCache cache, int[] rows) {
+      OrtKvCache source = (OrtKvCache) cache;
+      int layers = signature.numLayers();
+      NDArray[] keys = new NDArray[layers];
+      NDArray[] values = new NDArray[layers];
+      for (int i = 0; i < layers; i++) {
+        keys[i] = gather(source.keys[i], source.batch, rows);
+        values[i] = gather(source.values[i], source.batch, rows);
+      }
+      return new OrtKvCache(keys, values, rows.length, source.length);
+    }
+
+    /**
+     * Rows of a cache tensor, repeated or dropped. ONNX Runtime's Java API only hands out a copy of
+     * an output tensor's data; the chosen rows go from that copy straight into a direct buffer that
+     * the new tensor wraps without copying again (a heap array would be copied once more into
+     * direct memory, and at the N-fold expansion after prefill that copy is the largest one).
+     */
+    private NDArray gather(NDArray array, int batch, int[] rows) {
+      FloatBuffer data = ((OrtNDArray) array).getTensor().getFloatBuffer();
+      int rowSize = data.capacity() / batch;
+      FloatBuffer out =
+          ByteBuffer.allocateDirect(Math.multiplyExact(rowSize * Float.BYTES, rows.length))
+              .order(ByteOrder.nativeOrder())
+              .asFloatBuffer();
+      for (int r = 0; r < rows.length; r++) {
+        out.put(r * rowSize, data, rows[r] * rowSize, rowSize);
+      }
+      Shape shape = array.getShape();
+      return manager.create(
+          out, new Shape(rows.length, shape.get(1), shape.get(2), shape.get(3)), DataType.FLOAT32);
+    }
+
+    private NDArray longs(long[] data, Shape shape) {
+      return manager.create(LongBuffer.wrap(data), shape, DataType.INT64);
+    }
+
+    @Override
+    public void close() {
+      manager.close();
+    }
+  }
+
+  private static NDArray named(NDArray array, String name) {
+    array.setName(name);
+    return array;
+  }
+
+  /**
+   * The logits as a Java array. ONNX Runtime's {@code getFloatBuffer} already copies the output
+   * into a fresh heap buffer; for all positions (teacher-forced scoring, the largest output) its
+   * array is used as it is instead of being copied once more.
+   */
+  private static float[] readLogits(
+      NDArray logits, int batch, int seq, int width, StepInput.LogitsWanted wanted) {
+    FloatBuffer data = ((OrtNDArray) logits).getTensor().getFloatBuffer();
+    if (wanted == StepInput.LogitsWanted.ALL_POSITIONS) {
+      int size = batch * seq * width;
+      if (data.hasArray() && data.arrayOffset() == 0 && data.array().length == size) {
+        return data.array();
+      }
+      float[] all = new float[size];
+      data.get(0, all);
+      return all;
+    }
+    float[] last = new float[batch * width];
+    for (int b = 0; b < batch; b++) {
+      data.get((b * seq + seq - 1) * width, last, b * width, width);
+    }
+    return last;
+  }
+}

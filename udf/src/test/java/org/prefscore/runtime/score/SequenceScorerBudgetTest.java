@@ -1,0 +1,72 @@
+package org.prefscore.runtime.score;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.prefscore.runtime.LanguageModel;
+import org.prefscore.testing.Fixtures;
+
+/**
+ * The logits bound cuts scoring into more, smaller forward passes without changing the scores
+ * (tiny-llama: 961 logits per position).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SequenceScorerBudgetTest {
+
+  private LanguageModel model;
+
+  @BeforeAll
+  void load() {
+    model = Fixtures.decoder("tiny-llama");
+  }
+
+  @AfterAll
+  void close() {
+    model.close();
+  }
+
+  @Test
+  void aSmallLogitsBoundMeansMorePassesAndTheSameScores() {
+    List<SequenceScorer.Request> requests = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      requests.add(
+          SequenceScorer.Request.of(
+              "Question " + i + ": why is the sky blue?", " Because of scattering, " + i + "."));
+    }
+    SequenceScorer roomy = new SequenceScorer(model, 100_000, 256L << 20);
+    // 961 logits × 4 bytes × 40 positions: about one sequence per pass.
+    SequenceScorer tight = new SequenceScorer(model, 100_000, 961L * 4 * 40);
+    List<SequenceScorer.Result> a = roomy.score(requests, false);
+    List<SequenceScorer.Result> b = tight.score(requests, false);
+    assertThat(roomy.forwardPasses()).isEqualTo(1);
+    assertThat(tight.forwardPasses()).isGreaterThanOrEqualTo(6);
+    for (int i = 0; i < requests.size(); i++) {
+      assertThat(b.get(i).scored()).isTrue();
+      assertThat(b.get(i).logprob()).isCloseTo(a.get(i).logprob(), within(1e-4));
+    }
+  }
+
+  @Test
+  void aSequenceLongerThanTheBoundStillRunsAlone() {
+    SequenceScorer tiny = new SequenceScorer(model, 100_000, 961L * 4 * 2);
+    List<SequenceScorer.Result> r =
+        tiny.score(
+            List.of(SequenceScorer.Request.of("A longer prompt than two tokens", " and a reply.")),
+            false);
+    assertThat(r.get(0).scored()).isTrue();
+    assertThat(tiny.forwardPasses()).isEqualTo(1);
+  }
+
+  @Test
+  void boundsMustBePositive() {
+    assertThatThrownBy(() -> new SequenceScorer(model, 100, 0))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+}

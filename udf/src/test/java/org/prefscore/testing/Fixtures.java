@@ -1,0 +1,82 @@
+package org.prefscore.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.prefscore.runtime.EngineOptions;
+import org.prefscore.runtime.LanguageModel;
+import org.prefscore.runtime.ModelLoader;
+import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.RewardModel;
+
+/**
+ * Locates the repository, the committed fixture models and their golden values (see
+ * fixtures/README.md): the one test helper for such paths, shared with spark-jobs' tests through
+ * this module's test jar.
+ */
+public final class Fixtures {
+
+  /** Decoder fixtures, one per architecture family users bring. */
+  public static final List<String> DECODERS = List.of("tiny-gpt2", "tiny-pythia", "tiny-llama");
+
+  public static final String REWARD = "tiny-reward";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private Fixtures() {}
+
+  /** The fixtures folder: system property {@code prefscore.fixtures}, else found upwards. */
+  public static Path root() {
+    String configured = System.getProperty("prefscore.fixtures");
+    if (configured != null && Files.isDirectory(Path.of(configured, "models"))) {
+      return Path.of(configured);
+    }
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.isDirectory(dir.resolve("fixtures/models"))) {
+        return dir.resolve("fixtures");
+      }
+    }
+    throw new IllegalStateException("fixtures/models not found; set -Dprefscore.fixtures");
+  }
+
+  /** The repository root: the folder that holds fixtures/ (and README.md, spark-jobs/, ...). */
+  public static Path repoRoot() {
+    return root().toAbsolutePath().getParent();
+  }
+
+  /** A fixture model's directory. */
+  public static Path model(String name) {
+    return root().resolve("models").resolve(name);
+  }
+
+  /** A golden-values file of fixtures/golden, parsed. */
+  public static JsonNode golden(String name) {
+    try {
+      return JSON.readTree(root().resolve("golden").resolve(name + ".json").toFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static long[] ids(JsonNode array) {
+    long[] ids = new long[array.size()];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = array.get(i).asLong();
+    }
+    return ids;
+  }
+
+  /** Loads a fixture decoder on CPU with one intra-op thread; the caller closes it. */
+  public static LanguageModel decoder(String name) {
+    return ModelLoader.loadDecoder(ModelSpec.decoder(model(name).toString(), EngineOptions.cpu(1)));
+  }
+
+  /** Loads the fixture reward model; the caller closes it. */
+  public static RewardModel reward() {
+    return ModelLoader.loadReward(ModelSpec.reward(model(REWARD).toString(), EngineOptions.cpu(1)));
+  }
+}
