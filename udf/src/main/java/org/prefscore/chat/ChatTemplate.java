@@ -255,6 +255,29 @@ public final class ChatTemplate {
    * @throws ChatTemplateException if the template raises an exception or fails to render
    */
   public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    return render(messages, addGenerationPrompt, Map.of());
+  }
+
+  /** Names a template keyword argument may not take: {@code apply_chat_template} binds them. */
+  public static final java.util.Set<String> RESERVED_KWARGS =
+      java.util.Set.of("messages", "add_generation_prompt", "tools", "documents");
+
+  /**
+   * As {@link #render(List, boolean)}, with extra template variables, as transformers' {@code
+   * apply_chat_template(messages, **kwargs)} passes them (e.g. {@code enable_thinking=False}): they
+   * are bound beside {@code messages}, and override {@code bos_token}/{@code eos_token}.
+   *
+   * @param kwargs plain values only: strings, booleans, numbers, null, and lists and maps of them
+   * @throws IllegalArgumentException when a name is one of {@link #RESERVED_KWARGS}
+   */
+  public String render(
+      List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> kwargs) {
+    for (String name : kwargs.keySet()) {
+      if (RESERVED_KWARGS.contains(name)) {
+        throw new IllegalArgumentException(
+            "chat template keyword argument '" + name + "' is bound by apply_chat_template itself");
+      }
+    }
     if (messages.isEmpty()) {
       // Templates index messages[0]; Jinja2 fails there, Jinjava would render silently.
       throw new IllegalArgumentException("no messages to render");
@@ -264,6 +287,7 @@ public final class ChatTemplate {
     bindings.put("add_generation_prompt", addGenerationPrompt);
     bindings.put("bos_token", bosToken);
     bindings.put("eos_token", eosToken);
+    bindings.putAll(kwargs);
 
     // The root is this thread's own: what a render records propagates up to it, never into state
     // shared with other threads.
