@@ -1,7 +1,7 @@
 package org.prefscore.chat;
 
-import static org.prefscore.chat.PythonShims.isPySpace;
-import static org.prefscore.chat.PythonShims.pyStrip;
+import static org.prefscore.chat.Py.isPySpace;
+import static org.prefscore.chat.Py.pyStrip;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -10,21 +10,36 @@ import java.util.regex.Pattern;
 
 /**
  * Jinja2's lexer, as far as it decides the output text: resolves trim_blocks, lstrip_blocks,
- * whitespace control, comments, raw blocks and keep_trailing_newline=False on the template source,
- * and hands Jinjava a template with the same meaning and no whitespace rules left to apply. String
- * literals inside tags are decoded with Python's escapes and re-encoded for Jinjava. Newlines the
- * pass removes are kept in empty Jinjava comments so that Jinjava's line numbers in error messages
- * still match the template.
+ * whitespace control, comments, raw blocks and keep_trailing_newline=False on the template source
+ * (transformers' configuration) and splits it into {@link Segment}s: literal text with no
+ * whitespace rules left to apply, and the insides of {@code {{ }}} and {@code {% %}} tags with the
+ * line each starts on.
  */
 final class JinjaLexer {
+
+  /** What a segment is. */
+  enum Kind {
+    TEXT,
+    EXPRESSION,
+    STATEMENT
+  }
+
+  /**
+   * A piece of the template: literal text, or the source inside a tag.
+   *
+   * @param line the template line the piece starts on (1-based)
+   */
+  record Segment(Kind kind, String source, int line) {}
+
   private static final Pattern RAW_BEGIN = Pattern.compile("\\{%([-+]?)\\s*raw\\s*(-%}\\s*|%})");
   private static final Pattern RAW_END =
       Pattern.compile("\\{%([-+]?)\\s*endraw\\s*(\\+%}|-%}\\s*|%}\\n?)");
 
   private final String src;
-  private final StringBuilder out = new StringBuilder();
+  private final List<Segment> segments = new ArrayList<>();
   private final StringBuilder text = new StringBuilder();
-  private int pendingNewlines;
+  private int textLine = 1;
+  private int[] newlines;
   private int pos;
   private boolean lineStarting = true;
 
@@ -33,11 +48,12 @@ final class JinjaLexer {
     this.src = source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
   }
 
-  static String toJinjava(String template) {
+  /** The template's segments, in order. */
+  static List<Segment> lex(String template) {
     return new JinjaLexer(template).run();
   }
 
-  private String run() {
+  private List<Segment> run() {
     while (pos < src.length()) {
       int tag = nextTagStart(pos);
       if (tag < 0) {
@@ -61,8 +77,8 @@ final class JinjaLexer {
         tag(kind, tag + (sign != 0 ? 3 : 2));
       }
     }
-    flushText(false);
-    return out.toString();
+    flushText();
+    return segments;
   }
 
   private int nextTagStart(int from) {
@@ -90,7 +106,6 @@ final class JinjaLexer {
         kept = data.substring(0, lineStart);
       }
     }
-    dropped(data.substring(kept.length()));
     return kept;
   }
 
@@ -104,7 +119,6 @@ final class JinjaLexer {
   }
 
   private void raw(Matcher begin) {
-    dropped(begin.group());
     Matcher end = RAW_END.matcher(src).region(begin.end(), src.length());
     if (!end.find()) {
       throw syntax("missing end of raw directive", begin.start());
@@ -113,7 +127,6 @@ final class JinjaLexer {
     String content = src.substring(begin.end(), end.start());
     char sign = end.group(1).isEmpty() ? 0 : end.group(1).charAt(0);
     appendText(lstrip(content, sign, true));
-    dropped(end.group());
     lineStarting = end.group().endsWith("\n");
     pos = end.end();
   }
@@ -130,7 +143,6 @@ final class JinjaLexer {
       } else {
         continue;
       }
-      dropped(src.substring(start, end));
       lineStarting = src.charAt(end - 1) == '\n';
       pos = end;
       return;
@@ -148,12 +160,7 @@ final class JinjaLexer {
 
   /** A {{ }} or {% %} tag whose inside starts at {@code start}. */
   private void tag(char kind, int start) {
-    flushText(true);
-    if (pendingNewlines > 0) {
-      // Keep Jinjava's line numbers: the newlines this pass removed, in an empty comment.
-      out.append("{#").append("\n".repeat(pendingNewlines)).append("#}");
-      pendingNewlines = 0;
-    }
+    flushText();
     boolean block = kind == '%';
     List<Character> brackets = new ArrayList<>();
     int i = start;
@@ -164,7 +171,6 @@ final class JinjaLexer {
       if (brackets.isEmpty()) {
         int end = tagEnd(block, i);
         if (end >= 0) {
-          dropped(src.substring(i, end));
           lineStarting = src.charAt(end - 1) == '\n';
           pos = end;
           break;
@@ -184,12 +190,9 @@ final class JinjaLexer {
       }
       i++;
     }
-    String inner = src.substring(start, i);
-    dropped(inner);
-    int line = line(start);
-    String compiled =
-        block ? JinjaCompiler.statement(inner, line) : JinjaCompiler.expression(inner, line);
-    out.append(block ? "{% " : "{{ ").append(compiled).append(block ? " %}" : " }}");
+    segments.add(
+        new Segment(
+            block ? Kind.STATEMENT : Kind.EXPRESSION, src.substring(start, i), line(start)));
   }
 
   /** End of the tag's closing delimiter (with what it swallows) if it starts at i, else -1. */
@@ -311,61 +314,18 @@ final class JinjaLexer {
     return value.toString();
   }
 
-  /** A single-quoted literal that Jinjava reads back as {@code value}. */
-  static String jinjavaLiteral(String value) {
-    StringBuilder literal = new StringBuilder(value.length() + 2).append('\'');
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      switch (c) {
-        case '\\':
-          literal.append("\\\\");
-          break;
-        case '\'':
-          literal.append("\\'");
-          break;
-        case '\n':
-          literal.append("\\n");
-          break;
-        case '\r':
-          literal.append("\\r");
-          break;
-        case '\t':
-          literal.append("\\t");
-          break;
-        default:
-          literal.append(c);
-      }
-    }
-    return literal.append('\'').toString();
-  }
-
   private void appendText(String data) {
+    if (text.length() == 0) {
+      textLine = line(pos);
+    }
     text.append(data);
   }
 
-  /** Writes pending literal text so that Jinjava cannot read a tag start into it. */
-  private void flushText(boolean tagFollows) {
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      boolean opensTag =
-          c == '{' && (i + 1 < text.length() ? "{%#".indexOf(text.charAt(i + 1)) >= 0 : tagFollows);
-      out.append(opensTag ? "{{ '{' }}" : String.valueOf(c));
+  private void flushText() {
+    if (text.length() > 0) {
+      segments.add(new Segment(Kind.TEXT, text.toString(), textLine));
+      text.setLength(0);
     }
-    text.setLength(0);
-  }
-
-  private void dropped(String removed) {
-    pendingNewlines += count(removed, '\n');
-  }
-
-  private static int count(String s, char c) {
-    int n = 0;
-    for (int i = 0; i < s.length(); i++) {
-      if (s.charAt(i) == c) {
-        n++;
-      }
-    }
-    return n;
   }
 
   private IllegalArgumentException syntax(String problem, int at) {
@@ -374,6 +334,14 @@ final class JinjaLexer {
   }
 
   private int line(int at) {
-    return 1 + count(src.substring(0, Math.min(at, src.length())), '\n');
+    if (newlines == null) {
+      List<Integer> found = new ArrayList<>();
+      for (int i = src.indexOf('\n'); i >= 0; i = src.indexOf('\n', i + 1)) {
+        found.add(i);
+      }
+      newlines = found.stream().mapToInt(Integer::intValue).toArray();
+    }
+    int index = java.util.Arrays.binarySearch(newlines, Math.min(at, src.length()));
+    return 1 + (index >= 0 ? index : -index - 1);
   }
 }
