@@ -310,6 +310,23 @@ class ChatTemplateHostileTest {
   }
 
   @Test
+  void inThePipelineAnExceededLimitIsARenderFailureOfThatPrompt() {
+    ChatTemplate looping =
+        ChatTemplate.of(
+            "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+            "", "");
+    PromptRenderer renderer =
+        new PromptRenderer(() -> looping, new org.prefscore.method.RefinementPrompt("P:", " "));
+
+    // GenerationFunction and PromptRenderFunction turn this into a CHAT_TEMPLATE_ERROR reject.
+    assertThatThrownBy(() -> renderer.render(null, MESSAGES))
+        .isInstanceOf(PromptRenderer.RenderException.class)
+        .hasMessageContaining("an inline template exceeded its loop iterations limit");
+    // A plain-text prompt never runs the template.
+    assertThat(renderer.render("plain", null).pxPrompt()).isEqualTo("P: plain");
+  }
+
+  @Test
   void aTemplateCannotWriteFiles() throws Exception {
     // The strongest attempt of the corpus, run once more and checked on disk.
     ChatTemplate template =
