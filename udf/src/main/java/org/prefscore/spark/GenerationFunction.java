@@ -116,12 +116,15 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         }
         for (SampleGenerator.Sample s : result.samples()) {
           RewardScorer.Result reward = rewards.get(next++);
+          // The prompt's own fields ride on its first sample only: they cross the shuffle once,
+          // however large N is (OutputSchema.SAMPLES).
+          boolean carriesPrompt = s.sampleIndex() == 0;
           out.add(
               Rows.of(OutputSchema.SAMPLES)
                   .set(OutputSchema.INPUT_ROW, Rows.get(row, OutputSchema.INPUT_ROW))
                   .set(OutputSchema.PROMPT_ID, s.promptId())
-                  .set(OutputSchema.PROMPT, texts.get(i).prompt())
-                  .set(OutputSchema.PX_PROMPT, texts.get(i).pxPrompt())
+                  .set(OutputSchema.PROMPT, carriesPrompt ? texts.get(i).prompt() : null)
+                  .set(OutputSchema.PX_PROMPT, carriesPrompt ? texts.get(i).pxPrompt() : null)
                   .set(OutputSchema.SAMPLE_INDEX, s.sampleIndex())
                   .set(OutputSchema.SEED, s.seed())
                   .set(OutputSchema.TEXT, s.text())

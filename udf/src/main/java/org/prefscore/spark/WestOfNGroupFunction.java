@@ -48,12 +48,18 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
       }
       scored.add(candidate(promptId, s, reward));
     }
+    // x and p ⊕ x ride on sample 0 only (GenerationFunction), so they cross the shuffle once.
+    Row carrier = byIndex.get(0);
+    if (carrier == null || Rows.get(carrier, OutputSchema.PROMPT) == null) {
+      throw new IllegalStateException(
+          "prompt " + promptId + ": its sample 0, which carries the prompt text, is missing");
+    }
     Rows out =
         Rows.of(OutputSchema.PAIR_WORK)
             .set(OutputSchema.PROMPT_ID, promptId)
             .set(OutputSchema.INPUT_ROW, Rows.get(any, OutputSchema.INPUT_ROW))
-            .set(OutputSchema.PROMPT, Rows.get(any, OutputSchema.PROMPT))
-            .set(OutputSchema.PX_PROMPT, Rows.get(any, OutputSchema.PX_PROMPT));
+            .set(OutputSchema.PROMPT, Rows.get(carrier, OutputSchema.PROMPT))
+            .set(OutputSchema.PX_PROMPT, Rows.get(carrier, OutputSchema.PX_PROMPT));
     Selection selection = selector.select(promptId, scored, refusals.size());
     if (selection instanceof NoPair noPair && noPair.reason() == NoPairReason.REWARD_REFUSED) {
       return List.of(
