@@ -163,6 +163,7 @@ public final class DryRunPlan {
               e.getValue().origin().name().toLowerCase(Locale.ROOT),
               v.replace("\n", "\\n")));
     }
-    return String.join("\n", l);
+    // Paths may hold user-info (s3a://KEY:SECRET@bucket/...), free text may echo a secret value.
+    return c.source().redactor().redact(String.join("\n", l));
   }
 }

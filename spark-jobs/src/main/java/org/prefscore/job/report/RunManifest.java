@@ -13,6 +13,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.prefscore.job.Mode;
 import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.config.Redactor;
 import org.prefscore.job.io.ModelFingerprint;
 import org.prefscore.job.io.RunOutput;
 import org.prefscore.method.PolicyEvaluation;
@@ -43,23 +44,24 @@ public final class RunManifest {
   public RunManifest(
       PipelineConfig config, RunOutput output, Instant started, Configuration hadoop) {
     this.config = config;
+    Redactor redactor = config.source().redactor();
     root.put("run_id", config.runId());
     root.put("mode", config.mode().cliName());
     root.put("status", "RUNNING");
-    root.put("output", output.path());
+    root.put("output", redactor.redact(output.path()));
     root.put("started_at", started.toString());
     ObjectNode cfg = root.putObject("config");
     config.redacted().forEach(cfg::put);
     ObjectNode models = root.putObject("models");
     PipelineConfig.Models m = config.models();
-    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop));
-    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop));
-    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop));
-    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop));
+    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop, redactor));
+    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop, redactor));
+    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop, redactor));
+    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop, redactor));
     ObjectNode terms = root.putObject("policy_terms");
     if (m.checkpoint().isPresent()) {
       terms.put("source", OutputSchema.POLICY_TERMS_CHECKPOINT);
-      terms.put("model", m.checkpoint().get());
+      terms.put("model", redactor.redact(m.checkpoint().get()));
       terms.put(
           "note",
           "ckpt_* columns are log-probs of models.policy-checkpoint; margins and refinement use them as π");
@@ -91,10 +93,10 @@ public final class RunManifest {
   }
 
   private static void fingerprint(
-      ObjectNode models, String role, String dir, Configuration hadoop) {
+      ObjectNode models, String role, String dir, Configuration hadoop, Redactor redactor) {
     ModelFingerprint f = ModelFingerprint.of(dir, hadoop);
     ObjectNode n = models.putObject(role);
-    n.put("path", dir);
+    n.put("path", redactor.redact(dir));
     n.put("model_onnx_sha256", f.modelOnnxSha256());
     if (!f.externalDataSha256().isEmpty()) {
       ObjectNode external = n.putObject("external_data_sha256");
@@ -225,8 +227,9 @@ public final class RunManifest {
 
   public static String evaluationJson(PolicyEvaluation e, PipelineConfig config) {
     ObjectNode n = evaluationNode(e);
-    n.put("policy", config.models().checkpoint().orElse(""));
-    n.put("reference", config.models().reference().orElse(""));
+    Redactor redactor = config.source().redactor();
+    n.put("policy", redactor.redact(config.models().checkpoint().orElse("")));
+    n.put("reference", redactor.redact(config.models().reference().orElse("")));
     n.put("beta", config.margin().beta());
     try {
       return JSON.writeValueAsString(n) + "\n";
