@@ -21,9 +21,11 @@ import org.prefscore.spark.OutputSchema;
 import org.prefscore.spark.PipelineCounters;
 
 /**
- * Builds {@code manifest.json}: the redacted configuration, model fingerprints, counts per stage
- * and reason, the accounting identity, timings per stage, throughput, the quantile method and cuts,
- * and which model gave the policy terms. Written last (with {@code _SUCCESS}) by {@link RunOutput}.
+ * Builds {@code manifest.json}: the redacted configuration, model fingerprints ({@link
+ * ModelFingerprint}: one SHA-256 per file that changes behaviour and one for the directory), counts
+ * per stage and reason, the accounting identity, timings per stage, throughput, the quantile method
+ * and cuts, and which model gave the policy terms. Written last (with {@code _SUCCESS}) by {@link
+ * RunOutput}.
  */
 public final class RunManifest {
 
@@ -52,12 +54,8 @@ public final class RunManifest {
     root.put("started_at", started.toString());
     ObjectNode cfg = root.putObject("config");
     config.redacted().forEach(cfg::put);
-    ObjectNode models = root.putObject("models");
+    root.set("models", models(config, hadoop));
     PipelineConfig.Models m = config.models();
-    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop, redactor));
-    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop, redactor));
-    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop, redactor));
-    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop, redactor));
     ObjectNode terms = root.putObject("policy_terms");
     if (m.checkpoint().isPresent()) {
       terms.put("source", OutputSchema.POLICY_TERMS_CHECKPOINT);
@@ -92,17 +90,46 @@ public final class RunManifest {
     }
   }
 
+  /**
+   * The manifest's {@code models} object: per configured model (policy, reward, reference,
+   * policy_checkpoint) its path, {@code fingerprint_sha256} and the SHA-256 of each file ({@code
+   * <file>_sha256}, null for an optional file the directory lacks; {@code external_data_sha256}).
+   *
+   * @param hadoop to fingerprint directories on a Hadoop FS (null: local ones only)
+   */
+  public static ObjectNode models(PipelineConfig config, Configuration hadoop) {
+    Redactor redactor = config.source().redactor();
+    ObjectNode models = JSON.createObjectNode();
+    PipelineConfig.Models m = config.models();
+    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop, redactor));
+    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop, redactor));
+    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop, redactor));
+    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop, redactor));
+    return models;
+  }
+
   private static void fingerprint(
       ObjectNode models, String role, String dir, Configuration hadoop, Redactor redactor) {
     ModelFingerprint f = ModelFingerprint.of(dir, hadoop);
     ObjectNode n = models.putObject(role);
     n.put("path", redactor.redact(dir));
-    n.put("model_onnx_sha256", f.modelOnnxSha256());
+    n.put("fingerprint_sha256", f.sha256());
+    for (String file :
+        java.util.stream.Stream.concat(
+                ModelFingerprint.REQUIRED.stream(), ModelFingerprint.OPTIONAL.stream())
+            .toList()) {
+      String key = file.replace('.', '_') + "_sha256";
+      String sha = f.files().get(file);
+      if (sha == null) {
+        n.putNull(key);
+      } else {
+        n.put(key, sha);
+      }
+    }
     if (!f.externalDataSha256().isEmpty()) {
       ObjectNode external = n.putObject("external_data_sha256");
       f.externalDataSha256().forEach(external::put);
     }
-    n.put("tokenizer_json_sha256", f.tokenizerJsonSha256());
   }
 
   public void count(String name, long value) {
