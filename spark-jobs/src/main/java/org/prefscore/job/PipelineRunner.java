@@ -178,6 +178,7 @@ public final class PipelineRunner {
             config.runtime().tokenBudget(),
             config.runtime().promptsPerCall(),
             config.refinement(),
+            config.templateKwargs(),
             counters,
             config.runtime().placement());
     progress.stage(
@@ -275,7 +276,8 @@ public final class PipelineRunner {
         new PromptRenderFunction(
             config.decoderSpec(config.templateModel()),
             config.refinement(),
-            config.runtime().placement());
+            config.runtime().placement(),
+            config.templateKwargs());
     progress.stage("render");
     Dataset<Row> rendered =
         persist(byPrompt(tuples).mapPartitions(render, Encoders.row(OutputSchema.PAIR_WORK)));

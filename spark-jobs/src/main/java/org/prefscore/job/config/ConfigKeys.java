@@ -113,6 +113,13 @@ public final class ConfigKeys {
           "",
           "model directory of a policy checkpoint π_t scored next to π_ref; empty: policy terms = reference terms (Δ = 0); required by evaluate");
 
+  // --- chat
+  public static final ConfigKey CHAT_TEMPLATE_KWARGS =
+      key(
+          "chat.template-kwargs",
+          "{}",
+          "JSON object of extra variables for every chat-template rendering, as transformers' apply_chat_template(messages, **kwargs) passes them, e.g. {\"enable_thinking\": false}; values are plain JSON (strings, numbers, booleans, null, arrays and objects of them); messages, add_generation_prompt, tools and documents are refused (apply_chat_template binds them)");
+
   // --- runtime
   public static final ConfigKey TOKEN_BUDGET =
       key(
