@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.function.Function;
 import org.apache.spark.sql.SparkSession;
 import org.prefscore.job.config.ConfigException;
+import org.prefscore.job.config.ModelPreflight;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
 import org.prefscore.job.config.ResolvedConfig;
@@ -18,11 +19,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Entry point: {@code prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]}.
  *
- * <p>Parses the command line, resolves and validates the configuration before Spark starts (every
- * problem in one message), logs it once with secrets redacted ({@link Redactor}: also every
- * configuration error and failure message), then runs {@link PipelineRunner} on a SparkSession.
- * Only {@link #main} calls {@code System.exit}: 0 on success, 2 for an invalid command line or
- * configuration, 1 for any other failure; {@link #execute} throws instead, for tests and embedding.
+ * <p>Parses the command line, resolves and validates the configuration and opens every local model
+ * directory ({@link ModelPreflight}) before Spark starts (every problem in one message), logs it
+ * once with secrets redacted ({@link Redactor}: also every configuration error and failure
+ * message), then runs {@link PipelineRunner} on a SparkSession. Only {@link #main} calls {@code
+ * System.exit}: 0 on success, 2 for an invalid command line or configuration, 1 for any other
+ * failure; {@link #execute} throws instead, for tests and embedding.
  */
 public final class PrefscoreJob {
 
@@ -86,8 +88,10 @@ public final class PrefscoreJob {
           "configuration (--set > {} > defaults; secrets redacted):{}",
           cli.configFile() == null ? "no file" : cli.configFile(),
           describe(config.redacted()));
+      // Every model directory is opened before Spark starts, in a dry run too.
+      ModelPreflight.Report models = ModelPreflight.check(config);
       if (cli.dryRun()) {
-        out.println(DryRunPlan.describe(config));
+        out.println(DryRunPlan.describe(config, models));
         return null;
       }
       SparkSession spark = sessions == null ? createSession(config) : sessions.apply(config);

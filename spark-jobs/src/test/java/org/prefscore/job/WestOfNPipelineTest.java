@@ -475,15 +475,51 @@ class WestOfNPipelineTest {
     assertThat(second.result().manifest().path("accounting").path("input_rows").asLong())
         .isEqualTo(3);
 
-    // A decoder is no reward model: the run fails on the executors, after the old output is gone.
-    String[] failing =
+    // A decoder is no reward model: the driver's model check refuses it before anything runs, so
+    // the previous output stays complete.
+    String[] refused =
         java.util.stream.Stream.concat(
                 java.util.Arrays.stream(base),
                 java.util.stream.Stream.of(
                     "--set", "models.reward=" + TestSupport.model("tiny-gpt2")))
             .toArray(String[]::new);
-    assertThatThrownBy(() -> TestSupport.run(spark, failing))
-        .isNotInstanceOf(ConfigException.class);
+    assertThatThrownBy(() -> TestSupport.run(spark, refused))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("models.reward: ")
+        .hasMessageContaining("not a single-logit sequence classifier");
+    assertThat(dir.resolve("_SUCCESS")).exists();
+
+    // A reward directory that passed the driver's check and then broke (overwritten while the
+    // session started): the run fails on the executors, after the old output is gone.
+    Path reward = tmp.resolve("reward-that-breaks");
+    Files.createDirectories(reward);
+    try (java.util.stream.Stream<Path> files =
+        Files.list(Path.of(TestSupport.model("tiny-reward")))) {
+      for (Path f : files.toList()) {
+        Files.copy(f, reward.resolve(f.getFileName()));
+      }
+    }
+    String[] failing =
+        java.util.stream.Stream.concat(
+                java.util.Arrays.stream(base),
+                java.util.stream.Stream.of("--set", "models.reward=" + reward))
+            .toArray(String[]::new);
+    assertThatThrownBy(
+            () ->
+                PrefscoreJob.execute(
+                    failing,
+                    System.out,
+                    System.err,
+                    c -> {
+                      try {
+                        Files.write(reward.resolve("model.onnx"), new byte[] {1, 2, 3});
+                      } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                      }
+                      return spark;
+                    }))
+        .isNotInstanceOf(ConfigException.class)
+        .hasStackTraceContaining("model.onnx");
     assertThat(dir.resolve("_SUCCESS")).doesNotExist();
     assertThat(dir.resolve("manifest.json")).doesNotExist();
   }
