@@ -55,7 +55,7 @@ class WestOfNPipelineTest {
           new Line("{\"prompt\": \"  Write a haiku about rain.\\n\"}", "DUPLICATE_PROMPT"),
           new Line("{\"prompt\": \"Write a haiku ab", "MALFORMED_RECORD"),
           new Line("not json at all", "MALFORMED_RECORD"),
-          new Line("{\"messages\": \"should be an array\"}", "MALFORMED_RECORD"),
+          new Line("{\"messages\": \"should be an array\"}", "INVALID_MESSAGES"),
           new Line(JSON_STRING("prompt", LONG_PROMPT), "PROMPT_TOO_LONG"),
           new Line(
               "{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me a fact about octopuses.\"}]}",
@@ -362,7 +362,7 @@ class WestOfNPipelineTest {
                 .path("read")
                 .path("MALFORMED_RECORD")
                 .asLong())
-        .isEqualTo(3);
+        .isEqualTo(2);
     assertThat(m.path("timings_seconds").path("generate").asDouble()).isPositive();
     assertThat(m.path("throughput").path("generated_tokens").asLong()).isPositive();
     assertThat(run.out()).contains("pairs kept").contains("accounting").contains("holds");

@@ -31,6 +31,8 @@ import java.util.Set;
  * @param bosToken the BOS token's text, for chat templates ("" when none)
  * @param chatTemplate the Jinja chat template from tokenizer_config.json, if any
  * @param specialTokens texts of the tokenizer's added special tokens
+ * @param charsPerToken the most characters of input text one token can stand for, when
+ *     tokenizer.json's structure bounds it; 0 when it does not ({@link #provablyMoreTokensThan})
  */
 public record ModelFiles(
     Path directory,
@@ -45,7 +47,8 @@ public record ModelFiles(
     String eosToken,
     String bosToken,
     Optional<String> chatTemplate,
-    Set<String> specialTokens) {
+    Set<String> specialTokens,
+    int charsPerToken) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<String> CONTEXT_KEYS =
@@ -145,7 +148,28 @@ public record ModelFiles(
         eosText == null ? "" : eosText,
         bosText == null ? "" : bosText,
         chatTemplate(tokenizerConfig),
-        Set.copyOf(specials));
+        Set.copyOf(specials),
+        TokenBound.of(tokenizer));
+  }
+
+  /**
+   * Whether {@code text} surely has more than {@code tokens} tokens under this tokenizer, judged
+   * from its length alone ({@code length > tokens × charsPerToken}), so that a text that cannot fit
+   * a context window is refused without tokenizing it. False when no bound is known.
+   */
+  public boolean provablyMoreTokensThan(String text, long tokens) {
+    return charsPerToken > 0 && text.length() > Math.max(0, tokens) * (long) charsPerToken;
+  }
+
+  /** The start of a refusal's detail for a text {@link #provablyMoreTokensThan} refuses. */
+  public String tooManyTokens(String text, long tokens) {
+    return "a text of "
+        + text.length()
+        + " characters has more than "
+        + Math.max(0, tokens)
+        + " tokens (tokenizer.json: at most "
+        + charsPerToken
+        + " characters per token)";
   }
 
   /**

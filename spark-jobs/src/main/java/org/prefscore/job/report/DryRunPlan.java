@@ -73,7 +73,8 @@ public final class DryRunPlan {
     l.add(
         "   "
             + i++
-            + ". read + prepare: input_row ids, MALFORMED_RECORD / EMPTY_PROMPT"
+            + ". read + prepare: input_row ids, MALFORMED_RECORD / INVALID_*_TYPE /"
+            + " INVALID_MESSAGES / EMPTY_PROMPT"
             + (c.mode() == Mode.WEST_OF_N ? " / DUPLICATE_PROMPT" : " / EMPTY_RESPONSE")
             + " rejects");
     if (c.mode() == Mode.WEST_OF_N) {
