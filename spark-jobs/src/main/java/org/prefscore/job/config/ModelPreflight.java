@@ -102,10 +102,11 @@ public final class ModelPreflight {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
+    Redactor redactor = config.source().redactor();
     LOG.info(
         "model check on the driver ({} ms):{}",
         (System.nanoTime() - start) / 1_000_000,
-        lines.stream().map(l -> "\n  " + l).reduce("", String::concat));
+        lines.stream().map(l -> "\n  " + redactor.redact(l)).reduce("", String::concat));
     return new Report(List.copyOf(lines));
   }
 

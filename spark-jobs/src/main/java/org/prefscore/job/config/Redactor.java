@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.prefscore.executor.LocalModelCache;
 
 /**
  * The one redaction rule of everything the job prints or stores: the configuration log line, the
@@ -53,8 +54,7 @@ public final class Redactor {
   /** Shorter secret values are not scrubbed from free text. */
   static final int MIN_SCRUBBED = 4;
 
-  private static final Pattern USER_INFO =
-      Pattern.compile("([A-Za-z][A-Za-z0-9+.\\-]*://)([^\\s\"'<>,]*)@");
+  private static final Pattern USER_INFO = LocalModelCache.URL_USER_INFO;
 
   private static final Pattern AZURE_HOST =
       Pattern.compile(
@@ -201,12 +201,7 @@ public final class Redactor {
 
   /** {@code text} with the user-info of every URL in it replaced by {@value #MASK}. */
   public static String maskUserInfo(String text) {
-    if (text == null || text.indexOf('@') < 0) {
-      return text;
-    }
-    return USER_INFO
-        .matcher(text)
-        .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + MASK + "@"));
+    return LocalModelCache.withoutUserInfo(text);
   }
 
   /** A configured value as it may be shown: {@value #MASK} for a secret key, else URL-masked. */
