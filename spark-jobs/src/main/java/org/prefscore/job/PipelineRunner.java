@@ -23,6 +23,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.prefscore.executor.ExecutorRegistry;
 import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.config.Redactor;
 import org.prefscore.job.io.InputReader;
 import org.prefscore.job.io.RemoteModels;
 import org.prefscore.job.io.RunOutput;
@@ -98,7 +99,9 @@ public final class PipelineRunner {
           gpuProfile.get().id(),
           config.runtime().gpuStages().describe());
     }
-    LOG.info("run {} ({}) writing to {}", config.runId(), config.mode(), output.path());
+    Redactor redactor = config.source().redactor();
+    LOG.info(
+        "run {} ({}) writing to {}", config.runId(), config.mode(), redactor.redact(output.path()));
     try (ProgressReporter progress =
         new ProgressReporter(
             spark, progressOut, config.progressSeconds(), timer, "prefscore " + config.mode())) {
@@ -145,7 +148,7 @@ public final class PipelineRunner {
       timer.stop();
       manifest.finish(timer.seconds(), timer.totalSeconds(), counters);
       output.finish(manifest.toJson());
-      LOG.info("run {} finished: {}", config.runId(), output.path());
+      LOG.info("run {} finished: {}", config.runId(), redactor.redact(output.path()));
       return new RunResult(
           config.runId(),
           output.path(),
@@ -175,6 +178,7 @@ public final class PipelineRunner {
             config.runtime().tokenBudget(),
             config.runtime().promptsPerCall(),
             config.refinement(),
+            config.templateKwargs(),
             counters,
             config.runtime().placement());
     progress.stage(
@@ -272,7 +276,8 @@ public final class PipelineRunner {
         new PromptRenderFunction(
             config.decoderSpec(config.templateModel()),
             config.refinement(),
-            config.runtime().placement());
+            config.runtime().placement(),
+            config.templateKwargs());
     progress.stage("render");
     Dataset<Row> rendered =
         persist(byPrompt(tuples).mapPartitions(render, Encoders.row(OutputSchema.PAIR_WORK)));

@@ -1,12 +1,16 @@
 package org.prefscore.job;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 import org.apache.spark.sql.SparkSession;
 import org.prefscore.job.config.ConfigException;
+import org.prefscore.job.config.ModelPreflight;
 import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.config.Redactor;
 import org.prefscore.job.config.ResolvedConfig;
 import org.prefscore.job.report.DryRunPlan;
 import org.slf4j.Logger;
@@ -15,11 +19,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Entry point: {@code prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]}.
  *
- * <p>Parses the command line, resolves and validates the configuration before Spark starts (every
- * problem in one message), logs it once with secrets redacted, then runs {@link PipelineRunner} on
- * a SparkSession. Only {@link #main} calls {@code System.exit}: 0 on success, 2 for an invalid
- * command line or configuration, 1 for any other failure; {@link #execute} throws instead, for
- * tests and embedding.
+ * <p>Parses the command line, resolves and validates the configuration and opens every local model
+ * directory ({@link ModelPreflight}) before Spark starts (every problem in one message), logs it
+ * once with secrets redacted ({@link Redactor}: also every configuration error and failure
+ * message), then runs {@link PipelineRunner} on a SparkSession. Only {@link #main} calls {@code
+ * System.exit}: 0 on success, 2 for an invalid command line or configuration, 1 for any other
+ * failure; {@link #execute} throws instead, for tests and embedding.
  */
 public final class PrefscoreJob {
 
@@ -36,11 +41,27 @@ public final class PrefscoreJob {
       System.err.println(e.getMessage());
       code = 2;
     } catch (Throwable e) {
-      LOG.error("run failed", e);
-      System.err.println("prefscore: run failed: " + e);
+      // A failure's message may echo a path with user-info or a secret value.
+      Redactor redactor = redactorFor(args);
+      StringWriter trace = new StringWriter();
+      e.printStackTrace(new PrintWriter(trace));
+      LOG.error("run failed: {}", redactor.redact(trace.toString()));
+      System.err.println("prefscore: run failed: " + redactor.redact(e.toString()));
       code = 1;
     }
     System.exit(code);
+  }
+
+  /**
+   * The redactor of the configuration {@code args} name; keys and URLs only if they do not parse.
+   */
+  static Redactor redactorFor(String[] args) {
+    try {
+      CommandLine cli = CommandLine.parse(args);
+      return ResolvedConfig.resolve(cli.configFile(), cli.sets()).redactor();
+    } catch (RuntimeException e) {
+      return Redactor.none();
+    }
   }
 
   /**
@@ -60,24 +81,31 @@ public final class PrefscoreJob {
       return null;
     }
     ResolvedConfig resolved = ResolvedConfig.resolve(cli.configFile(), cli.sets());
-    PipelineConfig config = PipelineConfig.from(cli.mode(), resolved);
-    LOG.info(
-        "configuration (--set > {} > defaults; secrets redacted):{}",
-        cli.configFile() == null ? "no file" : cli.configFile(),
-        describe(config.redacted()));
-    if (cli.dryRun()) {
-      out.println(DryRunPlan.describe(config));
-      return null;
-    }
-    SparkSession spark = sessions == null ? createSession(config) : sessions.apply(config);
+    Redactor redactor = resolved.redactor();
     try {
-      PipelineRunner.RunResult result = new PipelineRunner(spark, config, err).run();
-      out.println(result.summary());
-      return result;
-    } finally {
-      if (sessions == null) {
-        spark.stop();
+      PipelineConfig config = PipelineConfig.from(cli.mode(), resolved);
+      LOG.info(
+          "configuration (--set > {} > defaults; secrets redacted):{}",
+          cli.configFile() == null ? "no file" : cli.configFile(),
+          describe(config.redacted()));
+      // Every model directory is opened before Spark starts, in a dry run too.
+      ModelPreflight.Report models = ModelPreflight.check(config);
+      if (cli.dryRun()) {
+        out.println(DryRunPlan.describe(config, models));
+        return null;
       }
+      SparkSession spark = sessions == null ? createSession(config) : sessions.apply(config);
+      try {
+        PipelineRunner.RunResult result = new PipelineRunner(spark, config, err).run();
+        out.println(result.summary());
+        return result;
+      } finally {
+        if (sessions == null) {
+          spark.stop();
+        }
+      }
+    } catch (ConfigException e) {
+      throw e.redacted(redactor);
     }
   }
 

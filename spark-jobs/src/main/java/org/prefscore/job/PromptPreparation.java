@@ -28,9 +28,12 @@ import org.prefscore.spark.OutputSchema;
  * Stage {@code prepare}: turns read rows into prompts (tuples) for the executors, or into rejects.
  *
  * <ul>
- *   <li>corrupt JSONL line: MALFORMED_RECORD (stage read);
+ *   <li>a JSONL line the reader rejected ({@link org.prefscore.job.io.JsonlRecords}:
+ *       MALFORMED_RECORD, INVALID_PROMPT_TYPE, INVALID_MESSAGES, INVALID_RESPONSE_TYPE,
+ *       INVALID_FIELD_TYPE): that reason, stage read;
  *   <li>no usable prompt (null/blank text and no messages, or messages with only blank contents):
- *       EMPTY_PROMPT; a message without role or content: INVALID_MESSAGES;
+ *       EMPTY_PROMPT; a message without role or content, or with a role other than system, user and
+ *       assistant ({@link InputMessages}): INVALID_MESSAGES;
  *   <li>score-pairs/evaluate: null chosen or rejected (or an empty list of assistant turns):
  *       EMPTY_RESPONSE; assistant turns after a plain-text prompt, or a turn without role or
  *       content: INVALID_MESSAGES;
@@ -147,13 +150,9 @@ public final class PromptPreparation {
     public Row call(Row in) {
       Object[] v = new Object[CLASSIFIED.length()];
       v[CLASSIFIED.fieldIndex(OutputSchema.INPUT_ROW)] = in.getAs(OutputSchema.INPUT_ROW);
-      String corrupt = in.getAs(InputReader.CORRUPT);
-      if (corrupt != null) {
-        return reject(
-            v,
-            READ,
-            "MALFORMED_RECORD",
-            "not a JSON object of the expected shape: " + abbreviate(corrupt));
+      String readReason = in.getAs(InputReader.READ_REASON);
+      if (readReason != null) {
+        return reject(v, READ, readReason, in.getAs(InputReader.READ_DETAIL));
       }
       String text = in.getAs(OutputSchema.PROMPT);
       List<ChatMessage> messages;
@@ -237,11 +236,6 @@ public final class PromptPreparation {
       v[CLASSIFIED.fieldIndex(OutputSchema.REJECT_REASON)] = reason;
       v[CLASSIFIED.fieldIndex(OutputSchema.REJECT_DETAIL)] = detail;
       return new GenericRowWithSchema(v, CLASSIFIED);
-    }
-
-    private static String abbreviate(String s) {
-      String one = s.replace('\n', ' ');
-      return one.length() <= 160 ? one : one.substring(0, 160) + "…";
     }
   }
 }

@@ -168,6 +168,8 @@ class GpuStagesTest {
         .contains(
             "device cuda",
             "gpu stages  task profile: 0.5 GPU per model task",
-            "models      on a Hadoop FS: checked when the run starts; each executor copies them once to <java.io.tmpdir>/prefscore-models");
+            "models      on a Hadoop FS: their files are checked when the run starts; each executor copies them once to <java.io.tmpdir>/prefscore-models and opens them there",
+            "model check (on the driver, before Spark starts):",
+            "models.policy  s3a://bucket/models/policy: on a Hadoop FS, not opened on the driver");
   }
 }

@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.StringWriter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,10 +20,6 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LoggerContext;
-import org.apache.logging.log4j.core.appender.WriterAppender;
-import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -133,7 +128,7 @@ class S3PipelineIT {
     dryRunPlan =
         run(new String[] {"west-of-n", "--config", configFile.toString(), "--dry-run"}).out();
     int downloads = ExecutorRegistry.instance().localCopies().downloads();
-    try (LogCapture log = new LogCapture()) {
+    try (TestSupport.LogCapture log = new TestSupport.LogCapture()) {
       // The session comes from the config (spark.master, spark.conf.*), as with bin/prefscore.
       s3Run = run(new String[] {"west-of-n", "--config", configFile.toString()});
       capturedLog = log.text();
@@ -363,40 +358,5 @@ class S3PipelineIT {
     assertThatThrownBy(() -> run(args)).hasStackTraceContaining("model.onnx");
     assertThat(existsOnS3(s3a("runs/s3/" + RunOutput.MANIFEST))).isFalse();
     assertThat(existsOnS3(s3a("runs/s3/" + RunOutput.SUCCESS))).isFalse();
-  }
-
-  /**
-   * Everything the driver logs through log4j while open (the root logger's appenders get it all).
-   */
-  private static final class LogCapture implements AutoCloseable {
-    private final StringWriter buffer = new StringWriter();
-    private final WriterAppender appender;
-    private final LoggerContext context = (LoggerContext) LogManager.getContext(false);
-
-    LogCapture() {
-      appender =
-          WriterAppender.newBuilder()
-              .setName("s3-it-capture")
-              .setTarget(buffer)
-              .setLayout(PatternLayout.newBuilder().withPattern("%d %p %c: %m%n%ex").build())
-              .build();
-      appender.start();
-      context.getConfiguration().addAppender(appender);
-      context.getConfiguration().getRootLogger().addAppender(appender, null, null);
-      context.updateLoggers();
-    }
-
-    String text() {
-      synchronized (buffer) {
-        return buffer.toString();
-      }
-    }
-
-    @Override
-    public void close() {
-      context.getConfiguration().getRootLogger().removeAppender(appender.getName());
-      context.updateLoggers();
-      appender.stop();
-    }
   }
 }

@@ -311,7 +311,7 @@ class ScorePairsAndEvaluateTest {
     assertThat(rejects)
         .extracting(r -> TestSupport.asLong(r.get("input_row")) + " " + r.get("reason_code"))
         .containsExactly(
-            "2 EMPTY_RESPONSE", "3 EMPTY_RESPONSE", "4 MALFORMED_RECORD", "5 INVALID_MESSAGES");
+            "2 EMPTY_RESPONSE", "3 EMPTY_RESPONSE", "4 INVALID_MESSAGES", "5 INVALID_MESSAGES");
     assertThat(run.result().manifest().path("accounting").path("holds").asBoolean()).isTrue();
 
     Map<String, Object> first = pairs.get(0);

@@ -2,6 +2,7 @@ package org.prefscore.job;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -14,10 +15,17 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.WriterAppender;
+import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.apache.spark.sql.SparkSession;
 import org.prefscore.testing.Fixtures;
 
-/** Shared helpers: fixture models, a local[2] session, running the CLI, DuckDB queries. */
+/**
+ * Shared helpers: fixture models, a local[2] session, running the CLI, capturing the log, DuckDB
+ * queries.
+ */
 public final class TestSupport {
 
   private TestSupport() {}
@@ -89,5 +97,40 @@ public final class TestSupport {
 
   static double asDouble(Object o) {
     return ((Number) o).doubleValue();
+  }
+
+  /**
+   * Everything the driver logs through log4j while open (the root logger's appenders get it all).
+   */
+  public static final class LogCapture implements AutoCloseable {
+    private final StringWriter buffer = new StringWriter();
+    private final WriterAppender appender;
+    private final LoggerContext context = (LoggerContext) LogManager.getContext(false);
+
+    public LogCapture() {
+      appender =
+          WriterAppender.newBuilder()
+              .setName("test-log-capture")
+              .setTarget(buffer)
+              .setLayout(PatternLayout.newBuilder().withPattern("%d %p %c: %m%n%ex").build())
+              .build();
+      appender.start();
+      context.getConfiguration().addAppender(appender);
+      context.getConfiguration().getRootLogger().addAppender(appender, null, null);
+      context.updateLoggers();
+    }
+
+    public String text() {
+      synchronized (buffer) {
+        return buffer.toString();
+      }
+    }
+
+    @Override
+    public void close() {
+      context.getConfiguration().getRootLogger().removeAppender(appender.getName());
+      context.updateLoggers();
+      appender.stop();
+    }
   }
 }

@@ -55,7 +55,7 @@ class WestOfNPipelineTest {
           new Line("{\"prompt\": \"  Write a haiku about rain.\\n\"}", "DUPLICATE_PROMPT"),
           new Line("{\"prompt\": \"Write a haiku ab", "MALFORMED_RECORD"),
           new Line("not json at all", "MALFORMED_RECORD"),
-          new Line("{\"messages\": \"should be an array\"}", "MALFORMED_RECORD"),
+          new Line("{\"messages\": \"should be an array\"}", "INVALID_MESSAGES"),
           new Line(JSON_STRING("prompt", LONG_PROMPT), "PROMPT_TOO_LONG"),
           new Line(
               "{\"messages\": [{\"role\": \"user\", \"content\": \"Tell me a fact about octopuses.\"}]}",
@@ -362,7 +362,7 @@ class WestOfNPipelineTest {
                 .path("read")
                 .path("MALFORMED_RECORD")
                 .asLong())
-        .isEqualTo(3);
+        .isEqualTo(2);
     assertThat(m.path("timings_seconds").path("generate").asDouble()).isPositive();
     assertThat(m.path("throughput").path("generated_tokens").asLong()).isPositive();
     assertThat(run.out()).contains("pairs kept").contains("accounting").contains("holds");
@@ -475,15 +475,51 @@ class WestOfNPipelineTest {
     assertThat(second.result().manifest().path("accounting").path("input_rows").asLong())
         .isEqualTo(3);
 
-    // A decoder is no reward model: the run fails on the executors, after the old output is gone.
-    String[] failing =
+    // A decoder is no reward model: the driver's model check refuses it before anything runs, so
+    // the previous output stays complete.
+    String[] refused =
         java.util.stream.Stream.concat(
                 java.util.Arrays.stream(base),
                 java.util.stream.Stream.of(
                     "--set", "models.reward=" + TestSupport.model("tiny-gpt2")))
             .toArray(String[]::new);
-    assertThatThrownBy(() -> TestSupport.run(spark, failing))
-        .isNotInstanceOf(ConfigException.class);
+    assertThatThrownBy(() -> TestSupport.run(spark, refused))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("models.reward: ")
+        .hasMessageContaining("not a single-logit sequence classifier");
+    assertThat(dir.resolve("_SUCCESS")).exists();
+
+    // A reward directory that passed the driver's check and then broke (overwritten while the
+    // session started): the run fails on the executors, after the old output is gone.
+    Path reward = tmp.resolve("reward-that-breaks");
+    Files.createDirectories(reward);
+    try (java.util.stream.Stream<Path> files =
+        Files.list(Path.of(TestSupport.model("tiny-reward")))) {
+      for (Path f : files.toList()) {
+        Files.copy(f, reward.resolve(f.getFileName()));
+      }
+    }
+    String[] failing =
+        java.util.stream.Stream.concat(
+                java.util.Arrays.stream(base),
+                java.util.stream.Stream.of("--set", "models.reward=" + reward))
+            .toArray(String[]::new);
+    assertThatThrownBy(
+            () ->
+                PrefscoreJob.execute(
+                    failing,
+                    System.out,
+                    System.err,
+                    c -> {
+                      try {
+                        Files.write(reward.resolve("model.onnx"), new byte[] {1, 2, 3});
+                      } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                      }
+                      return spark;
+                    }))
+        .isNotInstanceOf(ConfigException.class)
+        .hasStackTraceContaining("model.onnx");
     assertThat(dir.resolve("_SUCCESS")).doesNotExist();
     assertThat(dir.resolve("manifest.json")).doesNotExist();
   }

@@ -1,7 +1,10 @@
 package org.prefscore.chat;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.prefscore.method.RefinementPrompt;
 import org.prefscore.runtime.ModelFiles;
@@ -42,21 +45,91 @@ public final class PromptRenderer {
 
   private final Supplier<ChatTemplate> templates;
   private final RefinementPrompt refinement;
+  private final Map<String, Object> templateKwargs;
 
   /**
    * @param templates gives the chat template when a conversation is rendered (plain-text prompts
    *     never ask, so a model without a template serves them); an executor passes its registry's
    *     cached one
    * @param refinement p and its separator
+   * @param templateKwargs extra template variables passed to every rendering, as transformers'
+   *     {@code apply_chat_template(messages, **kwargs)} does (e.g. {@code enable_thinking}): plain
+   *     values only (String, Boolean, Long, Double, null, and Lists and Maps of them); none of
+   *     {@link ChatTemplate#RESERVED_KWARGS}
+   * @throws IllegalArgumentException for a reserved name or a value that is not plain
    */
-  public PromptRenderer(Supplier<ChatTemplate> templates, RefinementPrompt refinement) {
+  public PromptRenderer(
+      Supplier<ChatTemplate> templates,
+      RefinementPrompt refinement,
+      Map<String, Object> templateKwargs) {
     this.templates = templates;
     this.refinement = refinement;
+    this.templateKwargs = checked(templateKwargs);
+  }
+
+  /** Without template keyword arguments. */
+  public PromptRenderer(Supplier<ChatTemplate> templates, RefinementPrompt refinement) {
+    this(templates, refinement, Map.of());
   }
 
   /** Compiles {@code templateModel}'s chat template on every conversation (for tests). */
   public PromptRenderer(ModelFiles templateModel, RefinementPrompt refinement) {
     this(() -> ChatTemplate.of(templateModel), refinement);
+  }
+
+  /**
+   * Compiles {@code templateModel}'s chat template on every conversation and renders with {@code
+   * templateKwargs} (for tests).
+   */
+  public PromptRenderer(
+      ModelFiles templateModel, RefinementPrompt refinement, Map<String, Object> templateKwargs) {
+    this(() -> ChatTemplate.of(templateModel), refinement, templateKwargs);
+  }
+
+  /** The conversation the driver renders to check a chat template before Spark starts. */
+  public static final List<ChatMessage> PROBE =
+      List.of(ChatMessage.user("Hello! How are you today?"));
+
+  /**
+   * Checks {@code files}' chat template as the executors will use it: it compiles, and renders
+   * {@link #PROBE} with {@code add_generation_prompt=true}, and {@link #PROBE} plus an assistant
+   * turn without it, both with {@code templateKwargs}, to a text that holds the user's words.
+   *
+   * @return the rendering of {@link #PROBE}, or empty when the model has no chat template (chat
+   *     prompts then become CHAT_TEMPLATE_ERROR rejects)
+   * @throws org.prefscore.runtime.ModelLoadException naming tokenizer_config.json and the problem
+   */
+  public static java.util.Optional<String> probe(
+      ModelFiles files, Map<String, Object> templateKwargs) {
+    if (files.chatTemplate().filter(t -> !t.isBlank()).isEmpty()) {
+      return java.util.Optional.empty();
+    }
+    java.nio.file.Path config = files.directory().resolve("tokenizer_config.json");
+    ChatTemplate template = ChatTemplate.of(files);
+    Map<String, Object> kwargs = checked(templateKwargs);
+    String rendered;
+    try {
+      rendered = template.render(PROBE, true, copy(kwargs));
+      List<ChatMessage> turn = new ArrayList<>(PROBE);
+      turn.add(ChatMessage.assistant("I am fine, thank you."));
+      template.render(turn, false, copy(kwargs));
+    } catch (RuntimeException e) {
+      throw new org.prefscore.runtime.ModelLoadException(
+          config,
+          "the chat template cannot render a one-message conversation"
+              + (kwargs.isEmpty() ? "" : " with the keyword arguments " + kwargs.keySet())
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    if (!rendered.contains(PROBE.get(0).content())) {
+      throw new org.prefscore.runtime.ModelLoadException(
+          config,
+          "the chat template renders a one-message conversation without its content: '"
+              + rendered
+              + "'");
+    }
+    return java.util.Optional.of(rendered);
   }
 
   /** Renders a plain-text prompt ({@code messages == null}) or a conversation. */
@@ -67,7 +140,9 @@ public final class PromptRenderer {
     ChatTemplate template = template();
     List<ChatMessage> augmented = augmented(messages);
     try {
-      return new Rendered(template.render(messages, true), template.render(augmented, true));
+      return new Rendered(
+          template.render(messages, true, copy(templateKwargs)),
+          template.render(augmented, true, copy(templateKwargs)));
     } catch (RuntimeException e) {
       throw new RenderException("chat template failed: " + e.getMessage(), e);
     }
@@ -89,12 +164,13 @@ public final class PromptRenderer {
     String[] full = new String[2];
     String[] fullPx = new String[2];
     try {
-      x = template.render(messages, true);
-      px = template.render(augmented, true);
+      x = template.render(messages, true, copy(templateKwargs));
+      px = template.render(augmented, true, copy(templateKwargs));
       List<List<ChatMessage>> responses = List.of(chosen, rejected);
       for (int i = 0; i < 2; i++) {
-        full[i] = template.render(concat(messages, responses.get(i)), false);
-        fullPx[i] = template.render(concat(augmented, responses.get(i)), false);
+        full[i] = template.render(concat(messages, responses.get(i)), false, copy(templateKwargs));
+        fullPx[i] =
+            template.render(concat(augmented, responses.get(i)), false, copy(templateKwargs));
       }
     } catch (RuntimeException e) {
       throw new RenderException("chat template failed: " + e.getMessage(), e);
@@ -156,6 +232,96 @@ public final class PromptRenderer {
       i++;
     }
     return i;
+  }
+
+  /**
+   * A checked, immutable copy of template keyword arguments.
+   *
+   * @throws IllegalArgumentException for a reserved name or a value that is not plain
+   */
+  public static Map<String, Object> checked(Map<String, Object> kwargs) {
+    if (kwargs == null || kwargs.isEmpty()) {
+      return Map.of();
+    }
+    Map<String, Object> checked = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : kwargs.entrySet()) {
+      if (ChatTemplate.RESERVED_KWARGS.contains(e.getKey())) {
+        throw new IllegalArgumentException(
+            "chat template keyword argument '"
+                + e.getKey()
+                + "' is bound by apply_chat_template itself");
+      }
+      checked.put(e.getKey(), plain(e.getKey(), e.getValue()));
+    }
+    return Collections.unmodifiableMap(checked);
+  }
+
+  private static Object plain(String name, Object v) {
+    if (v == null || v instanceof String || v instanceof Boolean) {
+      return v;
+    }
+    if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+      return ((Number) v).longValue();
+    }
+    if (v instanceof Double || v instanceof Float) {
+      double d = ((Number) v).doubleValue();
+      if (!Double.isFinite(d)) {
+        throw new IllegalArgumentException(
+            "chat template keyword argument '" + name + "' holds a number that is not finite");
+      }
+      return d;
+    }
+    if (v instanceof List<?> list) {
+      List<Object> out = new ArrayList<>(list.size());
+      for (Object item : list) {
+        out.add(plain(name, item));
+      }
+      return Collections.unmodifiableList(out);
+    }
+    if (v instanceof Map<?, ?> map) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        if (!(e.getKey() instanceof String key)) {
+          throw new IllegalArgumentException(
+              "chat template keyword argument '" + name + "' holds a map with a non-string key");
+        }
+        out.put(key, plain(name, e.getValue()));
+      }
+      return Collections.unmodifiableMap(out);
+    }
+    throw new IllegalArgumentException(
+        "chat template keyword argument '"
+            + name
+            + "' holds a "
+            + v.getClass().getSimpleName()
+            + ": only strings, booleans, numbers, null, lists and maps of them");
+  }
+
+  /**
+   * A mutable deep copy for one rendering: a template may change what it is given (a list's
+   * append), which must not leak into the next rendering or another thread's.
+   */
+  private static Map<String, Object> copy(Map<String, Object> kwargs) {
+    if (kwargs.isEmpty()) {
+      return kwargs;
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    kwargs.forEach((k, v) -> out.put(k, copyValue(v)));
+    return out;
+  }
+
+  private static Object copyValue(Object v) {
+    if (v instanceof List<?> list) {
+      List<Object> out = new ArrayList<>(list.size());
+      list.forEach(item -> out.add(copyValue(item)));
+      return out;
+    }
+    if (v instanceof Map<?, ?> map) {
+      Map<Object, Object> out = new LinkedHashMap<>();
+      map.forEach((k, item) -> out.put(k, copyValue(item)));
+      return out;
+    }
+    return v;
   }
 
   private ChatTemplate template() {

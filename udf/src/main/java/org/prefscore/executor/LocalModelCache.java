@@ -86,6 +86,26 @@ public final class LocalModelCache {
     return m.matches() && !m.group(1).equalsIgnoreCase("file");
   }
 
+  /** A URL's scheme (group 1) and user-info (group 2), up to the last {@code @} of the token. */
+  public static final Pattern URL_USER_INFO =
+      Pattern.compile("([A-Za-z][A-Za-z0-9+.\\-]*://)([^\\s\"'<>,]*)@");
+
+  /**
+   * {@code text} with the user-info of every URL in it ({@code s3a://KEY:SECRET@bucket/...})
+   * replaced by {@code ****}: what lies between {@code scheme://} and the last {@code @} before the
+   * next whitespace, quote, comma or angle bracket (a secret may hold {@code /}). The one
+   * implementation of this rule: the job's redaction ({@code org.prefscore.job.config.Redactor})
+   * uses it too. What this cache logs and records about a source goes through it.
+   */
+  public static String withoutUserInfo(String text) {
+    if (text == null || text.indexOf('@') < 0) {
+      return text;
+    }
+    return URL_USER_INFO
+        .matcher(text)
+        .replaceAll(m -> java.util.regex.Matcher.quoteReplacement(m.group(1) + "****@"));
+  }
+
   /**
    * The local copy of {@code remoteDirectory} under {@code cacheRoot}, copying it first when this
    * host has no complete copy of its current content.
@@ -119,13 +139,14 @@ public final class LocalModelCache {
                     StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE);
             FileLock ignored = channel.lock()) {
+          String source = withoutUserInfo(root.toString());
           if (Files.isDirectory(target)) {
-            LOG.info("model {}: reusing the local copy {}", root, target);
-            recordSource(absoluteRoot, name, key, root.toString());
+            LOG.info("model {}: reusing the local copy {}", source, target);
+            recordSource(absoluteRoot, name, key, source);
           } else {
             copy(fs, root, files, absoluteRoot, name, key, target);
-            recordSource(absoluteRoot, name, key, root.toString());
-            pruneOlderCopies(absoluteRoot, name, key, root.toString());
+            recordSource(absoluteRoot, name, key, source);
+            pruneOlderCopies(absoluteRoot, name, key, source);
           }
         }
         copies.put(lockKey, target);
@@ -134,7 +155,7 @@ public final class LocalModelCache {
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cannot copy the model directory "
-              + remoteDirectory
+              + withoutUserInfo(remoteDirectory)
               + " to the executor-local cache "
               + cacheRoot
               + ": "
@@ -248,13 +269,16 @@ public final class LocalModelCache {
           throw e;
         }
         // Another process on this host completed the same copy first (it did not take the lock).
-        LOG.info("model {}: another copy won the rename; using {}", root, target);
+        LOG.info(
+            "model {}: another copy won the rename; using {}",
+            withoutUserInfo(root.toString()),
+            target);
         return;
       }
       downloads.incrementAndGet();
       LOG.info(
           "model {}: copied {} files ({} bytes) to {} in {} ms",
-          root,
+          withoutUserInfo(root.toString()),
           files.size(),
           bytes,
           target,

@@ -31,6 +31,8 @@ import java.util.Set;
  * @param bosToken the BOS token's text, for chat templates ("" when none)
  * @param chatTemplate the Jinja chat template from tokenizer_config.json, if any
  * @param specialTokens texts of the tokenizer's added special tokens
+ * @param charsPerToken the most characters of input text one token can stand for, when
+ *     tokenizer.json's structure bounds it; 0 when it does not ({@link #provablyMoreTokensThan})
  */
 public record ModelFiles(
     Path directory,
@@ -45,7 +47,8 @@ public record ModelFiles(
     String eosToken,
     String bosToken,
     Optional<String> chatTemplate,
-    Set<String> specialTokens) {
+    Set<String> specialTokens,
+    int charsPerToken) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final List<String> CONTEXT_KEYS =
@@ -85,23 +88,48 @@ public record ModelFiles(
       }
     }
 
-    List<Long> eos = ids(generation.path("eos_token_id"));
+    Path generationFile = directory.resolve("generation_config.json");
+    Path eosSource = generationFile;
+    List<Long> eos = ids(generation, "eos_token_id", generationFile);
     if (eos.isEmpty()) {
-      eos = ids(config.path("eos_token_id"));
+      eos = ids(config, "eos_token_id", configFile);
+      eosSource = configFile;
     }
     String eosText = tokenText(tokenizerConfig.path("eos_token"));
     if (eos.isEmpty() && eosText != null && addedIds.containsKey(eosText)) {
       eos = List.of(addedIds.get(eosText));
+      eosSource = tokenizerFile;
     }
     if (eos.isEmpty()) {
       throw new ModelLoadException(
           configFile, "no eos_token_id in generation_config.json, config.json or tokenizer_config");
     }
+    for (long id : eos) {
+      requireTokenId("eos_token_id", id, eosSource, tokenizerFile, vocab);
+    }
     if (eosText == null) {
       eosText = idToText(addedIds, eos.get(0));
     }
-    long bos = firstId(generation.path("bos_token_id"), config.path("bos_token_id"));
-    long pad = firstId(generation.path("pad_token_id"), config.path("pad_token_id"));
+    List<Long> generationBos = ids(generation, "bos_token_id", generationFile);
+    List<Long> generationPad = ids(generation, "pad_token_id", generationFile);
+    long bos = firstId(generationBos, ids(config, "bos_token_id", configFile));
+    long pad = firstId(generationPad, ids(config, "pad_token_id", configFile));
+    if (bos >= 0) {
+      requireTokenId(
+          "bos_token_id",
+          bos,
+          generationBos.isEmpty() ? configFile : generationFile,
+          tokenizerFile,
+          vocab);
+    }
+    if (pad >= 0) {
+      requireTokenId(
+          "pad_token_id",
+          pad,
+          generationPad.isEmpty() ? configFile : generationFile,
+          tokenizerFile,
+          vocab);
+    }
     String bosText = tokenText(tokenizerConfig.path("bos_token"));
     if (bosText == null) {
       bosText = bos >= 0 ? idToText(addedIds, bos) : "";
@@ -120,7 +148,50 @@ public record ModelFiles(
         eosText == null ? "" : eosText,
         bosText == null ? "" : bosText,
         chatTemplate(tokenizerConfig),
-        Set.copyOf(specials));
+        Set.copyOf(specials),
+        TokenBound.of(tokenizer));
+  }
+
+  /**
+   * Whether {@code text} surely has more than {@code tokens} tokens under this tokenizer, judged
+   * from its length alone ({@code length > tokens × charsPerToken}), so that a text that cannot fit
+   * a context window is refused without tokenizing it. False when no bound is known.
+   */
+  public boolean provablyMoreTokensThan(String text, long tokens) {
+    return charsPerToken > 0 && text.length() > Math.max(0, tokens) * (long) charsPerToken;
+  }
+
+  /** The start of a refusal's detail for a text {@link #provablyMoreTokensThan} refuses. */
+  public String tooManyTokens(String text, long tokens) {
+    return "a text of "
+        + text.length()
+        + " characters has more than "
+        + Math.max(0, tokens)
+        + " tokens (tokenizer.json: at most "
+        + charsPerToken
+        + " characters per token)";
+  }
+
+  /**
+   * A special token id must be an id of the tokenizer: ids at or above its vocabulary would index
+   * past the embedding and the logits the tokenizer's ids are checked against.
+   */
+  private static void requireTokenId(
+      String name, long id, Path source, Path tokenizerFile, int vocab) {
+    if (id < 0 || id >= vocab) {
+      throw new ModelLoadException(
+          source,
+          name
+              + " "
+              + id
+              + " is not an id of "
+              + tokenizerFile.getFileName()
+              + ", which has "
+              + vocab
+              + " ids (0.."
+              + (vocab - 1)
+              + "): the tokenizer does not belong to this model");
+    }
   }
 
   private static Path require(Path file, String what) {
@@ -152,21 +223,35 @@ public record ModelFiles(
         configFile, "no context window: none of " + CONTEXT_KEYS + " is set");
   }
 
+  /** An id or a list of ids; missing or null: none. Anything else is refused, not coerced. */
   private static List<Long> ids(JsonNode node) {
     List<Long> result = new ArrayList<>();
-    if (node.isIntegralNumber()) {
+    if (node.isIntegralNumber() && node.canConvertToLong()) {
       result.add(node.asLong());
     } else if (node.isArray()) {
-      node.forEach(n -> result.add(n.asLong()));
+      for (JsonNode n : node) {
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+          throw new IllegalArgumentException("a list of integer ids, got " + node);
+        }
+        result.add(n.asLong());
+      }
+    } else if (!node.isMissingNode() && !node.isNull()) {
+      throw new IllegalArgumentException("an integer id or a list of them, got " + node);
     }
     return result;
   }
 
-  private static long firstId(JsonNode preferred, JsonNode fallback) {
-    List<Long> ids = ids(preferred);
-    if (ids.isEmpty()) {
-      ids = ids(fallback);
+  /** {@link #ids} of {@code json.name}, failures naming {@code file}. */
+  private static List<Long> ids(JsonNode json, String name, Path file) {
+    try {
+      return ids(json.path(name));
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(file, name + " must be " + e.getMessage());
     }
+  }
+
+  private static long firstId(List<Long> preferred, List<Long> fallback) {
+    List<Long> ids = preferred.isEmpty() ? fallback : preferred;
     return ids.isEmpty() ? -1 : ids.get(0);
   }
 

@@ -25,6 +25,7 @@ public final class ModelLoader {
     ModelFiles files = ModelFiles.read(Path.of(spec.directory()));
     TextTokenizer tokenizer = HfTokenizer.load(files.tokenizerFile());
     try {
+      checkSpecialTokens(files, tokenizer);
       CausalLm graph = OnnxCausalLm.load(files.onnxFile(), spec.engine());
       LanguageModel model = new LanguageModel(files, tokenizer, graph);
       LOG.info(
@@ -47,6 +48,7 @@ public final class ModelLoader {
     ModelFiles files = ModelFiles.read(Path.of(spec.directory()));
     TextTokenizer tokenizer = HfTokenizer.load(files.tokenizerFile());
     try {
+      checkSpecialTokens(files, tokenizer);
       SequenceClassifier graph = OnnxSequenceClassifier.load(files.onnxFile(), spec.engine());
       LOG.info(
           "loaded reward model {} ({}) in {} ms",
@@ -58,6 +60,54 @@ public final class ModelLoader {
       tokenizer.close();
       throw e;
     }
+  }
+
+  /**
+   * The special tokens' texts and ids agree: the EOS text (tokenizer_config.json's {@code
+   * eos_token}, else tokenizer.json's token of the first EOS id) is one token of tokenizer.json and
+   * one of the EOS ids of generation_config.json / config.json; the BOS text, when there is a BOS
+   * id, is that id. A tokenizer.json taken from another model fails here even when its ids fit the
+   * logits.
+   *
+   * @throws ModelLoadException naming tokenizer.json and the disagreement
+   */
+  static void checkSpecialTokens(ModelFiles files, TextTokenizer tokenizer) {
+    if (!files.eosToken().isEmpty()) {
+      long[] ids = tokenizer.encode(files.eosToken(), false);
+      if (ids.length != 1 || !files.eosTokenIds().contains(ids[0])) {
+        throw new ModelLoadException(
+            files.tokenizerFile(),
+            "the EOS token '"
+                + files.eosToken()
+                + "' is "
+                + describe(ids)
+                + " in tokenizer.json, but the model's EOS ids are "
+                + files.eosTokenIds()
+                + " (generation_config.json / config.json): the tokenizer does not belong to this"
+                + " model");
+      }
+    }
+    if (files.bosTokenId() >= 0 && !files.bosToken().isEmpty()) {
+      long[] ids = tokenizer.encode(files.bosToken(), false);
+      if (ids.length != 1 || ids[0] != files.bosTokenId()) {
+        throw new ModelLoadException(
+            files.tokenizerFile(),
+            "the BOS token '"
+                + files.bosToken()
+                + "' is "
+                + describe(ids)
+                + " in tokenizer.json, but the model's bos_token_id is "
+                + files.bosTokenId()
+                + " (generation_config.json / config.json): the tokenizer does not belong to this"
+                + " model");
+      }
+    }
+  }
+
+  private static String describe(long[] ids) {
+    return ids.length == 1
+        ? "id " + ids[0]
+        : "not one token (ids " + java.util.Arrays.toString(ids) + ")";
   }
 
   private static void requireKind(ModelSpec spec, ModelSpec.Kind kind) {

@@ -63,7 +63,10 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         generator = new SampleGenerator(policy, settings.sampling().toConfig(), options);
         scorer = new RewardScorer(reward, settings.tokenBudget());
         renderer =
-            new PromptRenderer(() -> registry.chatTemplate(policy.files()), settings.refinement());
+            new PromptRenderer(
+                () -> registry.chatTemplate(policy.files()),
+                settings.refinement(),
+                settings.templateKwargs());
       }
       List<Row> out = new ArrayList<>();
       List<Row> rendered = new ArrayList<>();

@@ -1,6 +1,8 @@
 package org.prefscore.spark;
 
 import java.io.Serializable;
+import java.util.Map;
+import org.prefscore.chat.PromptRenderer;
 import org.prefscore.method.RefinementPrompt;
 import org.prefscore.runtime.ModelSpec;
 
@@ -14,6 +16,8 @@ import org.prefscore.runtime.ModelSpec;
  * @param tokenBudget the runtime's token budget per forward pass
  * @param promptsPerCall prompts handed to one SampleGenerator call
  * @param refinement p and its separator, to render p ⊕ x next to x
+ * @param templateKwargs chat template keyword arguments for every rendering (chat.template-kwargs):
+ *     plain serializable values (String, Boolean, Long, Double, null, Lists and Maps of them)
  * @param counters accumulators
  * @param placement where executors load the models from (local copies of remote directories) and on
  *     which GPU
@@ -26,11 +30,13 @@ public record GenerationSettings(
     long tokenBudget,
     int promptsPerCall,
     RefinementPrompt refinement,
+    Map<String, Object> templateKwargs,
     PipelineCounters counters,
     ModelPlacement placement)
     implements Serializable {
 
   public GenerationSettings {
     placement = placement == null ? ModelPlacement.defaults() : placement;
+    templateKwargs = PromptRenderer.checked(templateKwargs);
   }
 }

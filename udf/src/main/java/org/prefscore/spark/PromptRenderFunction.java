@@ -3,6 +3,7 @@ package org.prefscore.spark;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.prefscore.chat.ChatMessage;
@@ -33,12 +34,24 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
   private final ModelSpec templateModel;
   private final RefinementPrompt refinement;
   private final ModelPlacement placement;
+  private final Map<String, Object> templateKwargs;
 
+  /**
+   * @param templateModel the model whose chat template renders the conversations
+   * @param refinement p and its separator
+   * @param placement where executors find the model directory
+   * @param templateKwargs chat template keyword arguments for every rendering
+   *     (chat.template-kwargs): plain serializable values
+   */
   public PromptRenderFunction(
-      ModelSpec templateModel, RefinementPrompt refinement, ModelPlacement placement) {
+      ModelSpec templateModel,
+      RefinementPrompt refinement,
+      ModelPlacement placement,
+      Map<String, Object> templateKwargs) {
     this.templateModel = templateModel;
     this.refinement = refinement;
     this.placement = placement == null ? ModelPlacement.defaults() : placement;
+    this.templateKwargs = PromptRenderer.checked(templateKwargs);
   }
 
   @Override
@@ -54,7 +67,8 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
         String local = placement.localDirectory(templateModel.directory());
         ExecutorRegistry registry = ExecutorRegistry.instance();
         ModelFiles files = registry.modelFiles(local);
-        renderer = new PromptRenderer(() -> registry.chatTemplate(files), refinement);
+        renderer =
+            new PromptRenderer(() -> registry.chatTemplate(files), refinement, templateKwargs);
       }
       List<Row> out = new ArrayList<>(chunk.size());
       for (Row row : chunk) {

@@ -554,7 +554,8 @@ public final class GenerationBenchmark {
         f.eosToken(),
         f.bosToken(),
         f.chatTemplate(),
-        f.specialTokens());
+        f.specialTokens(),
+        f.charsPerToken());
   }
 
   private static List<Prompt> readPrompts(Path file) throws IOException {

@@ -20,6 +20,13 @@ public final class ConfigException extends RuntimeException {
     return problems;
   }
 
+  /** The same problems as {@code redactor} may show them (a problem may echo a value or a URL). */
+  public ConfigException redacted(Redactor redactor) {
+    ConfigException r = new ConfigException(problems.stream().map(redactor::redact).toList());
+    r.setStackTrace(getStackTrace());
+    return r;
+  }
+
   private static String message(List<String> problems) {
     StringBuilder sb =
         new StringBuilder(

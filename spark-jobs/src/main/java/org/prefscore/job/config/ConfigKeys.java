@@ -6,7 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import org.prefscore.method.RefinementMargin;
 import org.prefscore.method.RefinementPrompt;
 
@@ -113,6 +112,13 @@ public final class ConfigKeys {
           "models.policy-checkpoint",
           "",
           "model directory of a policy checkpoint π_t scored next to π_ref; empty: policy terms = reference terms (Δ = 0); required by evaluate");
+
+  // --- chat
+  public static final ConfigKey CHAT_TEMPLATE_KWARGS =
+      key(
+          "chat.template-kwargs",
+          "{}",
+          "JSON object of extra variables for every chat-template rendering, as transformers' apply_chat_template(messages, **kwargs) passes them, e.g. {\"enable_thinking\": false}; values are plain JSON (strings, numbers, booleans, null, arrays and objects of them); messages, add_generation_prompt, tools and documents are refused (apply_chat_template binds them)");
 
   // --- runtime
   public static final ConfigKey TOKEN_BUDGET =
@@ -269,16 +275,13 @@ public final class ConfigKeys {
         || (name.startsWith(SPARK_CONF_PREFIX) && name.length() > SPARK_CONF_PREFIX.length());
   }
 
-  private static final Pattern SECRET =
-      Pattern.compile("(?i).*(secret|password|token|credential|access\\.key).*");
-
   /**
-   * Whether a key's value is redacted when the config is logged or written to the manifest: any
-   * pass-through key whose name contains secret, password, token, credential or access.key. The
-   * listed keys hold no secrets (runtime.token-budget counts tokens), so they are shown.
+   * Whether a key's value is redacted wherever the config is printed or stored: {@link
+   * Redactor#isSecretKey}, the rule on the key's last word (no listed key is one:
+   * runtime.token-budget counts tokens).
    */
   public static boolean isSecret(String name) {
-    return !KEYS.containsKey(name) && SECRET.matcher(name).matches();
+    return Redactor.isSecretKey(name);
   }
 
   /** The closest listed key to a misspelt one, when close enough to be a likely typo. */
@@ -310,8 +313,9 @@ public final class ConfigKeys {
             + SPARK_CONF_PREFIX
             + "<property>` | | passed to Spark as `<property>` (e.g. `"
             + SPARK_CONF_PREFIX
-            + "spark.sql.shuffle.partitions=8`); values of names containing "
-            + "secret/password/token/credential/access.key are redacted in logs and the manifest |");
+            + "spark.sql.shuffle.partitions=8`); the value of a key whose last word names a secret"
+            + " (key, secret, token, password, credential, ...: see Redaction) is shown as `****`"
+            + " in the log, the dry-run plan and the manifest |");
     return String.join("\n", lines) + "\n";
   }
 

@@ -1,6 +1,7 @@
 package org.prefscore.job.config;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.nio.file.Files;
@@ -9,12 +10,15 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import org.prefscore.chat.ChatTemplate;
+import org.prefscore.chat.PromptRenderer;
 import org.prefscore.executor.LocalModelCache;
 import org.prefscore.job.GpuStages;
 import org.prefscore.job.Mode;
@@ -30,6 +34,9 @@ import org.prefscore.spark.ModelPlacement;
 /**
  * The validated, typed configuration of one run. {@link #from} checks everything on the driver
  * before Spark starts and throws one {@link ConfigException} listing every problem.
+ *
+ * @param templateKwargs {@code chat.template-kwargs}: extra chat-template variables, plain Java
+ *     values (String, Boolean, Long, Double, null, unmodifiable Lists and Maps of them)
  */
 public record PipelineConfig(
     Mode mode,
@@ -43,6 +50,7 @@ public record PipelineConfig(
     Filters filters,
     RefinementMargin margin,
     RefinementPrompt refinement,
+    Map<String, Object> templateKwargs,
     String sparkMaster,
     int partitions,
     int progressSeconds,
@@ -136,6 +144,10 @@ public record PipelineConfig(
 
   private static final Pattern RUN_ID = Pattern.compile("[A-Za-z0-9._-]+");
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper STRICT_JSON =
+      new ObjectMapper()
+          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   /** Validates {@code config} for {@code mode}; throws listing every problem. */
   public static PipelineConfig from(Mode mode, ResolvedConfig config) {
@@ -320,6 +332,8 @@ public record PipelineConfig(
       c.problems.add(ConfigKeys.REFINEMENT_PROMPT.name() + ": " + e.getMessage());
     }
 
+    Map<String, Object> templateKwargs = c.templateKwargs(ConfigKeys.CHAT_TEMPLATE_KWARGS);
+
     String master = config.get(ConfigKeys.SPARK_MASTER).trim();
     int partitions = c.intValue(ConfigKeys.SPARK_PARTITIONS, 0);
     int progress = c.intValue(ConfigKeys.PROGRESS_INTERVAL, 0);
@@ -339,6 +353,7 @@ public record PipelineConfig(
         filters,
         margin,
         refinement,
+        templateKwargs,
         master,
         partitions,
         progress,
@@ -490,6 +505,90 @@ public record PipelineConfig(
         problems.add(
             key.name() + " must be a JSON array of strings, got '" + config.get(key) + "'");
         return List.of();
+      }
+    }
+
+    /**
+     * A JSON object of chat template keyword arguments, as plain Java values; reserved names
+     * ({@link ChatTemplate#RESERVED_KWARGS}), duplicate names and numbers that fit neither a long
+     * nor a finite double are problems.
+     */
+    Map<String, Object> templateKwargs(ConfigKey key) {
+      String text = config.get(key).trim();
+      if (text.isEmpty()) {
+        return Map.of();
+      }
+      JsonNode node;
+      try {
+        node = STRICT_JSON.readTree(text);
+      } catch (Exception e) {
+        problems.add(
+            key.name()
+                + " must be a JSON object, got '"
+                + text
+                + "' ("
+                + e.getMessage().lines().findFirst().orElse("")
+                + ")");
+        return Map.of();
+      }
+      if (node == null || !node.isObject()) {
+        problems.add(
+            key.name()
+                + " must be a JSON object of keyword arguments, got "
+                + (node == null ? "nothing" : node.getNodeType().name().toLowerCase(Locale.ROOT)));
+        return Map.of();
+      }
+      Map<String, Object> kwargs = new LinkedHashMap<>();
+      int before = problems.size();
+      node.fields()
+          .forEachRemaining(
+              f -> {
+                if (ChatTemplate.RESERVED_KWARGS.contains(f.getKey())) {
+                  problems.add(
+                      key.name()
+                          + ": '"
+                          + f.getKey()
+                          + "' is bound by apply_chat_template itself, not a keyword argument");
+                } else {
+                  kwargs.put(f.getKey(), plain(key, f.getKey(), f.getValue()));
+                }
+              });
+      return problems.size() > before ? Map.of() : PromptRenderer.checked(kwargs);
+    }
+
+    private Object plain(ConfigKey key, String name, JsonNode v) {
+      switch (v.getNodeType()) {
+        case NULL:
+          return null;
+        case STRING:
+          return v.textValue();
+        case BOOLEAN:
+          return v.booleanValue();
+        case NUMBER:
+          if (v.isIntegralNumber()) {
+            if (v.canConvertToLong()) {
+              return v.longValue();
+            }
+            problems.add(key.name() + ": '" + name + "' holds an integer beyond 64 bits: " + v);
+            return null;
+          }
+          double d = v.doubleValue();
+          if (!Double.isFinite(d)) {
+            problems.add(key.name() + ": '" + name + "' holds a number beyond a double: " + v);
+            return null;
+          }
+          return d;
+        case ARRAY:
+          List<Object> list = new ArrayList<>();
+          v.forEach(item -> list.add(plain(key, name, item)));
+          return list;
+        case OBJECT:
+          Map<String, Object> map = new LinkedHashMap<>();
+          v.fields().forEachRemaining(f -> map.put(f.getKey(), plain(key, name, f.getValue())));
+          return map;
+        default:
+          problems.add(key.name() + ": '" + name + "' holds a " + v.getNodeType() + " value");
+          return null;
       }
     }
 

@@ -129,19 +129,31 @@ public final class ResolvedConfig {
     return List.copyOf(problems);
   }
 
-  /** Every value, secrets redacted, in key order: what is logged and written to the manifest. */
+  /**
+   * Every value, redacted by {@link Redactor}'s rule (secret keys masked, URL user-info masked), in
+   * key order: what is logged and written to the manifest.
+   */
   public Map<String, String> redacted() {
     Map<String, String> out = new LinkedHashMap<>();
-    values.forEach((k, v) -> out.put(k, ConfigKeys.isSecret(k) ? "****" : v.text()));
+    values.forEach((k, v) -> out.put(k, Redactor.value(k, v.text())));
     return out;
   }
 
-  /** Every value with its origin, secrets redacted: for the dry-run plan. */
+  /** Every value with its origin, redacted as {@link #redacted()}: for the dry-run plan. */
   public Map<String, Value> redactedWithOrigin() {
     Map<String, Value> out = new LinkedHashMap<>();
-    values.forEach(
-        (k, v) -> out.put(k, ConfigKeys.isSecret(k) ? new Value("****", v.origin()) : v));
+    values.forEach((k, v) -> out.put(k, new Value(Redactor.value(k, v.text()), v.origin())));
     return out;
+  }
+
+  /**
+   * The redactor of free text printed for this configuration (error messages, paths): it also knows
+   * this configuration's secret values.
+   */
+  public Redactor redactor() {
+    Map<String, String> texts = new LinkedHashMap<>();
+    values.forEach((k, v) -> texts.put(k, v.text()));
+    return Redactor.of(texts.entrySet());
   }
 
   /**

@@ -28,16 +28,24 @@ import org.prefscore.spark.OutputSchema;
  * columns under fixed internal names, plus {@code input_row}, the 0-based position of the row in
  * read order, which follows the row to whichever output it ends in.
  *
- * <p>JSONL is read in PERMISSIVE mode with an explicit schema and a corrupt-record column: a line
- * that is not a JSON object of the expected shape (bad JSON, messages that are not an array of
- * {role, content}, ...) becomes a row with only {@code corrupt_record} set, which preparation turns
- * into a MALFORMED_RECORD reject. Spark skips blank lines, so they are not rows. For one JSONL
- * file, {@code input_row} is the index of the line among its non-blank lines.
+ * <p>JSONL is read as lines of bytes and each line parsed strictly by {@link JsonlRecords}: a line
+ * that is not UTF-8 JSON holding one object, or whose configured fields have the wrong JSON types,
+ * becomes a row with only {@code read_reason} / {@code read_detail} set (MALFORMED_RECORD,
+ * INVALID_PROMPT_TYPE, INVALID_MESSAGES, INVALID_RESPONSE_TYPE, INVALID_FIELD_TYPE), which
+ * preparation turns into a reject of stage read; no value is converted to another type. Lines of
+ * only whitespace are not rows. For one JSONL file, {@code input_row} is the index of the line
+ * among its non-blank lines. Parquet columns are type-checked up front instead (a wrong type is a
+ * configuration error naming the column).
  */
 public final class InputReader {
 
   public static final String GIVEN_ID = "given_id";
-  public static final String CORRUPT = "corrupt_record";
+
+  /** Why the read stage rejects the row (a JsonlRecords code), or null. */
+  public static final String READ_REASON = "read_reason";
+
+  /** What was wrong with the row, quoting its start, or null. */
+  public static final String READ_DETAIL = "read_detail";
 
   /** The rows as read, under internal names. */
   public static final StructType SCHEMA =
@@ -54,7 +62,8 @@ public final class InputReader {
             DataTypes.createStructField(
                 OutputSchema.REJECTED_MESSAGES, OutputSchema.MESSAGES_TYPE, true),
             DataTypes.createStructField(OutputSchema.SCORE_GAP, DataTypes.DoubleType, true),
-            DataTypes.createStructField(CORRUPT, DataTypes.StringType, true)
+            DataTypes.createStructField(READ_REASON, DataTypes.StringType, true),
+            DataTypes.createStructField(READ_DETAIL, DataTypes.StringType, true)
           });
 
   private final SparkSession spark;
@@ -68,20 +77,25 @@ public final class InputReader {
   /** The input with {@code input_row}; fails before any model work when columns are unusable. */
   public Dataset<Row> read() {
     PipelineConfig.Input in = config.input();
-    Dataset<Row> raw = in.format() == PipelineConfig.Format.JSONL ? readJsonl(in) : readParquet(in);
-    StructType rawSchema = raw.schema();
-    JavaRDD<Row> indexed =
-        raw.javaRDD()
-            .zipWithIndex()
-            .map(
-                t -> {
-                  Object[] values = new Object[rawSchema.length() + 1];
-                  values[0] = t._2();
-                  for (int i = 0; i < rawSchema.length(); i++) {
-                    values[i + 1] = t._1().get(i);
-                  }
-                  return RowFactory.create(values);
-                });
+    JavaRDD<Row> indexed;
+    if (in.format() == PipelineConfig.Format.JSONL) {
+      indexed = readJsonl(in);
+    } else {
+      Dataset<Row> raw = readParquet(in);
+      StructType rawSchema = raw.schema();
+      indexed =
+          raw.javaRDD()
+              .zipWithIndex()
+              .map(
+                  t -> {
+                    Object[] values = new Object[rawSchema.length() + 1];
+                    values[0] = t._2();
+                    for (int i = 0; i < rawSchema.length(); i++) {
+                      values[i + 1] = t._1().get(i);
+                    }
+                    return RowFactory.create(values);
+                  });
+    }
     Dataset<Row> rows = spark.createDataFrame(indexed, SCHEMA);
     if (in.limit() > 0) {
       rows = rows.filter(col(OutputSchema.INPUT_ROW).lt(in.limit()));
@@ -89,27 +103,57 @@ public final class InputReader {
     return rows;
   }
 
-  private Dataset<Row> readJsonl(PipelineConfig.Input in) {
-    List<StructField> fields = new ArrayList<>();
-    List<String> seen = new ArrayList<>();
-    addField(fields, seen, in.idColumn(), DataTypes.StringType);
-    addField(fields, seen, in.promptColumn(), DataTypes.StringType);
-    addField(fields, seen, in.messagesColumn(), OutputSchema.MESSAGES_TYPE);
-    if (config.mode() != Mode.WEST_OF_N) {
-      DataType responses = chatResponses(in) ? OutputSchema.MESSAGES_TYPE : DataTypes.StringType;
-      addField(fields, seen, in.chosenColumn(), responses);
-      addField(fields, seen, in.rejectedColumn(), responses);
-      addField(fields, seen, in.scoreGapColumn(), DataTypes.DoubleType);
-    }
-    fields.add(DataTypes.createStructField(CORRUPT, DataTypes.StringType, true));
-    Dataset<Row> df =
+  /**
+   * The lines as bytes (Spark's text source keeps a line's bytes as they are, so invalid UTF-8 is
+   * seen, not replaced), without the blank ones, numbered, each parsed by {@link JsonlRecords}.
+   */
+  private JavaRDD<Row> readJsonl(PipelineConfig.Input in) {
+    boolean pairs = config.mode() != Mode.WEST_OF_N;
+    JsonlRecords parser =
+        new JsonlRecords(
+            in.idColumn(),
+            in.promptColumn(),
+            in.messagesColumn(),
+            pairs ? in.chosenColumn() : "",
+            pairs ? in.rejectedColumn() : "",
+            pairs ? in.scoreGapColumn() : "",
+            pairs && chatResponses(in));
+    JavaRDD<byte[]> lines =
         spark
             .read()
-            .schema(new StructType(fields.toArray(StructField[]::new)))
-            .option("mode", "PERMISSIVE")
-            .option("columnNameOfCorruptRecord", CORRUPT)
-            .json(in.path());
-    return df.select(internalColumns(in, df.schema(), true));
+            .text(in.path())
+            .select(col("value").cast(DataTypes.BinaryType))
+            .javaRDD()
+            .map(r -> (byte[]) r.get(0))
+            .filter(line -> !JsonlRecords.isBlank(line));
+    return lines.zipWithIndex().map(t -> row(t._2(), parser.parse(t._1())));
+  }
+
+  private static Row row(long inputRow, JsonlRecords.Record r) {
+    return RowFactory.create(
+        inputRow,
+        r.givenId(),
+        r.prompt(),
+        messageRows(r.messages()),
+        r.chosen(),
+        r.rejected(),
+        messageRows(r.chosenMessages()),
+        messageRows(r.rejectedMessages()),
+        r.scoreGap(),
+        r.reason(),
+        r.detail());
+  }
+
+  /** An array of struct(role, content) as a Row holds it: a Scala Seq. */
+  private static scala.collection.Seq<Row> messageRows(List<JsonlRecords.Message> messages) {
+    if (messages == null) {
+      return null;
+    }
+    List<Row> rows = new ArrayList<>(messages.size());
+    for (JsonlRecords.Message m : messages) {
+      rows.add(RowFactory.create(m.role(), m.content()));
+    }
+    return scala.collection.JavaConverters.asScalaBuffer(rows).toList();
   }
 
   private Dataset<Row> readParquet(PipelineConfig.Input in) {
@@ -186,11 +230,10 @@ public final class InputReader {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    return df.select(internalColumns(in, schema, false));
+    return df.select(internalColumns(in, schema));
   }
 
-  private Column[] internalColumns(
-      PipelineConfig.Input in, StructType schema, boolean withCorrupt) {
+  private Column[] internalColumns(PipelineConfig.Input in, StructType schema) {
     boolean pairs = config.mode() != Mode.WEST_OF_N;
     boolean text = pairs && !chatResponses(in);
     boolean chat = pairs && chatResponses(in);
@@ -205,7 +248,8 @@ public final class InputReader {
       messages(schema, chat ? in.rejectedColumn() : "").as(OutputSchema.REJECTED_MESSAGES),
       column(schema, pairs ? in.scoreGapColumn() : "", DataTypes.DoubleType)
           .as(OutputSchema.SCORE_GAP),
-      (withCorrupt ? col(CORRUPT) : lit(null).cast(DataTypes.StringType)).as(CORRUPT)
+      lit(null).cast(DataTypes.StringType).as(READ_REASON),
+      lit(null).cast(DataTypes.StringType).as(READ_DETAIL)
     };
   }
 
@@ -236,14 +280,6 @@ public final class InputReader {
       return false;
     }
     return has(s, "role") && has(s, "content");
-  }
-
-  private static void addField(
-      List<StructField> fields, List<String> seen, String name, DataType type) {
-    if (!name.isEmpty() && !seen.contains(name)) {
-      seen.add(name);
-      fields.add(DataTypes.createStructField(name, type, true));
-    }
   }
 
   private static boolean has(StructType schema, String name) {

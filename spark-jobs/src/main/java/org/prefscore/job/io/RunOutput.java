@@ -10,6 +10,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.prefscore.job.config.Redactor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +54,9 @@ public final class RunOutput {
   public void clear() {
     try {
       if (fs.exists(dir)) {
-        LOG.info("replacing the previous output of this run id: deleting {}", path());
+        LOG.info(
+            "replacing the previous output of this run id: deleting {}",
+            Redactor.maskUserInfo(path()));
         if (!fs.delete(dir, true)) {
           throw new IOException("delete returned false");
         }

@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 import org.prefscore.executor.LocalModelCache;
 import org.prefscore.job.Mode;
+import org.prefscore.job.config.ModelPreflight;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.ResolvedConfig;
 
@@ -18,7 +19,12 @@ public final class DryRunPlan {
 
   private DryRunPlan() {}
 
-  public static String describe(PipelineConfig c) {
+  /**
+   * The plan of {@code c}.
+   *
+   * @param models what the driver's model check found ({@link ModelPreflight#check})
+   */
+  public static String describe(PipelineConfig c, ModelPreflight.Report models) {
     List<String> l = new ArrayList<>();
     l.add("prefscore " + c.mode() + " (dry run: configuration valid, nothing started)");
     l.add("  run id      " + c.runId() + "   seed " + c.runSeed());
@@ -67,7 +73,8 @@ public final class DryRunPlan {
     l.add(
         "   "
             + i++
-            + ". read + prepare: input_row ids, MALFORMED_RECORD / EMPTY_PROMPT"
+            + ". read + prepare: input_row ids, MALFORMED_RECORD / INVALID_*_TYPE /"
+            + " INVALID_MESSAGES / EMPTY_PROMPT"
             + (c.mode() == Mode.WEST_OF_N ? " / DUPLICATE_PROMPT" : " / EMPTY_RESPONSE")
             + " rejects");
     if (c.mode() == Mode.WEST_OF_N) {
@@ -144,10 +151,18 @@ public final class DryRunPlan {
         .flatMap(Optional::stream)
         .anyMatch(LocalModelCache::isRemote)) {
       l.add(
-          "  models      on a Hadoop FS: checked when the run starts; each executor copies them once to "
+          "  models      on a Hadoop FS: their files are checked when the run starts; each executor copies them once to "
               + (c.runtime().modelCacheDir().isEmpty()
                   ? "<java.io.tmpdir>/prefscore-models"
-                  : c.runtime().modelCacheDir()));
+                  : c.runtime().modelCacheDir())
+              + " and opens them there");
+    }
+    l.add("  model check (on the driver, before Spark starts):");
+    for (String line : models.lines()) {
+      l.add("    " + line);
+    }
+    if (!c.templateKwargs().isEmpty()) {
+      l.add("  chat template keyword arguments  " + c.templateKwargs());
     }
     l.add("  configuration (origin: default, file or set; secrets redacted):");
     for (Map.Entry<String, ResolvedConfig.Value> e : c.source().redactedWithOrigin().entrySet()) {
@@ -163,6 +178,7 @@ public final class DryRunPlan {
               e.getValue().origin().name().toLowerCase(Locale.ROOT),
               v.replace("\n", "\\n")));
     }
-    return String.join("\n", l);
+    // Paths may hold user-info (s3a://KEY:SECRET@bucket/...), free text may echo a secret value.
+    return c.source().redactor().redact(String.join("\n", l));
   }
 }

@@ -13,6 +13,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.prefscore.job.Mode;
 import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.job.config.Redactor;
 import org.prefscore.job.io.ModelFingerprint;
 import org.prefscore.job.io.RunOutput;
 import org.prefscore.method.PolicyEvaluation;
@@ -20,9 +21,11 @@ import org.prefscore.spark.OutputSchema;
 import org.prefscore.spark.PipelineCounters;
 
 /**
- * Builds {@code manifest.json}: the redacted configuration, model fingerprints, counts per stage
- * and reason, the accounting identity, timings per stage, throughput, the quantile method and cuts,
- * and which model gave the policy terms. Written last (with {@code _SUCCESS}) by {@link RunOutput}.
+ * Builds {@code manifest.json}: the redacted configuration, model fingerprints ({@link
+ * ModelFingerprint}: one SHA-256 per file that changes behaviour and one for the directory), counts
+ * per stage and reason, the accounting identity, timings per stage, throughput, the quantile method
+ * and cuts, and which model gave the policy terms. Written last (with {@code _SUCCESS}) by {@link
+ * RunOutput}.
  */
 public final class RunManifest {
 
@@ -43,23 +46,20 @@ public final class RunManifest {
   public RunManifest(
       PipelineConfig config, RunOutput output, Instant started, Configuration hadoop) {
     this.config = config;
+    Redactor redactor = config.source().redactor();
     root.put("run_id", config.runId());
     root.put("mode", config.mode().cliName());
     root.put("status", "RUNNING");
-    root.put("output", output.path());
+    root.put("output", redactor.redact(output.path()));
     root.put("started_at", started.toString());
     ObjectNode cfg = root.putObject("config");
     config.redacted().forEach(cfg::put);
-    ObjectNode models = root.putObject("models");
+    root.set("models", models(config, hadoop));
     PipelineConfig.Models m = config.models();
-    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop));
-    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop));
-    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop));
-    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop));
     ObjectNode terms = root.putObject("policy_terms");
     if (m.checkpoint().isPresent()) {
       terms.put("source", OutputSchema.POLICY_TERMS_CHECKPOINT);
-      terms.put("model", m.checkpoint().get());
+      terms.put("model", redactor.redact(m.checkpoint().get()));
       terms.put(
           "note",
           "ckpt_* columns are log-probs of models.policy-checkpoint; margins and refinement use them as π");
@@ -90,17 +90,46 @@ public final class RunManifest {
     }
   }
 
+  /**
+   * The manifest's {@code models} object: per configured model (policy, reward, reference,
+   * policy_checkpoint) its path, {@code fingerprint_sha256} and the SHA-256 of each file ({@code
+   * <file>_sha256}, null for an optional file the directory lacks; {@code external_data_sha256}).
+   *
+   * @param hadoop to fingerprint directories on a Hadoop FS (null: local ones only)
+   */
+  public static ObjectNode models(PipelineConfig config, Configuration hadoop) {
+    Redactor redactor = config.source().redactor();
+    ObjectNode models = JSON.createObjectNode();
+    PipelineConfig.Models m = config.models();
+    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop, redactor));
+    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop, redactor));
+    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop, redactor));
+    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop, redactor));
+    return models;
+  }
+
   private static void fingerprint(
-      ObjectNode models, String role, String dir, Configuration hadoop) {
+      ObjectNode models, String role, String dir, Configuration hadoop, Redactor redactor) {
     ModelFingerprint f = ModelFingerprint.of(dir, hadoop);
     ObjectNode n = models.putObject(role);
-    n.put("path", dir);
-    n.put("model_onnx_sha256", f.modelOnnxSha256());
+    n.put("path", redactor.redact(dir));
+    n.put("fingerprint_sha256", f.sha256());
+    for (String file :
+        java.util.stream.Stream.concat(
+                ModelFingerprint.REQUIRED.stream(), ModelFingerprint.OPTIONAL.stream())
+            .toList()) {
+      String key = file.replace('.', '_') + "_sha256";
+      String sha = f.files().get(file);
+      if (sha == null) {
+        n.putNull(key);
+      } else {
+        n.put(key, sha);
+      }
+    }
     if (!f.externalDataSha256().isEmpty()) {
       ObjectNode external = n.putObject("external_data_sha256");
       f.externalDataSha256().forEach(external::put);
     }
-    n.put("tokenizer_json_sha256", f.tokenizerJsonSha256());
   }
 
   public void count(String name, long value) {
@@ -225,8 +254,9 @@ public final class RunManifest {
 
   public static String evaluationJson(PolicyEvaluation e, PipelineConfig config) {
     ObjectNode n = evaluationNode(e);
-    n.put("policy", config.models().checkpoint().orElse(""));
-    n.put("reference", config.models().reference().orElse(""));
+    Redactor redactor = config.source().redactor();
+    n.put("policy", redactor.redact(config.models().checkpoint().orElse("")));
+    n.put("reference", redactor.redact(config.models().reference().orElse("")));
     n.put("beta", config.margin().beta());
     try {
       return JSON.writeValueAsString(n) + "\n";

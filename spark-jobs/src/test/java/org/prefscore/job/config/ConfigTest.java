@@ -227,4 +227,53 @@ class ConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("input.path is required");
   }
+
+  @Test
+  void chatTemplateKwargsArePlainJsonValuesValidatedBeforeSpark() {
+    PipelineConfig none =
+        PipelineConfig.from(Mode.WEST_OF_N, ResolvedConfig.resolve(null, minimal()));
+    assertThat(none.templateKwargs()).isEmpty();
+    PipelineConfig c =
+        PipelineConfig.from(
+            Mode.WEST_OF_N,
+            ResolvedConfig.resolve(
+                null,
+                plus(
+                    minimal(),
+                    "chat.template-kwargs={\"enable_thinking\": false, \"n\": 3, \"t\": 0.5,"
+                        + " \"who\": \"bob\", \"none\": null, \"tags\": [\"a\", 1],"
+                        + " \"meta\": {\"k\": true}}")));
+    java.util.Map<String, Object> expected = new java.util.LinkedHashMap<>();
+    expected.put("enable_thinking", false);
+    expected.put("n", 3L);
+    expected.put("t", 0.5);
+    expected.put("who", "bob");
+    expected.put("none", null);
+    expected.put("tags", List.of("a", 1L));
+    expected.put("meta", java.util.Map.of("k", true));
+    assertThat(c.templateKwargs()).containsExactlyEntriesOf(expected);
+
+    for (String[] bad :
+        new String[][] {
+          {"not json", "chat.template-kwargs must be a JSON object, got 'not json'"},
+          {"[1, 2]", "must be a JSON object of keyword arguments, got array"},
+          {"{\"a\": 1, \"a\": 2}", "Duplicate field 'a'"},
+          {"{\"a\": 1} {}", "chat.template-kwargs must be a JSON object"},
+          {"{\"big\": 123456789012345678901234567890}", "'big' holds an integer beyond 64 bits"},
+          {"{\"messages\": []}", "'messages' is bound by apply_chat_template itself"},
+          {"{\"add_generation_prompt\": true}", "'add_generation_prompt' is bound"},
+          {"{\"tools\": []}", "'tools' is bound"},
+          {"{\"documents\": []}", "'documents' is bound"}
+        }) {
+      assertThatThrownBy(
+              () ->
+                  PipelineConfig.from(
+                      Mode.WEST_OF_N,
+                      ResolvedConfig.resolve(
+                          null, plus(minimal(), "chat.template-kwargs=" + bad[0]))))
+          .as(bad[0])
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(bad[1]);
+    }
+  }
 }

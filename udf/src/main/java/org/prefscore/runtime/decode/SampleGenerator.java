@@ -167,7 +167,24 @@ public final class SampleGenerator {
     int maxNew = config.maxNewTokens();
     long tokenBudget = options.tokenBudget();
     for (int i = 0; i < n; i++) {
-      promptIds[i] = model.encode(requests.get(i).prompt());
+      String prompt = requests.get(i).prompt();
+      if (model.files().provablyMoreTokensThan(prompt, (long) window - maxNew)) {
+        // Not tokenized: its length alone shows it cannot fit (a 50 MB prompt would take minutes).
+        promptIds[i] = new long[0];
+        results[i] =
+            refusal(
+                requests.get(i),
+                0,
+                Refusal.Reason.PROMPT_TOO_LONG,
+                model.files().tooManyTokens(prompt, (long) window - maxNew)
+                    + ", and "
+                    + maxNew
+                    + " new tokens must fit the context window of "
+                    + window
+                    + " too (not tokenized)");
+        continue;
+      }
+      promptIds[i] = model.encode(prompt);
       int length = promptIds[i].length;
       if (length == 0) {
         results[i] =

@@ -63,6 +63,20 @@ public final class RewardScorer {
     List<Integer> runnable = new ArrayList<>();
     int window = model.files().contextWindow();
     for (int i = 0; i < n; i++) {
+      if (model.files().provablyMoreTokensThan(texts.get(i), window)) {
+        ids[i] = new long[0];
+        results[i] =
+            new Result(
+                Double.NaN,
+                0,
+                new Refusal(
+                    Refusal.Reason.SEQUENCE_TOO_LONG,
+                    model.files().tooManyTokens(texts.get(i), window)
+                        + ", more than the reward model's context window of "
+                        + window
+                        + " (not tokenized)"));
+        continue;
+      }
       ids[i] = model.tokenizer().encode(texts.get(i), true);
       if (ids[i].length == 0) {
         results[i] =

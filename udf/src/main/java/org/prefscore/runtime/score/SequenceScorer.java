@@ -124,12 +124,28 @@ public final class SequenceScorer {
     List<long[]> prompts = new ArrayList<>(n);
     List<long[]> responses = new ArrayList<>(n);
     boolean[] mismatch = new boolean[n];
+    Refusal[] early = new Refusal[n];
     int mismatches = 0;
+    int window = model.files().contextWindow();
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
-      long[] prompt = model.encode(r.prompt());
       String response = r.appendEos() ? r.response() + model.files().eosToken() : r.response();
-      long[] full = model.encode(r.prompt() + response);
+      String joint = r.prompt() + response;
+      if (model.files().provablyMoreTokensThan(joint, window)) {
+        // Not tokenized: its length alone shows it cannot fit.
+        early[i] =
+            new Refusal(
+                Refusal.Reason.SEQUENCE_TOO_LONG,
+                model.files().tooManyTokens(joint, window)
+                    + ", more than the context window of "
+                    + window
+                    + " (not tokenized)");
+        prompts.add(new long[0]);
+        responses.add(new long[0]);
+        continue;
+      }
+      long[] prompt = model.encode(r.prompt());
+      long[] full = model.encode(joint);
       mismatch[i] = !isPrefix(prompt, full);
       mismatches += mismatch[i] ? 1 : 0;
       prompts.add(prompt);
@@ -143,7 +159,7 @@ public final class SequenceScorer {
           mismatches,
           n);
     }
-    return scoreTokens(prompts, responses, mismatch, perToken);
+    return scoreTokens(prompts, responses, mismatch, early, perToken);
   }
 
   /**
@@ -151,11 +167,16 @@ public final class SequenceScorer {
    * the response tokens' log-probs are summed. Results are in input order.
    */
   public List<Result> scoreTokens(List<long[]> prompts, List<long[]> responses, boolean perToken) {
-    return scoreTokens(prompts, responses, new boolean[prompts.size()], perToken);
+    return scoreTokens(
+        prompts, responses, new boolean[prompts.size()], new Refusal[prompts.size()], perToken);
   }
 
   private List<Result> scoreTokens(
-      List<long[]> prompts, List<long[]> responses, boolean[] mismatch, boolean perToken) {
+      List<long[]> prompts,
+      List<long[]> responses,
+      boolean[] mismatch,
+      Refusal[] early,
+      boolean perToken) {
     int n = prompts.size();
     if (responses.size() != n) {
       throw new IllegalArgumentException("prompts and responses differ in number");
@@ -166,7 +187,11 @@ public final class SequenceScorer {
     List<Integer> runnable = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       int total = promptIds[i].length + responseIds[i].length;
-      if (promptIds[i].length == 0) {
+      if (early[i] != null) {
+        results[i] =
+            refused(
+                promptIds[i], responseIds[i], mismatch[i], early[i].reason(), early[i].detail());
+      } else if (promptIds[i].length == 0) {
         results[i] =
             refused(
                 promptIds[i],

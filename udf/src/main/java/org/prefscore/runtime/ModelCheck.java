@@ -1,0 +1,234 @@
+package org.prefscore.runtime;
+
+import java.util.Arrays;
+
+/**
+ * Opens a local model directory as an executor will and proves it usable, so that a broken or
+ * mismatched directory fails on the driver, before Spark starts, with the file and the problem
+ * named, instead of inside a model stage.
+ *
+ * <p>What is checked, in order (the first problem is thrown as a {@link ModelLoadException} whose
+ * message starts with the file's path):
+ *
+ * <ol>
+ *   <li>the files parse ({@link ModelFiles#read}): config.json, generation_config.json,
+ *       tokenizer_config.json and tokenizer.json are JSON, a context window and EOS ids are set,
+ *       and every EOS, BOS and pad id is an id of tokenizer.json;
+ *   <li>the tokenizer loads, and the special tokens' texts are the special ids ({@link
+ *       ModelLoader}): a tokenizer.json from another model fails here;
+ *   <li>the graph loads ({@link ModelLoader}); for a decoder the layout is discovered and the
+ *       tokenizer's vocabulary must fit the logits width;
+ *   <li>one tiny pass runs through the model contracts and gives no NaN. A decoder: a prefill of
+ *       two rows through {@link DecodeSession} (the probe text left-padded with the pad id, and the
+ *       probe text followed by the tokenizer's highest id), then one decode step with an EOS id on
+ *       the cache. A reward model: two right-padded rows (the probe text with and without the
+ *       tokenizer's highest id) through {@link SequenceClassifier}. So the pad, EOS and highest ids
+ *       all go through the embedding.
+ * </ol>
+ *
+ * The check runs on CPU with one thread whatever the run's engine options (it proves the files, not
+ * the device), holds one model at a time and closes it. The chat template is checked by {@code
+ * org.prefscore.chat.PromptRenderer#probe}.
+ */
+public final class ModelCheck {
+
+  /** The text every probe pass tokenizes. */
+  public static final String PROBE_TEXT = "Hello! How are you today?";
+
+  /**
+   * What a passed check saw, for the dry-run plan and the log.
+   *
+   * @param files the parsed files
+   * @param summary one line: kind, model type, sizes, what ran
+   */
+  public record Result(ModelFiles files, String summary) {}
+
+  private ModelCheck() {}
+
+  /**
+   * Checks the local model directory of {@code spec} as a decoder or a reward model.
+   *
+   * @throws ModelLoadException naming the file and the problem
+   */
+  public static Result check(ModelSpec spec) {
+    ModelSpec cpu = spec.withEngine(EngineOptions.cpu(1));
+    return spec.kind() == ModelSpec.Kind.DECODER ? decoder(cpu) : reward(cpu);
+  }
+
+  private static Result decoder(ModelSpec spec) {
+    try (LanguageModel model = ModelLoader.loadDecoder(spec)) {
+      ModelFiles files = model.files();
+      DecoderSignature signature = model.graph().signature();
+      long[] probe = model.encode(PROBE_TEXT);
+      if (probe.length == 0) {
+        throw new ModelLoadException(
+            files.tokenizerFile(), "gives no tokens for the probe text '" + PROBE_TEXT + "'");
+      }
+      int n = probe.length;
+      if (n + 2 > files.contextWindow()) {
+        throw new ModelLoadException(
+            files.directory().resolve("config.json"),
+            "the context window of " + files.contextWindow() + " positions holds no probe pass");
+      }
+      long highest = files.tokenizerVocabSize() - 1;
+      long pad = files.padTokenId() >= 0 ? files.padTokenId() : files.eosTokenIds().get(0);
+      long eos = files.eosTokenIds().get(0);
+      int seq = n + 1;
+      long[] ids = new long[2 * seq];
+      long[] mask = new long[2 * seq];
+      long[] positions = new long[2 * seq];
+      // Row 0: pad, probe (left-padded, as SampleGenerator batches prompts). Row 1: probe, highest.
+      ids[0] = pad;
+      for (int i = 0; i < n; i++) {
+        ids[1 + i] = probe[i];
+        mask[1 + i] = 1;
+        positions[1 + i] = i;
+        ids[seq + i] = probe[i];
+        mask[seq + i] = 1;
+        positions[seq + i] = i;
+      }
+      ids[seq + n] = highest;
+      mask[seq + n] = 1;
+      positions[seq + n] = n;
+      try (DecodeSession session = model.graph().openSession()) {
+        KvCache empty = session.emptyCache(2);
+        StepOutput prefill =
+            session.forward(
+                new StepInput(
+                    2, seq, ids, mask, positions, empty, StepInput.LogitsWanted.LAST_POSITION));
+        empty.close();
+        requireLogits(files, "prefill", prefill, 2, signature.logitsWidth());
+        long[] stepMask = new long[2 * (seq + 1)];
+        Arrays.fill(stepMask, 1);
+        stepMask[0] = 0;
+        StepOutput step =
+            session.forward(
+                new StepInput(
+                    2,
+                    1,
+                    new long[] {eos, eos},
+                    stepMask,
+                    new long[] {n, n + 1},
+                    prefill.present(),
+                    StepInput.LogitsWanted.LAST_POSITION));
+        prefill.present().close();
+        step.present().close();
+        requireLogits(files, "decode step", step, 2, signature.logitsWidth());
+      } catch (ModelLoadException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        throw new ModelLoadException(
+            files.onnxFile(),
+            "a probe pass failed (prefill of the probe text with pad id "
+                + pad
+                + " and the tokenizer's highest id "
+                + highest
+                + ", then a decode step with EOS id "
+                + eos
+                + "): "
+                + e.getMessage(),
+            e);
+      }
+      return new Result(
+          files,
+          "decoder "
+              + files.modelType()
+              + ": "
+              + signature.numLayers()
+              + " layers, "
+              + signature.logitsWidth()
+              + " logits, tokenizer "
+              + files.tokenizerVocabSize()
+              + " ids, EOS "
+              + files.eosTokenIds()
+              + ", context "
+              + files.contextWindow()
+              + "; a prefill and a decode step ran");
+    }
+  }
+
+  private static Result reward(ModelSpec spec) {
+    try (RewardModel model = ModelLoader.loadReward(spec)) {
+      ModelFiles files = model.files();
+      long[] probe = model.tokenizer().encode(PROBE_TEXT, true);
+      if (probe.length == 0) {
+        throw new ModelLoadException(
+            files.tokenizerFile(), "gives no tokens for the probe text '" + PROBE_TEXT + "'");
+      }
+      int seq = probe.length + 1;
+      if (seq > files.contextWindow()) {
+        throw new ModelLoadException(
+            files.directory().resolve("config.json"),
+            "the context window of " + files.contextWindow() + " positions holds no probe pass");
+      }
+      long highest = files.tokenizerVocabSize() - 1;
+      long pad = files.padTokenId() >= 0 ? files.padTokenId() : files.eosTokenIds().get(0);
+      long[] ids = new long[2 * seq];
+      long[] mask = new long[2 * seq];
+      // Row 0: probe, highest. Row 1: probe, pad (right-padded, as RewardScorer batches texts).
+      for (int i = 0; i < probe.length; i++) {
+        ids[i] = probe[i];
+        ids[seq + i] = probe[i];
+        mask[i] = 1;
+        mask[seq + i] = 1;
+      }
+      ids[seq - 1] = highest;
+      mask[seq - 1] = 1;
+      ids[2 * seq - 1] = pad;
+      float[] logits;
+      try {
+        logits = model.graph().classify(2, seq, ids, mask);
+      } catch (RuntimeException e) {
+        throw new ModelLoadException(
+            files.onnxFile(),
+            "a probe pass failed (the probe text with the tokenizer's highest id "
+                + highest
+                + ", and right-padded with pad id "
+                + pad
+                + "): "
+                + e.getMessage(),
+            e);
+      }
+      for (float v : logits) {
+        if (Float.isNaN(v)) {
+          throw new ModelLoadException(
+              files.onnxFile(), "the probe pass gives a NaN reward " + Arrays.toString(logits));
+        }
+      }
+      return new Result(
+          files,
+          "reward model "
+              + files.modelType()
+              + ": tokenizer "
+              + files.tokenizerVocabSize()
+              + " ids, context "
+              + files.contextWindow()
+              + "; two texts scored");
+    }
+  }
+
+  private static void requireLogits(
+      ModelFiles files, String pass, StepOutput out, int rows, int width) {
+    if (out.logitsWidth() != width || out.logits().length != rows * width) {
+      throw new ModelLoadException(
+          files.onnxFile(),
+          "the "
+              + pass
+              + " gave "
+              + out.logits().length
+              + " logits of width "
+              + out.logitsWidth()
+              + ", expected "
+              + rows
+              + " rows of "
+              + width);
+    }
+    for (int i = 0; i < out.logits().length; i++) {
+      if (Float.isNaN(out.logits()[i])) {
+        throw new ModelLoadException(
+            files.onnxFile(),
+            "the " + pass + " gives NaN logits (row " + (i / width) + ", id " + (i % width) + ")");
+      }
+    }
+  }
+}
