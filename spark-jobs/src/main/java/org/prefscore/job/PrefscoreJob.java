@@ -109,6 +109,16 @@ public final class PrefscoreJob {
     }
   }
 
+  /**
+   * What Spark's own redaction (its UI's environment page, event logs) masks unless the config sets
+   * {@code spark.redaction.regex}: Spark's default ({@code secret|password|token|access[.]key})
+   * plus the key names {@link Redactor} masks that it misses ({@code fs.s3a.encryption.key}, {@code
+   * fs.azure.account.key.*}, private keys, pass phrases). Spark applies it to keys and values.
+   */
+  public static final String SPARK_REDACTION_REGEX =
+      "(?i)secret|password|passwd|passphrase|token|access[._]key|[.]key$|[.]key[.]|private[._]key"
+          + "|fs[.]azure[.]sas[.]|credentials?$";
+
   /** A session from the config: spark.master when set, plus every spark.conf.* property. */
   public static SparkSession createSession(PipelineConfig config) {
     SparkSession.Builder builder =
@@ -116,10 +126,20 @@ public final class PrefscoreJob {
     if (!config.sparkMaster().isEmpty()) {
       builder.master(config.sparkMaster());
     }
-    config.source().sparkConf().forEach(builder::config);
+    sessionConf(config).forEach(builder::config);
     SparkSession spark = builder.getOrCreate();
     spark.sparkContext().setLogLevel("WARN");
     return spark;
+  }
+
+  /**
+   * The Spark properties a session from {@code config} gets: every {@code spark.conf.*} property,
+   * and {@link #SPARK_REDACTION_REGEX} as {@code spark.redaction.regex} unless it is set.
+   */
+  public static Map<String, String> sessionConf(PipelineConfig config) {
+    Map<String, String> conf = new java.util.TreeMap<>(config.source().sparkConf());
+    conf.putIfAbsent("spark.redaction.regex", SPARK_REDACTION_REGEX);
+    return conf;
   }
 
   private static String describe(Map<String, String> values) {

@@ -165,4 +165,40 @@ public class RedactorTest {
     assertThat(r.sparkConf())
         .containsEntry("spark.ssl.keyPassword", "secret-of-spark.ssl.keyPassword");
   }
+
+  @Test
+  void sparksOwnRedactionCoversTheSecretKeysSparkSees() {
+    PipelineConfig c =
+        PipelineConfig.from(
+            org.prefscore.job.Mode.WEST_OF_N,
+            ResolvedConfig.resolve(
+                null,
+                List.of(
+                    "input.path=in.jsonl",
+                    "output.path=out",
+                    "models.policy=" + org.prefscore.job.TestSupport.model("tiny-llama"),
+                    "models.reward=" + org.prefscore.job.TestSupport.model("tiny-reward"))));
+    java.util.regex.Pattern spark =
+        java.util.regex.Pattern.compile(
+            org.prefscore.job.PrefscoreJob.sessionConf(c).get("spark.redaction.regex"));
+    for (String key : SECRET_KEYS) {
+      if (key.startsWith("spark.") || key.startsWith("fs.")) {
+        String sparkKey = key.startsWith("fs.") ? "spark.hadoop." + key : key;
+        assertThat(spark.matcher(sparkKey).find()).as(sparkKey).isTrue();
+      }
+    }
+    PipelineConfig own =
+        PipelineConfig.from(
+            org.prefscore.job.Mode.WEST_OF_N,
+            ResolvedConfig.resolve(
+                null,
+                List.of(
+                    "input.path=in.jsonl",
+                    "output.path=out",
+                    "models.policy=" + org.prefscore.job.TestSupport.model("tiny-llama"),
+                    "models.reward=" + org.prefscore.job.TestSupport.model("tiny-reward"),
+                    "spark.conf.spark.redaction.regex=(?i)mine")));
+    assertThat(org.prefscore.job.PrefscoreJob.sessionConf(own))
+        .containsEntry("spark.redaction.regex", "(?i)mine");
+  }
 }
