@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -151,17 +150,7 @@ class ModelCheckTest {
     // A reward graph has one logit, so no width to compare the vocabulary with: the probe pass
     // sends the tokenizer's highest id through the embedding.
     Path dir = copyOf(Fixtures.REWARD);
-    ObjectNode tokenizer = (ObjectNode) JSON.readTree(dir.resolve("tokenizer.json").toFile());
-    ObjectNode extra = JSON.createObjectNode();
-    extra.put("id", 5000);
-    extra.put("content", "<|extra|>");
-    extra.put("single_word", false);
-    extra.put("lstrip", false);
-    extra.put("rstrip", false);
-    extra.put("normalized", false);
-    extra.put("special", true);
-    ((ArrayNode) tokenizer.get("added_tokens")).add(extra);
-    JSON.writeValue(dir.resolve("tokenizer.json").toFile(), tokenizer);
+    Fixtures.addSpecialToken(dir, 5000, "<|extra|>");
     assertThatThrownBy(() -> reward(dir))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageStartingWith(dir.resolve("model.onnx").toString())

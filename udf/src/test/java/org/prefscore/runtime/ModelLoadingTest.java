@@ -3,9 +3,6 @@ package org.prefscore.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,18 +72,7 @@ class ModelLoadingTest {
   @Test
   void tokenizerLargerThanLogitsIsRefused() throws IOException {
     Path dir = copyOf("tiny-gpt2");
-    ObjectMapper json = new ObjectMapper();
-    ObjectNode tokenizer = (ObjectNode) json.readTree(dir.resolve("tokenizer.json").toFile());
-    ObjectNode extra = json.createObjectNode();
-    extra.put("id", 100_000);
-    extra.put("content", "<|extra|>");
-    extra.put("single_word", false);
-    extra.put("lstrip", false);
-    extra.put("rstrip", false);
-    extra.put("normalized", false);
-    extra.put("special", true);
-    ((ArrayNode) tokenizer.get("added_tokens")).add(extra);
-    json.writeValue(dir.resolve("tokenizer.json").toFile(), tokenizer);
+    Fixtures.addSpecialToken(dir, 100_000, "<|extra|>");
     assertThatThrownBy(() -> loadDecoder(dir))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageContaining("tokenizer.json")

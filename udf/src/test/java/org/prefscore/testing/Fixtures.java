@@ -70,6 +70,30 @@ public final class Fixtures {
     return ids;
   }
 
+  /**
+   * Adds a special token with {@code id} to the tokenizer.json of the model directory {@code dir}
+   * (a copy: fixtures are never changed), as a tokenizer from another model would have it.
+   */
+  public static void addSpecialToken(Path dir, long id, String content) {
+    try {
+      Path file = dir.resolve("tokenizer.json");
+      com.fasterxml.jackson.databind.node.ObjectNode tokenizer =
+          (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(file.toFile());
+      com.fasterxml.jackson.databind.node.ObjectNode extra = JSON.createObjectNode();
+      extra.put("id", id);
+      extra.put("content", content);
+      extra.put("single_word", false);
+      extra.put("lstrip", false);
+      extra.put("rstrip", false);
+      extra.put("normalized", false);
+      extra.put("special", true);
+      ((com.fasterxml.jackson.databind.node.ArrayNode) tokenizer.get("added_tokens")).add(extra);
+      JSON.writeValue(file.toFile(), tokenizer);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Loads a fixture decoder on CPU with one intra-op thread; the caller closes it. */
   public static LanguageModel decoder(String name) {
     return ModelLoader.loadDecoder(ModelSpec.decoder(model(name).toString(), EngineOptions.cpu(1)));
