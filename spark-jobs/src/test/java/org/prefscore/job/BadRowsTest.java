@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,23 +99,9 @@ class BadRowsTest {
   }
 
   private TestSupport.Run run(String mode, Path input, String runId, String... extra) {
-    List<String> a = new ArrayList<>(List.of(mode));
-    List<String> sets =
-        new ArrayList<>(
-            List.of(
-                "input.path=" + input,
-                "output.path=" + tmp.resolve("out"),
-                "run.id=" + runId,
-                "sampling.n=4",
-                "sampling.temperature=1.0",
-                "sampling.max-new-tokens=4",
-                "progress.interval-seconds=0"));
+    List<String> sets = TestSupport.smallRunSettings(input, tmp.resolve("out"), runId);
     sets.addAll(List.of(extra));
-    for (String s : sets) {
-      a.add("--set");
-      a.add(s);
-    }
-    return TestSupport.run(spark, a.toArray(String[]::new));
+    return TestSupport.runWithSettings(spark, mode, sets);
   }
 
   @Test

@@ -61,17 +61,7 @@ class TemplateKwargsTest {
   }
 
   private TestSupport.Run run(String mode, Path input, String runId, String... extra) {
-    List<String> a = new ArrayList<>(List.of(mode));
-    List<String> sets =
-        new ArrayList<>(
-            List.of(
-                "input.path=" + input,
-                "output.path=" + tmp.resolve("out"),
-                "run.id=" + runId,
-                "sampling.n=4",
-                "sampling.temperature=1.0",
-                "sampling.max-new-tokens=4",
-                "progress.interval-seconds=0"));
+    List<String> sets = TestSupport.smallRunSettings(input, tmp.resolve("out"), runId);
     if (mode.equals("west-of-n")) {
       sets.add("models.policy=" + model);
       sets.add("models.reward=" + TestSupport.model("tiny-reward"));
@@ -79,11 +69,7 @@ class TemplateKwargsTest {
       sets.add("models.reference=" + model);
     }
     sets.addAll(List.of(extra));
-    for (String s : sets) {
-      a.add("--set");
-      a.add(s);
-    }
-    return TestSupport.run(spark, a.toArray(String[]::new));
+    return TestSupport.runWithSettings(spark, mode, sets);
   }
 
   private static List<String> prompts(TestSupport.Run run, String... tables) {

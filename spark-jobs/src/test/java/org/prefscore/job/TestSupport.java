@@ -54,6 +54,29 @@ public final class TestSupport {
   /** What a CLI run printed and returned. */
   record Run(PipelineRunner.RunResult result, String out, String err) {}
 
+  /** The settings of a small test run (N = 4, 4 new tokens, no progress lines) on {@code input}. */
+  static List<String> smallRunSettings(Path input, Path out, String runId) {
+    return new ArrayList<>(
+        List.of(
+            "input.path=" + input,
+            "output.path=" + out,
+            "run.id=" + runId,
+            "sampling.n=4",
+            "sampling.temperature=1.0",
+            "sampling.max-new-tokens=4",
+            "progress.interval-seconds=0"));
+  }
+
+  /** Runs {@code mode} with each of {@code settings} given as {@code --set}. */
+  static Run runWithSettings(SparkSession spark, String mode, List<String> settings) {
+    List<String> args = new ArrayList<>(List.of(mode));
+    for (String s : settings) {
+      args.add("--set");
+      args.add(s);
+    }
+    return run(spark, args.toArray(String[]::new));
+  }
+
   static Run run(SparkSession spark, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
