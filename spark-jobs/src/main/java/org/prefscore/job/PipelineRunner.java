@@ -39,6 +39,8 @@ import org.prefscore.method.PairFilter;
 import org.prefscore.method.PolicyEvaluation;
 import org.prefscore.spark.GenerationFunction;
 import org.prefscore.spark.GenerationSettings;
+import org.prefscore.spark.JudgeSettings;
+import org.prefscore.spark.KnockoutFunction;
 import org.prefscore.spark.OutputSchema;
 import org.prefscore.spark.PairFilterFunction;
 import org.prefscore.spark.PairScoringFunction;
@@ -172,7 +174,7 @@ public final class PipelineRunner {
     GenerationSettings generation =
         new GenerationSettings(
             config.decoderSpec(models.policy().orElseThrow()),
-            config.rewardSpec(models.reward().orElseThrow()),
+            config.teacher().pairwise() ? null : config.rewardSpec(models.reward().orElseThrow()),
             SamplingSettings.of(config.sampling()),
             config.runSeed(),
             config.runtime().tokenBudget(),
@@ -200,15 +202,23 @@ public final class PipelineRunner {
     long sampleRows = samples.count();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
 
-    progress.stage("select");
-    Dataset<Row> selections =
-        persist(
-            sampled
-                .groupByKey(
-                    (MapFunction<Row, String>) r -> r.getAs(OutputSchema.PROMPT_ID),
-                    Encoders.STRING())
-                .flatMapGroups(new WestOfNGroupFunction(), Encoders.row(OutputSchema.PAIR_WORK)));
+    Dataset<Row> selections;
+    if (config.teacher().pairwise()) {
+      selections = persist(knockouts(sampled, counters, progress));
+    } else {
+      progress.stage("select");
+      selections =
+          persist(
+              sampled
+                  .groupByKey(
+                      (MapFunction<Row, String>) r -> r.getAs(OutputSchema.PROMPT_ID),
+                      Encoders.STRING())
+                  .flatMapGroups(new WestOfNGroupFunction(), Encoders.row(OutputSchema.PAIR_WORK)));
+    }
     long sampledPrompts = selections.count();
+    if (config.teacher().pairwise()) {
+      manifest.knockout(selections, counters);
+    }
     manifest.count("prompts_sampled", sampledPrompts);
     manifest.count("samples", sampleRows - (promptCount - sampledPrompts));
 
@@ -262,6 +272,36 @@ public final class PipelineRunner {
             .unionByName(rejectsOf(judged))
             .unionByName(rejectsOf(scored)));
     return List.of("pairs", "filtered", "rejects");
+  }
+
+  /**
+   * West-of-N step 3 with a pairwise teacher: the samples shuffled by prompt, each partition's
+   * prompts in (prompt_id, sample_index) order, and {@link KnockoutFunction} plays every prompt's
+   * knockouts of a partition together, one batch of teacher calls per round (a model stage).
+   */
+  private Dataset<Row> knockouts(
+      Dataset<Row> sampled, PipelineCounters counters, ProgressReporter progress) {
+    JudgeSettings judge =
+        new JudgeSettings(
+            config.teacherSpec(),
+            config.teacher().prompt(),
+            config.runSeed(),
+            config.runtime().tokenBudget(),
+            counters,
+            config.runtime().placement());
+    Dataset<Row> grouped =
+        sampled
+            .repartition(partitions(), col(OutputSchema.PROMPT_ID))
+            .sortWithinPartitions(OutputSchema.PROMPT_ID, OutputSchema.SAMPLE_INDEX);
+    progress.stage(
+        "select",
+        "prompts",
+        -1,
+        ProgressReporter.live(
+            counters.promptsJudged, ExecutorRegistry.instance().progress().prompts),
+        null);
+    return GpuStages.mapPartitions(
+        spark, grouped, new KnockoutFunction(judge), OutputSchema.PAIR_WORK, gpuProfile);
   }
 
   private List<String> scorePairs(

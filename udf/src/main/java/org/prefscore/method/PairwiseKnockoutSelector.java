@@ -20,7 +20,9 @@ import java.util.Objects;
  * <p>{@link #select} applies the same duplicate and no-pair rules as {@link WestOfNSelector}, then
  * spends one more comparison on the pair's confidence P_sym(y+ ≻ y-): exactly ½ gives {@link
  * NoPairReason#BEST_EQUALS_WORST} (as does the same response surviving both knockouts), below ½
- * gives {@link NoPairReason#INCONSISTENT_PREFERENCES}. Thread-safe if the model is.
+ * gives {@link NoPairReason#INCONSISTENT_PREFERENCES}. It plays a {@link KnockoutTournament}, which
+ * scores each unordered pair once (the two knockouts share their first round). Thread-safe if the
+ * model is.
  */
 public final class PairwiseKnockoutSelector implements Serializable {
 
@@ -45,43 +47,33 @@ public final class PairwiseKnockoutSelector implements Serializable {
     return knockout(CandidatePool.sortedOnePrompt(candidates), false);
   }
 
-  /** Same contract as {@link WestOfNSelector#select}, with the pairwise model as the judge. */
+  /**
+   * Same contract as {@link WestOfNSelector#select}, with the pairwise model as the judge: a {@link
+   * KnockoutTournament} with the bracket in ascending sample index, played with this model.
+   */
   public Selection select(List<Candidate> candidates) {
-    CandidatePool pool = CandidatePool.of(candidates);
-    List<Candidate> distinct = pool.distinct();
-    if (distinct.size() < 2) {
-      return new NoPair(
-          pool.promptId(),
-          NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES,
-          distinct.size(),
-          pool.duplicatesRemoved());
+    return play(KnockoutTournament.start(candidates));
+  }
+
+  /** {@link #select(List)} with the bracket permuted by {@link KnockoutTournament#seededOrder}. */
+  public Selection select(List<Candidate> candidates, long bracketSeed) {
+    return play(KnockoutTournament.start(candidates, bracketSeed));
+  }
+
+  /**
+   * Plays a tournament to the end, one comparison at a time, and returns its selection. (The
+   * pipeline plays many prompts' tournaments together instead, one batch per round.)
+   */
+  public Selection play(KnockoutTournament tournament) {
+    while (!tournament.done()) {
+      List<KnockoutTournament.Match> round = tournament.pending();
+      double[] scores = new double[round.size()];
+      for (int i = 0; i < scores.length; i++) {
+        scores[i] = model.symmetricPreference(round.get(i).first(), round.get(i).second());
+      }
+      tournament.record(scores);
     }
-    Candidate best = knockout(distinct, true).survivor();
-    Candidate worst = knockout(distinct, false).survivor();
-    if (best.sampleIndex() == worst.sampleIndex()) {
-      return new NoPair(
-          pool.promptId(),
-          NoPairReason.BEST_EQUALS_WORST,
-          distinct.size(),
-          pool.duplicatesRemoved());
-    }
-    double confidence = model.symmetricPreference(best, worst);
-    if (confidence == 0.5) {
-      return new NoPair(
-          pool.promptId(),
-          NoPairReason.BEST_EQUALS_WORST,
-          distinct.size(),
-          pool.duplicatesRemoved());
-    }
-    if (confidence < 0.5) {
-      return new NoPair(
-          pool.promptId(),
-          NoPairReason.INCONSISTENT_PREFERENCES,
-          distinct.size(),
-          pool.duplicatesRemoved());
-    }
-    return new PreferencePair(
-        pool.promptId(), best, worst, confidence, distinct.size(), pool.duplicatesRemoved());
+    return tournament.result();
   }
 
   private KnockoutResult knockout(List<Candidate> sortedEntrants, boolean winnersAdvance) {

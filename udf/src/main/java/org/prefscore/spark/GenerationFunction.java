@@ -52,7 +52,11 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
       if (generator == null) {
         ExecutorRegistry registry = ExecutorRegistry.instance();
         LanguageModel policy = registry.decoder(settings.placement().resolve(settings.policy()));
-        RewardModel reward = registry.reward(settings.placement().resolve(settings.reward()));
+        // A pairwise teacher judges the samples later (KnockoutFunction): no pointwise reward.
+        RewardModel reward =
+            settings.reward() == null
+                ? null
+                : registry.reward(settings.placement().resolve(settings.reward()));
         // The task's cores sample the rows of a step between forward passes, as many as the engine
         // may use inside one (runtime.intra-op-threads; 0, "ONNX Runtime decides": one).
         int samplingThreads = Math.max(1, settings.policy().engine().intraOpThreads());
@@ -61,7 +65,7 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
           options = options.withSamplingThreads(samplingThreads, registry.samplingPool());
         }
         generator = new SampleGenerator(policy, settings.sampling().toConfig(), options);
-        scorer = new RewardScorer(reward, settings.tokenBudget());
+        scorer = reward == null ? null : new RewardScorer(reward, settings.tokenBudget());
         renderer =
             new PromptRenderer(
                 () -> registry.chatTemplate(policy.files()),
@@ -102,10 +106,13 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
           rewardResponses.add(s.text());
         }
       }
-      long rewardNanosBefore = scorer.modelNanos();
-      List<RewardScorer.Result> rewards = scorer.scorePairs(rewardPrompts, rewardResponses);
-      settings.counters().rewardNanos.add(scorer.modelNanos() - rewardNanosBefore);
-      settings.counters().rewardTexts.add(rewards.size());
+      List<RewardScorer.Result> rewards = null;
+      if (scorer != null) {
+        long rewardNanosBefore = scorer.modelNanos();
+        rewards = scorer.scorePairs(rewardPrompts, rewardResponses);
+        settings.counters().rewardNanos.add(scorer.modelNanos() - rewardNanosBefore);
+        settings.counters().rewardTexts.add(rewards.size());
+      }
 
       int next = 0;
       for (int i = 0; i < results.size(); i++) {
@@ -118,7 +125,7 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
           continue;
         }
         for (SampleGenerator.Sample s : result.samples()) {
-          RewardScorer.Result reward = rewards.get(next++);
+          RewardScorer.Result reward = rewards == null ? null : rewards.get(next++);
           // The prompt's own fields ride on its first sample only: they cross the shuffle once,
           // however large N is (OutputSchema.SAMPLES).
           boolean carriesPrompt = s.sampleIndex() == 0;
@@ -136,10 +143,12 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
                   .set(OutputSchema.FINISH_REASON, s.finishReason().name())
                   .set(OutputSchema.POLICY_LOGPROB, s.logprob())
                   .set(OutputSchema.SAMPLING_LOGPROB, s.samplingLogprob())
-                  .set(OutputSchema.REWARD, reward.scored() ? reward.reward() : null)
+                  .set(
+                      OutputSchema.REWARD,
+                      reward != null && reward.scored() ? reward.reward() : null)
                   .set(
                       OutputSchema.REWARD_REFUSAL,
-                      reward.scored() ? null : reward.refusal().reason().name())
+                      reward == null || reward.scored() ? null : reward.refusal().reason().name())
                   .build());
         }
         settings.counters().samples.add(result.samples().size());

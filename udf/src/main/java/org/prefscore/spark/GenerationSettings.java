@@ -10,7 +10,8 @@ import org.prefscore.runtime.ModelSpec;
  * What {@link GenerationFunction} needs on an executor: small and serializable.
  *
  * @param policy the sampling policy (also gives the chat template)
- * @param reward the reward model
+ * @param reward the reward model; null with a pairwise teacher, which judges the samples after the
+ *     shuffle ({@link KnockoutFunction}) instead
  * @param sampling N, temperature, ...
  * @param runSeed the run seed every sample seed derives from
  * @param tokenBudget the runtime's token budget per forward pass

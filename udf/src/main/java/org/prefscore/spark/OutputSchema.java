@@ -58,6 +58,9 @@ public final class OutputSchema {
   public static final String CONFIDENCE = "confidence";
   public static final String DISTINCT_CANDIDATES = "distinct_candidates";
   public static final String DUPLICATES_REMOVED = "duplicates_removed";
+  public static final String KNOCKOUT_BRACKET = "knockout_bracket";
+  public static final String KNOCKOUT_COMPARISONS = "knockout_comparisons";
+  public static final String KNOCKOUT_SCORED = "knockout_scored";
   public static final String POLICY_CHOSEN_LOGPROB = "policy_chosen_logprob";
   public static final String POLICY_REJECTED_LOGPROB = "policy_rejected_logprob";
   public static final String REF_CHOSEN_LOGPS = "ref_chosen_logps";
@@ -178,13 +181,28 @@ public final class OutputSchema {
           field(REJECTED_TOKENS, INT, "generated tokens of y- (west-of-n; null otherwise)"),
           field(REWARD_CHOSEN, DOUBLE, "r(x, y+) of models.reward (west-of-n; null otherwise)"),
           field(REWARD_REJECTED, DOUBLE, "r(x, y-) of models.reward (west-of-n; null otherwise)"),
-          field(CONFIDENCE, DOUBLE, "P(y+ ≻ y- | x) = σ(r+ − r-) (west-of-n; null otherwise)"),
+          field(
+              CONFIDENCE,
+              DOUBLE,
+              "P(y+ ≻ y- | x): σ(r+ − r-) with models.reward, the symmetric ½[P(y+≻y-) + 1 − P(y-≻y+)] with a pairwise teacher (west-of-n; null otherwise)"),
           field(
               DISTINCT_CANDIDATES, INT, "distinct responses the pair was chosen from (west-of-n)"),
           field(
               DUPLICATES_REMOVED,
               INT,
               "exact-duplicate responses removed before selection (west-of-n)"),
+          field(
+              KNOCKOUT_BRACKET,
+              DataTypes.createArrayType(INT, true),
+              "pairwise teacher: the distinct samples' indices in bracket order, a permutation seeded from (run.seed, prompt_id); null otherwise"),
+          field(
+              KNOCKOUT_COMPARISONS,
+              INT,
+              "pairwise teacher: comparisons as method.md counts them, 2(N−1) + 1 for N distinct responses; null otherwise"),
+          field(
+              KNOCKOUT_SCORED,
+              INT,
+              "pairwise teacher: distinct pairs the teacher scored (both orders each; the knockouts share their first round); null otherwise"),
           field(
               POLICY_CHOSEN_LOGPROB,
               DOUBLE,

@@ -32,6 +32,15 @@ public final class PipelineCounters implements Serializable {
   /** Nanoseconds inside the reward model's forward passes (RewardScorer.modelNanos). */
   public final LongAccumulator rewardNanos;
 
+  /** Ordered comparisons the pairwise teacher scored (two per symmetric comparison). */
+  public final LongAccumulator judgeCalls;
+
+  /** Nanoseconds inside the pairwise teacher's forward passes (PairwiseTeacher.modelNanos). */
+  public final LongAccumulator judgeNanos;
+
+  /** Prompts whose knockout finished (progress of the select stage with a pairwise teacher). */
+  public final LongAccumulator promptsJudged;
+
   /** Pairs (tuples) that went through the log-prob scoring pass. */
   public final LongAccumulator pairsScored;
 
@@ -51,6 +60,9 @@ public final class PipelineCounters implements Serializable {
     generationNanos = sc.longAccumulator("prefscore.generation_nanos");
     rewardTexts = sc.longAccumulator("prefscore.reward_texts");
     rewardNanos = sc.longAccumulator("prefscore.reward_nanos");
+    judgeCalls = sc.longAccumulator("prefscore.judge_calls");
+    judgeNanos = sc.longAccumulator("prefscore.judge_nanos");
+    promptsJudged = sc.longAccumulator("prefscore.prompts_judged");
     pairsScored = sc.longAccumulator("prefscore.pairs_scored");
     sequencesScored = sc.longAccumulator("prefscore.sequences_scored");
     scoringNanos = sc.longAccumulator("prefscore.scoring_nanos");
@@ -64,6 +76,9 @@ public final class PipelineCounters implements Serializable {
 
   /** Nanoseconds spent inside model calls of every kind. */
   public long modelNanos() {
-    return generationNanos.value() + rewardNanos.value() + scoringNanos.value();
+    return generationNanos.value()
+        + rewardNanos.value()
+        + judgeNanos.value()
+        + scoringNanos.value();
   }
 }

@@ -80,8 +80,7 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
     }
     if (selection instanceof NoPair noPair) {
       return List.of(
-              out.set(OutputSchema.REJECT_STAGE, STAGE)
-                  .set(OutputSchema.REJECT_REASON, noPair.reason().name())
+              noPairFields(out, noPair, noPair.distinctCandidates())
                   .set(
                       OutputSchema.REJECT_DETAIL,
                       noPair.distinctCandidates()
@@ -90,33 +89,40 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
                           + " scored samples ("
                           + noPair.duplicatesRemoved()
                           + " exact duplicates removed)")
-                  .set(OutputSchema.DISTINCT_CANDIDATES, noPair.distinctCandidates())
-                  .set(OutputSchema.DUPLICATES_REMOVED, noPair.duplicatesRemoved())
                   .build())
           .iterator();
     }
-    PreferencePair pair = (PreferencePair) selection;
+    return List.of(pairFields(out, (PreferencePair) selection).build()).iterator();
+  }
+
+  /** The reject columns of a prompt without a pair (the detail is the caller's). */
+  static Rows noPairFields(Rows out, NoPair noPair, int distinct) {
+    return out.set(OutputSchema.REJECT_STAGE, STAGE)
+        .set(OutputSchema.REJECT_REASON, noPair.reason().name())
+        .set(OutputSchema.DISTINCT_CANDIDATES, distinct)
+        .set(OutputSchema.DUPLICATES_REMOVED, noPair.duplicatesRemoved());
+  }
+
+  /** The selection columns of a pair. */
+  static Rows pairFields(Rows out, PreferencePair pair) {
     Candidate c = pair.chosen();
     Candidate r = pair.rejected();
-    return List.of(
-            out.set(OutputSchema.RESPONSE_FORMAT, OutputSchema.RESPONSE_FORMAT_TEXT)
-                .set(OutputSchema.CHOSEN, c.text())
-                .set(OutputSchema.REJECTED, r.text())
-                .set(OutputSchema.CHOSEN_SAMPLE_INDEX, c.sampleIndex())
-                .set(OutputSchema.REJECTED_SAMPLE_INDEX, r.sampleIndex())
-                .set(OutputSchema.CHOSEN_SEED, c.seed())
-                .set(OutputSchema.REJECTED_SEED, r.seed())
-                .set(OutputSchema.CHOSEN_TOKENS, c.responseTokens())
-                .set(OutputSchema.REJECTED_TOKENS, r.responseTokens())
-                .set(OutputSchema.REWARD_CHOSEN, c.reward())
-                .set(OutputSchema.REWARD_REJECTED, r.reward())
-                .set(OutputSchema.CONFIDENCE, pair.confidence())
-                .set(OutputSchema.DISTINCT_CANDIDATES, pair.distinctCandidates())
-                .set(OutputSchema.DUPLICATES_REMOVED, pair.duplicatesRemoved())
-                .set(OutputSchema.POLICY_CHOSEN_LOGPROB, c.policyLogprob())
-                .set(OutputSchema.POLICY_REJECTED_LOGPROB, r.policyLogprob())
-                .build())
-        .iterator();
+    return out.set(OutputSchema.RESPONSE_FORMAT, OutputSchema.RESPONSE_FORMAT_TEXT)
+        .set(OutputSchema.CHOSEN, c.text())
+        .set(OutputSchema.REJECTED, r.text())
+        .set(OutputSchema.CHOSEN_SAMPLE_INDEX, c.sampleIndex())
+        .set(OutputSchema.REJECTED_SAMPLE_INDEX, r.sampleIndex())
+        .set(OutputSchema.CHOSEN_SEED, c.seed())
+        .set(OutputSchema.REJECTED_SEED, r.seed())
+        .set(OutputSchema.CHOSEN_TOKENS, c.responseTokens())
+        .set(OutputSchema.REJECTED_TOKENS, r.responseTokens())
+        .set(OutputSchema.REWARD_CHOSEN, c.reward())
+        .set(OutputSchema.REWARD_REJECTED, r.reward())
+        .set(OutputSchema.CONFIDENCE, pair.confidence())
+        .set(OutputSchema.DISTINCT_CANDIDATES, pair.distinctCandidates())
+        .set(OutputSchema.DUPLICATES_REMOVED, pair.duplicatesRemoved())
+        .set(OutputSchema.POLICY_CHOSEN_LOGPROB, c.policyLogprob())
+        .set(OutputSchema.POLICY_REJECTED_LOGPROB, r.policyLogprob());
   }
 
   private static Candidate candidate(String promptId, Row s, double reward) {
@@ -137,7 +143,7 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
         Rows.<Integer>get(pair, OutputSchema.CHOSEN_SAMPLE_INDEX),
         Rows.<Long>get(pair, OutputSchema.CHOSEN_SEED),
         Rows.get(pair, OutputSchema.CHOSEN),
-        Rows.<Double>get(pair, OutputSchema.REWARD_CHOSEN),
+        rewardOrZero(Rows.get(pair, OutputSchema.REWARD_CHOSEN)),
         Rows.<Double>get(pair, OutputSchema.POLICY_CHOSEN_LOGPROB),
         Rows.<Integer>get(pair, OutputSchema.CHOSEN_TOKENS));
   }
@@ -148,9 +154,14 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
         Rows.<Integer>get(pair, OutputSchema.REJECTED_SAMPLE_INDEX),
         Rows.<Long>get(pair, OutputSchema.REJECTED_SEED),
         Rows.get(pair, OutputSchema.REJECTED),
-        Rows.<Double>get(pair, OutputSchema.REWARD_REJECTED),
+        rewardOrZero(Rows.get(pair, OutputSchema.REWARD_REJECTED)),
         Rows.<Double>get(pair, OutputSchema.POLICY_REJECTED_LOGPROB),
         Rows.<Integer>get(pair, OutputSchema.REJECTED_TOKENS));
+  }
+
+  /** A pairwise teacher gives no pointwise reward: the candidate carries 0 (Candidate's rule). */
+  private static double rewardOrZero(Double reward) {
+    return reward == null ? 0.0 : reward;
   }
 
   /** The {@link PreferencePair} a PAIR_WORK row holds. */

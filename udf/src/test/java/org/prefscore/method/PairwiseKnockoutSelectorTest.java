@@ -80,8 +80,13 @@ class PairwiseKnockoutSelectorTest {
       assertThat(winnerCalls).as("two model calls per symmetric comparison").isEqualTo(2 * (n - 1));
       assertThat(loserCalls).isEqualTo(2 * (n - 1));
       if (n >= 2) {
-        selector.select(pool);
-        assertThat(calls.get()).as("two knockouts plus the confidence").isEqualTo(2 * (2 * n - 1));
+        KnockoutTournament t = KnockoutTournament.start(pool);
+        selector.play(t);
+        assertThat(t.comparisons()).as("two knockouts plus the confidence").isEqualTo(2 * n - 1);
+        // Each unordered pair is scored once: the knockouts share their first round's n/2 pairs
+        // (and the confidence pair when y+ and y- met there).
+        assertThat(calls.get()).isEqualTo(2 * t.distinctComparisons());
+        assertThat(t.distinctComparisons()).isBetween(2 * n - 2 - n / 2, 2 * n - 1 - n / 2);
       }
     }
   }

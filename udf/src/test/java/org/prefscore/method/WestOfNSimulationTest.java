@@ -47,6 +47,83 @@ class WestOfNSimulationTest {
     assertThat(share64).isGreaterThan(base + 0.1);
   }
 
+  /**
+   * The same guarantee with a pairwise base model and knockouts (method.md §1.4): the base model
+   * prefers a over b with probability σ(2(u_a − u_b)) plus a bias of 0.15 towards whichever
+   * response is shown first, u = r* + N(0, 1) noise; y+ and y- come from the seeded knockouts with
+   * symmetric scores. Its accuracy on random pairs (symmetric score > ½ when r*(a) > r*(b)) is the
+   * same 3/4 as above.
+   */
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void pairwiseKnockoutLabelsImproveWithNAndBeatTheBaseModel() {
+    Random random = new Random(20240124L);
+    double base = pairwiseBaseAccuracy(random);
+    double share2 = knockoutAgreement(2, random);
+    double share8 = knockoutAgreement(8, random);
+    double share64 = knockoutAgreement(64, random);
+    System.out.printf(
+        "West-of-N simulation, pairwise base model (%d prompts): base pairwise accuracy %.4f,"
+            + " share(N=2) %.4f, share(N=8) %.4f, share(N=64) %.4f%n",
+        PROMPTS, base, share2, share8, share64);
+
+    assertThat(base).isBetween(0.72, 0.78);
+    assertThat(share2).as("naive pairs are random pairs").isCloseTo(base, within(0.03));
+    assertThat(share2).isLessThan(share8);
+    assertThat(share8).isLessThan(share64);
+    assertThat(share64).isGreaterThan(base + 0.1);
+  }
+
+  /** A position-biased pairwise model on the noisy utilities u (indexed by sample index). */
+  private static PairwisePreferenceModel biasedPairwise(double[] utility) {
+    return (a, b) ->
+        Math.min(
+            1.0,
+            Logistic.sigmoid(2 * (utility[a.sampleIndex()] - utility[b.sampleIndex()])) + 0.15);
+  }
+
+  private static double knockoutAgreement(int n, Random random) {
+    int agree = 0;
+    int pairs = 0;
+    double[] oracle = new double[n];
+    double[] utility = new double[n];
+    for (int prompt = 0; prompt < PROMPTS; prompt++) {
+      String promptId = "x" + prompt;
+      List<Candidate> pool = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        oracle[i] = random.nextGaussian();
+        utility[i] = oracle[i] + NOISE_SD * random.nextGaussian();
+        pool.add(new Candidate(promptId, i, i, "y" + i, 0.0, -1.0, 1));
+      }
+      Selection s = new PairwiseKnockoutSelector(biasedPairwise(utility)).select(pool, prompt);
+      if (s instanceof PreferencePair pair) {
+        pairs++;
+        if (oracle[pair.chosen().sampleIndex()] > oracle[pair.rejected().sampleIndex()]) {
+          agree++;
+        }
+      }
+    }
+    assertThat(pairs).as("a transitive model always gives a pair").isEqualTo(PROMPTS);
+    return (double) agree / pairs;
+  }
+
+  private static double pairwiseBaseAccuracy(Random random) {
+    int correct = 0;
+    for (int prompt = 0; prompt < PROMPTS; prompt++) {
+      double oracleA = random.nextGaussian();
+      double oracleB = random.nextGaussian();
+      double[] utility = {
+        oracleA + NOISE_SD * random.nextGaussian(), oracleB + NOISE_SD * random.nextGaussian()
+      };
+      Candidate a = new Candidate("x", 0, 0, "a", 0.0, -1.0, 1);
+      Candidate b = new Candidate("x", 1, 1, "b", 0.0, -1.0, 1);
+      if ((biasedPairwise(utility).symmetricPreference(a, b) > 0.5) == (oracleA > oracleB)) {
+        correct++;
+      }
+    }
+    return (double) correct / PROMPTS;
+  }
+
   private static org.assertj.core.data.Offset<Double> within(double d) {
     return org.assertj.core.data.Offset.offset(d);
   }

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.prefscore.judge.JudgePrompt;
 import org.prefscore.method.RefinementMargin;
 import org.prefscore.method.RefinementPrompt;
 
@@ -102,6 +103,16 @@ public final class ConfigKeys {
           "west-of-n: model directory of the sampling policy (its chat template renders chat prompts)");
   public static final ConfigKey MODEL_REWARD =
       key("models.reward", "", "west-of-n: model directory of the reward model r(x, y)");
+  public static final ConfigKey MODEL_JUDGE =
+      key(
+          "models.judge",
+          "",
+          "west-of-n: model directory of a generative judge (a decoder), the pairwise teacher instead of models.reward: P(a ≻ b | x) = softmax over the two judge.labels tokens after judge.prompt; y+ and y- by knockout");
+  public static final ConfigKey MODEL_PAIRWISE_CLASSIFIER =
+      key(
+          "models.pairwise-classifier",
+          "",
+          "west-of-n: model directory of a pairwise sequence classifier (PairRM style: one logit for 'the first response is better' on judge.pair-template), the pairwise teacher instead of models.reward");
   public static final ConfigKey MODEL_REFERENCE =
       key(
           "models.reference",
@@ -112,6 +123,23 @@ public final class ConfigKeys {
           "models.policy-checkpoint",
           "",
           "model directory of a policy checkpoint π_t scored next to π_ref; empty: policy terms = reference terms (Δ = 0); required by evaluate");
+
+  // --- judge (pairwise teacher)
+  public static final ConfigKey JUDGE_PROMPT =
+      key(
+          "judge.prompt",
+          "",
+          "models.judge: the judge prompt with {query}, {response_a} and {response_b} (\\n in a properties file is a newline), filled in one pass and, when the judge has a chat template, rendered as the user message; empty: the built-in prompt (docs/pipeline.md)");
+  public static final ConfigKey JUDGE_LABELS =
+      key(
+          "judge.labels",
+          JudgePrompt.DEFAULT_LABELS,
+          "models.judge: the two answers meaning 'A is better' and 'B is better', comma-separated, each exactly one token of the judge's tokenizer");
+  public static final ConfigKey JUDGE_PAIR_TEMPLATE =
+      key(
+          "judge.pair-template",
+          "",
+          "models.pairwise-classifier: the text the classifier reads, with {query}, {response_a} and {response_b}; empty: PairRM's <|source|>{query}<|candidate1|>{response_a}<|candidate2|>{response_b}");
 
   // --- chat
   public static final ConfigKey CHAT_TEMPLATE_KWARGS =

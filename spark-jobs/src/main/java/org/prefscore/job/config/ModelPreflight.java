@@ -9,6 +9,7 @@ import java.util.Optional;
 import org.prefscore.chat.PromptRenderer;
 import org.prefscore.executor.LocalModelCache;
 import org.prefscore.job.Mode;
+import org.prefscore.judge.TeacherCheck;
 import org.prefscore.runtime.ModelCheck;
 import org.prefscore.runtime.ModelFiles;
 import org.prefscore.runtime.ModelSpec;
@@ -54,6 +55,9 @@ public final class ModelPreflight {
     PipelineConfig.Models m = config.models();
     m.policy().ifPresent(d -> specs.put(ConfigKeys.MODEL_POLICY.name(), config.decoderSpec(d)));
     m.reward().ifPresent(d -> specs.put(ConfigKeys.MODEL_REWARD.name(), config.rewardSpec(d)));
+    if (config.teacher() != null && config.teacher().pairwise()) {
+      specs.put(config.teacher().key(), config.teacherSpec());
+    }
     if (!m.referenceIsPolicy()) {
       m.reference()
           .ifPresent(d -> specs.put(ConfigKeys.MODEL_REFERENCE.name(), config.decoderSpec(d)));
@@ -92,6 +96,16 @@ public final class ModelPreflight {
         templateChecked = true;
         try {
           line += "; " + template(result.files(), config);
+        } catch (RuntimeException ex) {
+          problems.add(key + ": " + ex.getMessage());
+          continue;
+        }
+      }
+      if (config.teacher() != null
+          && config.teacher().pairwise()
+          && key.equals(config.teacher().key())) {
+        try {
+          line += "; " + TeacherCheck.check(local, config.teacher().prompt());
         } catch (RuntimeException ex) {
           problems.add(key + ": " + ex.getMessage());
           continue;

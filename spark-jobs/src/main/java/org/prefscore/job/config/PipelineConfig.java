@@ -23,6 +23,7 @@ import org.prefscore.executor.LocalModelCache;
 import org.prefscore.job.GpuStages;
 import org.prefscore.job.Mode;
 import org.prefscore.job.io.RemoteModels;
+import org.prefscore.judge.JudgePrompt;
 import org.prefscore.method.LogprobNormalization;
 import org.prefscore.method.RefinementMargin;
 import org.prefscore.method.RefinementPrompt;
@@ -54,7 +55,35 @@ public record PipelineConfig(
     String sparkMaster,
     int partitions,
     int progressSeconds,
-    ResolvedConfig source) {
+    ResolvedConfig source,
+    Teacher teacher) {
+
+  /**
+   * The base preference model of west-of-n: a pointwise reward model (argmax/argmin) or a pairwise
+   * teacher (knockouts, method.md §1.4); absent in score-pairs and evaluate.
+   *
+   * @param key the configuration key that named it
+   * @param prompt the judge prompt and labels, or the classifier's pair text; null for REWARD
+   */
+  public record Teacher(Kind kind, String key, String directory, JudgePrompt prompt) {
+
+    /** Which kind of base preference model. */
+    public enum Kind {
+      REWARD,
+      JUDGE,
+      PAIRWISE_CLASSIFIER
+    }
+
+    /** Whether y+ and y- come from knockouts. */
+    public boolean pairwise() {
+      return kind != Kind.REWARD;
+    }
+
+    /** The manifest's name of the kind: reward, judge or pairwise-classifier. */
+    public String label() {
+      return kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+  }
 
   /** Input format. */
   public enum Format {
@@ -227,7 +256,7 @@ public record PipelineConfig(
     String outputPath = c.required(ConfigKeys.OUTPUT_PATH);
 
     Optional<String> policy = c.model(ConfigKeys.MODEL_POLICY, mode == Mode.WEST_OF_N);
-    Optional<String> reward = c.model(ConfigKeys.MODEL_REWARD, mode == Mode.WEST_OF_N);
+    Optional<String> reward = c.model(ConfigKeys.MODEL_REWARD, false);
     Optional<String> reference = c.model(ConfigKeys.MODEL_REFERENCE, mode != Mode.WEST_OF_N);
     Optional<String> checkpoint = c.model(ConfigKeys.MODEL_CHECKPOINT, mode == Mode.EVALUATE);
     boolean referenceIsPolicy = false;
@@ -236,6 +265,7 @@ public record PipelineConfig(
       referenceIsPolicy = true;
     }
     Models models = new Models(policy, reward, reference, checkpoint, referenceIsPolicy);
+    Teacher teacher = mode == Mode.WEST_OF_N ? teacher(config, reward, c) : null;
 
     long budget = c.longValue(ConfigKeys.TOKEN_BUDGET, 1);
     int perCall = c.intValue(ConfigKeys.PROMPTS_PER_CALL, 1);
@@ -357,7 +387,74 @@ public record PipelineConfig(
         master,
         partitions,
         progress,
-        config);
+        config,
+        teacher);
+  }
+
+  /**
+   * Exactly one base preference model: models.reward, models.judge or models.pairwise-classifier.
+   */
+  private static Teacher teacher(ResolvedConfig config, Optional<String> reward, Checker c) {
+    Optional<String> judge = c.model(ConfigKeys.MODEL_JUDGE, false);
+    Optional<String> pairwise = c.model(ConfigKeys.MODEL_PAIRWISE_CLASSIFIER, false);
+    int given =
+        (reward.isPresent() ? 1 : 0) + (judge.isPresent() ? 1 : 0) + (pairwise.isPresent() ? 1 : 0);
+    String keys =
+        ConfigKeys.MODEL_REWARD.name()
+            + ", "
+            + ConfigKeys.MODEL_JUDGE.name()
+            + " or "
+            + ConfigKeys.MODEL_PAIRWISE_CLASSIFIER.name();
+    if (given != 1) {
+      c.problems.add(
+          given == 0
+              ? "west-of-n needs a base preference model: set one of " + keys
+              : "set only one of " + keys + " (the base preference model)");
+      return null;
+    }
+    if (reward.isPresent()) {
+      return new Teacher(Teacher.Kind.REWARD, ConfigKeys.MODEL_REWARD.name(), reward.get(), null);
+    }
+    try {
+      if (judge.isPresent()) {
+        String template = config.get(ConfigKeys.JUDGE_PROMPT);
+        template = template.isBlank() ? JudgePrompt.DEFAULT_TEMPLATE : template;
+        String[] labels = config.get(ConfigKeys.JUDGE_LABELS).split(",", -1);
+        if (labels.length != 2) {
+          c.problems.add(
+              ConfigKeys.JUDGE_LABELS.name()
+                  + " must be two labels separated by a comma, got '"
+                  + config.get(ConfigKeys.JUDGE_LABELS)
+                  + "'");
+          return null;
+        }
+        return new Teacher(
+            Teacher.Kind.JUDGE,
+            ConfigKeys.MODEL_JUDGE.name(),
+            judge.get(),
+            new JudgePrompt(template, labels[0].trim(), labels[1].trim()));
+      }
+      String template = config.get(ConfigKeys.JUDGE_PAIR_TEMPLATE);
+      template = template.isBlank() ? JudgePrompt.DEFAULT_PAIR_TEMPLATE : template;
+      return new Teacher(
+          Teacher.Kind.PAIRWISE_CLASSIFIER,
+          ConfigKeys.MODEL_PAIRWISE_CLASSIFIER.name(),
+          pairwise.get(),
+          JudgePrompt.pairText(template));
+    } catch (IllegalArgumentException e) {
+      c.problems.add(
+          (judge.isPresent() ? ConfigKeys.JUDGE_PROMPT : ConfigKeys.JUDGE_PAIR_TEMPLATE).name()
+              + ": "
+              + e.getMessage());
+      return null;
+    }
+  }
+
+  /** The spec of the pairwise teacher's model (a decoder or a single-logit classifier). */
+  public ModelSpec teacherSpec() {
+    return teacher.kind() == Teacher.Kind.JUDGE
+        ? decoderSpec(teacher.directory())
+        : rewardSpec(teacher.directory());
   }
 
   private static void checkDistinctColumns(Input input, Mode mode, Checker c) {

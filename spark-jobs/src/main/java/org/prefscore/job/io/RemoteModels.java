@@ -31,6 +31,9 @@ public final class RemoteModels {
     PipelineConfig.Models m = config.models();
     m.policy().ifPresent(d -> dirs.put(ConfigKeys.MODEL_POLICY.name(), d));
     m.reward().ifPresent(d -> dirs.put(ConfigKeys.MODEL_REWARD.name(), d));
+    if (config.teacher() != null && config.teacher().pairwise()) {
+      dirs.put(config.teacher().key(), config.teacher().directory());
+    }
     if (!m.referenceIsPolicy()) {
       m.reference().ifPresent(d -> dirs.put(ConfigKeys.MODEL_REFERENCE.name(), d));
     }

@@ -64,6 +64,9 @@ public final class DryRunPlan {
     PipelineConfig.Models m = c.models();
     m.policy().ifPresent(p -> l.add("  policy      " + p));
     m.reward().ifPresent(p -> l.add("  reward      " + p));
+    if (c.teacher() != null && c.teacher().pairwise()) {
+      l.add("  " + c.teacher().label() + "  " + c.teacher().directory());
+    }
     m.reference()
         .ifPresent(
             p -> l.add("  reference   " + p + (m.referenceIsPolicy() ? " (= models.policy)" : "")));
@@ -82,14 +85,23 @@ public final class DryRunPlan {
       l.add(
           String.format(
               Locale.ROOT,
-              "   %d. generate: N=%d samples/prompt, temperature %s, top-k %d, top-p %s, max %d new tokens; reward each",
+              "   %d. generate: N=%d samples/prompt, temperature %s, top-k %d, top-p %s, max %d new tokens%s",
               i++,
               s.samplesPerPrompt(),
               s.temperature(),
               s.topK(),
               s.topP(),
-              s.maxNewTokens()));
-      l.add("   " + i++ + ". select: West-of-N pair per prompt (shuffle by prompt_id)");
+              s.maxNewTokens(),
+              c.teacher().pairwise() ? "" : "; reward each"));
+      l.add(
+          "   "
+              + i++
+              + ". select: West-of-N pair per prompt (shuffle by prompt_id)"
+              + (c.teacher().pairwise()
+                  ? ": winner- and loser-advances knockouts judged by the "
+                      + c.teacher().label()
+                      + ", symmetric scores, one batch per round per partition"
+                  : ": argmax/argmin reward"));
       var f = c.filters();
       l.add(
           "   "

@@ -1,6 +1,10 @@
 package org.prefscore.job.report;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.sum;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,6 +14,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.prefscore.job.Mode;
 import org.prefscore.job.config.PipelineConfig;
@@ -103,6 +108,10 @@ public final class RunManifest {
     PipelineConfig.Models m = config.models();
     m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop, redactor));
     m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop, redactor));
+    PipelineConfig.Teacher teacher = config.teacher();
+    if (teacher != null && teacher.pairwise()) {
+      fingerprint(models, teacher.label().replace('-', '_'), teacher.directory(), hadoop, redactor);
+    }
     m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop, redactor));
     m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop, redactor));
     return models;
@@ -129,6 +138,62 @@ public final class RunManifest {
     if (!f.externalDataSha256().isEmpty()) {
       ObjectNode external = n.putObject("external_data_sha256");
       f.externalDataSha256().forEach(external::put);
+    }
+  }
+
+  /**
+   * The manifest's {@code knockout} object (pairwise teacher only), counted from the selections as
+   * they are (not from accumulators, which count a retried task twice): prompts judged, comparisons
+   * as method.md counts them (2(N − 1) + 1 per prompt) and the distinct pairs the teacher scored
+   * (each in both orders), per prompt (mean, min, max); the teacher's model time (summed over
+   * tasks) and its time per scored comparison; the confidence quantiles of the selected pairs
+   * (exact: relative error 0).
+   */
+  public void knockout(Dataset<Row> selections, PipelineCounters counters) {
+    PipelineConfig.Teacher teacher = config.teacher();
+    ObjectNode k = root.putObject("knockout");
+    k.put("teacher", teacher.label());
+    k.put("model", config.source().redactor().redact(teacher.directory()));
+    if (teacher.kind() == PipelineConfig.Teacher.Kind.JUDGE) {
+      k.put("judge_prompt", teacher.prompt().template());
+      k.put("labels", teacher.prompt().firstLabel() + "," + teacher.prompt().secondLabel());
+    } else {
+      k.put("pair_template", teacher.prompt().template());
+    }
+    k.put("bracket_seed", "SampleSeeds.derive(run.seed, prompt_id, -1); order in knockout_bracket");
+    Row r =
+        selections
+            .filter(col(OutputSchema.KNOCKOUT_COMPARISONS).isNotNull())
+            .agg(
+                org.apache.spark.sql.functions.count(lit(1)),
+                sum(OutputSchema.KNOCKOUT_COMPARISONS),
+                sum(OutputSchema.KNOCKOUT_SCORED),
+                min(OutputSchema.KNOCKOUT_COMPARISONS),
+                max(OutputSchema.KNOCKOUT_COMPARISONS))
+            .first();
+    long prompts = r.getLong(0);
+    long comparisons = r.isNullAt(1) ? 0 : r.getLong(1);
+    long scored = r.isNullAt(2) ? 0 : r.getLong(2);
+    k.put("prompts", prompts);
+    k.put("comparisons", comparisons);
+    k.put("comparisons_scored", scored);
+    k.put("teacher_calls", 2 * scored);
+    k.put("comparisons_per_prompt_mean", prompts > 0 ? round((double) comparisons / prompts) : 0.0);
+    k.put("comparisons_per_prompt_min", r.isNullAt(3) ? 0 : r.getInt(3));
+    k.put("comparisons_per_prompt_max", r.isNullAt(4) ? 0 : r.getInt(4));
+    k.put(
+        "comparisons_scored_per_prompt_mean", prompts > 0 ? round((double) scored / prompts) : 0.0);
+    double seconds = counters.judgeNanos.value() / 1e9;
+    k.put("teacher_seconds_summed_over_tasks", round(seconds));
+    k.put(
+        "teacher_ms_per_scored_comparison",
+        scored > 0 ? Math.round(seconds * 1e6 / scored) / 1000.0 : 0.0);
+    Dataset<Row> pairs = selections.filter(col(OutputSchema.REJECT_REASON).isNull());
+    double[] probs = {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0};
+    double[] q = pairs.stat().approxQuantile(OutputSchema.CONFIDENCE, probs, 0.0);
+    ObjectNode cq = k.putObject("confidence_quantiles");
+    for (int i = 0; q != null && i < q.length; i++) {
+      cq.put(String.valueOf(probs[i]), q[i]);
     }
   }
 
@@ -221,6 +286,7 @@ public final class RunManifest {
     ObjectNode model = p.putObject("model_seconds_summed_over_tasks");
     model.put("generation", round(counters.generationNanos.value() / 1e9));
     model.put("reward", round(counters.rewardNanos.value() / 1e9));
+    model.put("judge", round(counters.judgeNanos.value() / 1e9));
     model.put("scoring", round(counters.scoringNanos.value() / 1e9));
     model.put("total", round(counters.modelNanos() / 1e9));
     root.put("finished_at", Instant.now().toString());

@@ -87,14 +87,42 @@ public final class RunSummary {
               t.path("generated_tokens").asLong(),
               t.path("generate_stage_tokens_per_second").asDouble()));
     }
+    JsonNode k = m.path("knockout");
+    if (!k.isMissingNode()) {
+      lines.add(
+          String.format(
+              Locale.ROOT,
+              "  %-20s %s: %d prompts, %d comparisons (%.1f per prompt, %d..%d), %d scored (%.1f per"
+                  + " prompt, %d teacher calls), %.2f ms per scored comparison",
+              "knockout",
+              k.path("teacher").asText(),
+              k.path("prompts").asLong(),
+              k.path("comparisons").asLong(),
+              k.path("comparisons_per_prompt_mean").asDouble(),
+              k.path("comparisons_per_prompt_min").asLong(),
+              k.path("comparisons_per_prompt_max").asLong(),
+              k.path("comparisons_scored").asLong(),
+              k.path("comparisons_scored_per_prompt_mean").asDouble(),
+              k.path("teacher_calls").asLong(),
+              k.path("teacher_ms_per_scored_comparison").asDouble()));
+      JsonNode cq = k.path("confidence_quantiles");
+      List<String> qs = new ArrayList<>();
+      cq.fields()
+          .forEachRemaining(
+              e ->
+                  qs.add(
+                      String.format(Locale.ROOT, "q%s %.4f", e.getKey(), e.getValue().asDouble())));
+      lines.add(String.format(Locale.ROOT, "  %-20s %s", "pair confidence", String.join(", ", qs)));
+    }
     lines.add(
         String.format(
             Locale.ROOT,
-            "  %-20s %.1f s summed over tasks (generation %.1f, reward %.1f, scoring %.1f)",
+            "  %-20s %.1f s summed over tasks (generation %.1f, reward %.1f, judge %.1f, scoring %.1f)",
             "model time",
             t.path("model_seconds_summed_over_tasks").path("total").asDouble(),
             t.path("model_seconds_summed_over_tasks").path("generation").asDouble(),
             t.path("model_seconds_summed_over_tasks").path("reward").asDouble(),
+            t.path("model_seconds_summed_over_tasks").path("judge").asDouble(),
             t.path("model_seconds_summed_over_tasks").path("scoring").asDouble()));
     List<String> stages = new ArrayList<>();
     m.path("timings_seconds")

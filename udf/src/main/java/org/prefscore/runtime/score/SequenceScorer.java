@@ -282,6 +282,106 @@ public final class SequenceScorer {
     }
   }
 
+  /**
+   * The log-probability of each of {@code tokenIds} as the next token after one prompt.
+   *
+   * @param logprobs log-softmax at the prompt's last position, over the full logits width
+   *     (temperature 1), one per asked token id; null when refused
+   * @param promptTokens prompt ids fed to the model
+   * @param refusal why the prompt was not scored, or null
+   */
+  public record NextToken(double[] logprobs, int promptTokens, Refusal refusal) {
+    /** Whether the prompt was scored. */
+    public boolean scored() {
+      return refusal == null;
+    }
+  }
+
+  /**
+   * Next-token log-probabilities of {@code tokenIds} after each already tokenized prompt (what a
+   * generative judge needs: P(label | judge prompt)). Prompts are left-padded (pad slots masked,
+   * positions counted from each prompt's first token, as {@code SampleGenerator}'s prefill does),
+   * grouped by length and bounded by the token budget; only the last position's logits are
+   * produced. An empty prompt or one longer than the context window is refused. Results are in
+   * input order.
+   */
+  public List<NextToken> nextTokenLogprobs(List<long[]> prompts, long[] tokenIds) {
+    int n = prompts.size();
+    int width = model.graph().signature().logitsWidth();
+    for (long id : tokenIds) {
+      if (id < 0 || id >= width) {
+        throw new IllegalArgumentException(
+            "token id " + id + " is outside the model's " + width + " logits");
+      }
+    }
+    NextToken[] results = new NextToken[n];
+    List<Integer> runnable = new ArrayList<>();
+    int window = model.files().contextWindow();
+    for (int i = 0; i < n; i++) {
+      long[] p = prompts.get(i);
+      if (p.length == 0) {
+        results[i] =
+            new NextToken(
+                null, 0, new Refusal(Refusal.Reason.EMPTY_PROMPT, "the prompt has no tokens"));
+      } else if (p.length > window) {
+        results[i] =
+            new NextToken(
+                null,
+                p.length,
+                new Refusal(
+                    Refusal.Reason.SEQUENCE_TOO_LONG,
+                    p.length + " tokens exceed the context window of " + window));
+      } else {
+        runnable.add(i);
+      }
+    }
+    int[] lengths = runnable.stream().mapToInt(i -> prompts.get(i).length).toArray();
+    long pad = model.files().eosTokenIds().get(0);
+    try (DecodeSession session = model.graph().openSession()) {
+      for (int[] batch : LengthBatches.plan(lengths, tokenBudget, Integer.MAX_VALUE)) {
+        int rows = batch.length;
+        int seq = 0;
+        for (int b : batch) {
+          seq = Math.max(seq, prompts.get(runnable.get(b)).length);
+        }
+        long[] ids = new long[rows * seq];
+        long[] mask = new long[rows * seq];
+        long[] positions = new long[rows * seq];
+        Arrays.fill(ids, pad);
+        for (int r = 0; r < rows; r++) {
+          long[] p = prompts.get(runnable.get(batch[r]));
+          int padding = seq - p.length;
+          System.arraycopy(p, 0, ids, r * seq + padding, p.length);
+          for (int s = 0; s < p.length; s++) {
+            mask[r * seq + padding + s] = 1;
+            positions[r * seq + padding + s] = s;
+          }
+        }
+        KvCache empty = session.emptyCache(rows);
+        long start = System.nanoTime();
+        StepOutput out =
+            session.forward(
+                new StepInput(
+                    rows, seq, ids, mask, positions, empty, StepInput.LogitsWanted.LAST_POSITION));
+        modelNanos.addAndGet(System.nanoTime() - start);
+        forwardPasses.incrementAndGet();
+        empty.close();
+        out.present().close();
+        for (int r = 0; r < rows; r++) {
+          int item = runnable.get(batch[r]);
+          int offset = out.offset(r, 0);
+          double lse = LogMath.logSumExp(out.logits(), offset, out.logitsWidth());
+          double[] lp = new double[tokenIds.length];
+          for (int t = 0; t < tokenIds.length; t++) {
+            lp[t] = out.logits()[offset + (int) tokenIds[t]] - lse;
+          }
+          results[item] = new NextToken(lp, prompts.get(item).length, null);
+        }
+      }
+    }
+    return Arrays.asList(results);
+  }
+
   private static Result refused(
       long[] prompt, long[] response, boolean mismatch, Refusal.Reason reason, String detail) {
     return new Result(

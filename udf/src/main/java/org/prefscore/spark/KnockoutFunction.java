@@ -1,0 +1,266 @@
+package org.prefscore.spark;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Row;
+import org.prefscore.chat.ChatTemplate;
+import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.judge.GenerativeJudge;
+import org.prefscore.judge.PairwiseClassifier;
+import org.prefscore.judge.PairwiseTeacher;
+import org.prefscore.method.Candidate;
+import org.prefscore.method.KnockoutTournament;
+import org.prefscore.method.NoPair;
+import org.prefscore.method.PreferencePair;
+import org.prefscore.method.Selection;
+import org.prefscore.runtime.LanguageModel;
+import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.decode.SampleSeeds;
+
+/**
+ * West-of-N step 3 with a pairwise teacher (method.md §1.4), on one partition: every prompt's
+ * samples ({@link OutputSchema#SAMPLES} rows, all of a prompt in this partition, in (prompt_id,
+ * sample_index) order) enter a {@link KnockoutTournament}, and the tournaments advance together,
+ * one round at a time: the comparisons of one round of every prompt of the partition go to the
+ * teacher as one list, in both orders, and each comparison gets the symmetric score ½[P(a≻b) + 1 −
+ * P(b≻a)]. Emits one {@link OutputSchema#PAIR_WORK} row per prompt: a pair (confidence = the
+ * symmetric P(y+ ≻ y−), with the bracket and the comparison counts), or a reject of stage {@code
+ * select} with the {@link org.prefscore.method.NoPairReason} code, or {@code JUDGE_REFUSED} when
+ * the teacher refused a comparison (a judge prompt too long for its context window).
+ *
+ * <p>The bracket of a prompt is its distinct responses permuted by {@link
+ * KnockoutTournament#seededOrder} with the seed {@link SampleSeeds#derive}(run seed, prompt id,
+ * −1), so it does not depend on partitioning and is recorded in {@code knockout_bracket}. The
+ * partition's samples are held in memory while its tournaments run.
+ */
+public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
+
+  private static final long serialVersionUID = 1L;
+  public static final String STAGE = WestOfNGroupFunction.STAGE;
+  public static final String JUDGE_REFUSED = "JUDGE_REFUSED";
+
+  private final JudgeSettings settings;
+
+  public KnockoutFunction(JudgeSettings settings) {
+    this.settings = settings;
+  }
+
+  /** The bracket seed of one prompt. */
+  public static long bracketSeed(long runSeed, String promptId) {
+    return SampleSeeds.derive(runSeed, promptId, -1);
+  }
+
+  /** The teacher a spec describes, from this executor's registry. */
+  static PairwiseTeacher teacher(JudgeSettings settings) {
+    ExecutorRegistry registry = ExecutorRegistry.instance();
+    ModelSpec spec = settings.placement().resolve(settings.teacher());
+    if (spec.kind() == ModelSpec.Kind.REWARD) {
+      return new PairwiseClassifier(
+          registry.reward(spec), settings.prompt(), settings.tokenBudget());
+    }
+    LanguageModel judge = registry.decoder(spec);
+    ChatTemplate template =
+        judge.files().chatTemplate().filter(t -> !t.isBlank()).isPresent()
+            ? registry.chatTemplate(judge.files())
+            : null;
+    return new GenerativeJudge(judge, settings.prompt(), template, settings.tokenBudget());
+  }
+
+  /** One prompt on its way through the knockout. */
+  private static final class Entry {
+    final Row carrier;
+    final Row any;
+    final String query;
+    final KnockoutTournament tournament;
+    String refused;
+
+    Entry(Row carrier, Row any, String query, KnockoutTournament tournament) {
+      this.carrier = carrier;
+      this.any = any;
+      this.query = query;
+      this.tournament = tournament;
+    }
+
+    boolean active() {
+      return refused == null && !tournament.done();
+    }
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> samples) {
+    List<Entry> entries = new ArrayList<>();
+    List<Row> group = new ArrayList<>();
+    String current = null;
+    while (samples.hasNext()) {
+      Row s = samples.next();
+      String id = Rows.get(s, OutputSchema.PROMPT_ID);
+      if (current != null && !current.equals(id)) {
+        entries.add(entry(current, group));
+        group = new ArrayList<>();
+      }
+      current = id;
+      group.add(s);
+    }
+    if (current != null) {
+      entries.add(entry(current, group));
+    }
+    if (entries.isEmpty()) {
+      return List.<Row>of().iterator();
+    }
+    PairwiseTeacher teacher = teacher(settings);
+    while (true) {
+      List<Entry> round = new ArrayList<>();
+      List<PairwiseTeacher.Comparison> comparisons = new ArrayList<>();
+      for (Entry e : entries) {
+        if (!e.active()) {
+          continue;
+        }
+        round.add(e);
+        for (KnockoutTournament.Match m : e.tournament.pending()) {
+          comparisons.add(
+              new PairwiseTeacher.Comparison(e.query, m.first().text(), m.second().text()));
+          comparisons.add(
+              new PairwiseTeacher.Comparison(e.query, m.second().text(), m.first().text()));
+        }
+      }
+      if (round.isEmpty()) {
+        break;
+      }
+      long nanos = teacher.modelNanos();
+      List<PairwiseTeacher.Verdict> verdicts = teacher.preferFirst(comparisons);
+      settings.counters().judgeNanos.add(teacher.modelNanos() - nanos);
+      settings.counters().judgeCalls.add(comparisons.size());
+      int next = 0;
+      for (Entry e : round) {
+        List<KnockoutTournament.Match> pending = e.tournament.pending();
+        double[] scores = new double[pending.size()];
+        for (int i = 0; i < pending.size(); i++) {
+          PairwiseTeacher.Verdict ab = verdicts.get(next++);
+          PairwiseTeacher.Verdict ba = verdicts.get(next++);
+          KnockoutTournament.Match m = pending.get(i);
+          if (!ab.scored() || !ba.scored()) {
+            PairwiseTeacher.Verdict r = ab.scored() ? ba : ab;
+            e.refused =
+                "the "
+                    + teacher.kind()
+                    + " refused the comparison of samples "
+                    + m.first().sampleIndex()
+                    + " and "
+                    + m.second().sampleIndex()
+                    + " ("
+                    + r.refusal().reason().name()
+                    + ": "
+                    + r.refusal().detail()
+                    + ")";
+            break;
+          }
+          scores[i] = symmetric(ab.pFirst(), ba.pFirst(), e, m);
+        }
+        if (e.refused == null) {
+          e.tournament.record(scores);
+        }
+        if (!e.active()) {
+          settings.counters().promptsJudged.add(1);
+          ExecutorRegistry.instance().progress().prompts.addAndGet(1);
+        }
+      }
+    }
+    List<Row> out = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      out.add(row(e));
+    }
+    return out.iterator();
+  }
+
+  /** ½[P(a≻b) + 1 − P(b≻a)], after checking both are probabilities. */
+  private static double symmetric(double ab, double ba, Entry e, KnockoutTournament.Match m) {
+    if (!(ab >= 0 && ab <= 1 && ba >= 0 && ba <= 1)) {
+      throw new IllegalStateException(
+          "pairwise teacher returned "
+              + ab
+              + " and "
+              + ba
+              + " (not probabilities) for prompt '"
+              + e.tournament.promptId()
+              + "', samples "
+              + m.first().sampleIndex()
+              + " and "
+              + m.second().sampleIndex());
+    }
+    return 0.5 * (ab + 1.0 - ba);
+  }
+
+  private Entry entry(String promptId, List<Row> samples) {
+    Row carrier = null;
+    List<Candidate> candidates = new ArrayList<>(samples.size());
+    for (Row s : samples) {
+      int index = Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX);
+      if (index == 0) {
+        carrier = s;
+      }
+      candidates.add(
+          new Candidate(
+              promptId,
+              index,
+              Rows.<Long>get(s, OutputSchema.SEED),
+              Rows.get(s, OutputSchema.TEXT),
+              0.0,
+              Rows.<Double>get(s, OutputSchema.POLICY_LOGPROB),
+              Rows.<Integer>get(s, OutputSchema.RESPONSE_TOKENS)));
+    }
+    if (carrier == null || Rows.get(carrier, OutputSchema.PROMPT) == null) {
+      throw new IllegalStateException(
+          "prompt " + promptId + ": its sample 0, which carries the prompt text, is missing");
+    }
+    KnockoutTournament t =
+        KnockoutTournament.start(candidates, bracketSeed(settings.runSeed(), promptId));
+    return new Entry(carrier, samples.get(0), Rows.get(carrier, OutputSchema.PROMPT), t);
+  }
+
+  private static Row row(Entry e) {
+    KnockoutTournament t = e.tournament;
+    Rows out =
+        Rows.of(OutputSchema.PAIR_WORK)
+            .set(OutputSchema.PROMPT_ID, t.promptId())
+            .set(OutputSchema.INPUT_ROW, Rows.get(e.any, OutputSchema.INPUT_ROW))
+            .set(OutputSchema.PROMPT, Rows.get(e.carrier, OutputSchema.PROMPT))
+            .set(OutputSchema.PX_PROMPT, Rows.get(e.carrier, OutputSchema.PX_PROMPT));
+    if (e.refused != null) {
+      return out.set(OutputSchema.REJECT_STAGE, STAGE)
+          .set(OutputSchema.REJECT_REASON, JUDGE_REFUSED)
+          .set(OutputSchema.REJECT_DETAIL, e.refused)
+          .build();
+    }
+    Selection selection = t.result();
+    if (selection instanceof NoPair noPair) {
+      return WestOfNGroupFunction.noPairFields(out, noPair, noPair.distinctCandidates())
+          .set(OutputSchema.REJECT_DETAIL, noPairDetail(noPair, t))
+          .set(OutputSchema.KNOCKOUT_BRACKET, Arrays.stream(t.bracketOrder()).boxed().toList())
+          .set(OutputSchema.KNOCKOUT_COMPARISONS, t.comparisons())
+          .set(OutputSchema.KNOCKOUT_SCORED, t.distinctComparisons())
+          .build();
+    }
+    PreferencePair pair = (PreferencePair) selection;
+    return WestOfNGroupFunction.pairFields(out, pair)
+        .set(OutputSchema.REWARD_CHOSEN, null)
+        .set(OutputSchema.REWARD_REJECTED, null)
+        .set(OutputSchema.KNOCKOUT_BRACKET, Arrays.stream(t.bracketOrder()).boxed().toList())
+        .set(OutputSchema.KNOCKOUT_COMPARISONS, t.comparisons())
+        .set(OutputSchema.KNOCKOUT_SCORED, t.distinctComparisons())
+        .build();
+  }
+
+  private static String noPairDetail(NoPair noPair, KnockoutTournament t) {
+    return noPair.distinctCandidates()
+        + " distinct samples ("
+        + noPair.duplicatesRemoved()
+        + " exact duplicates removed), bracket "
+        + Arrays.toString(t.bracketOrder())
+        + ", "
+        + t.comparisons()
+        + " comparisons";
+  }
+}
