@@ -102,7 +102,10 @@ public final class ConfigKeys {
           "",
           "west-of-n: model directory of the sampling policy (its chat template renders chat prompts)");
   public static final ConfigKey MODEL_REWARD =
-      key("models.reward", "", "west-of-n: model directory of the reward model r(x, y)");
+      key(
+          "models.reward",
+          "",
+          "west-of-n: model directory of the reward model r(x, y); or set models.judge or models.pairwise-classifier instead (exactly one of the three)");
   public static final ConfigKey MODEL_JUDGE =
       key(
           "models.judge",
