@@ -83,16 +83,16 @@ class PairwiseTeacherPipelineTest {
 
   private static List<Map<String, Object>> rows(TestSupport.Run run, String table, String sql) {
     return TestSupport.duckdb(
-        sql.replace("T", TestSupport.parquet(run.result().outputPath(), table)));
+        sql.replace("{T}", TestSupport.parquet(run.result().outputPath(), table)));
   }
 
   @Test
   void pairsAreTheKnockoutsReplayedWithTheJudgeCalledDirectly() {
-    List<Map<String, Object>> pairs = rows(judged, "pairs", "SELECT * FROM T ORDER BY prompt_id");
+    List<Map<String, Object>> pairs = rows(judged, "pairs", "SELECT * FROM {T} ORDER BY prompt_id");
     assertThat(pairs).hasSizeGreaterThanOrEqualTo(5);
     Map<String, List<Candidate>> pools = new HashMap<>();
     for (Map<String, Object> c :
-        rows(judged, "candidates", "SELECT * FROM T ORDER BY prompt_id, sample_index")) {
+        rows(judged, "candidates", "SELECT * FROM {T} ORDER BY prompt_id, sample_index")) {
       assertThat(c.get("reward")).as("no pointwise reward with a pairwise teacher").isNull();
       pools
           .computeIfAbsent((String) c.get("prompt_id"), k -> new ArrayList<>())
@@ -144,15 +144,15 @@ class PairwiseTeacherPipelineTest {
     assertThat(k.path("teacher").asText()).isEqualTo("judge");
     long prompts = k.path("prompts").asLong();
     long pairsAndNoPairs =
-        TestSupport.asLong(rows(judged, "pairs", "SELECT count(*) n FROM T").get(0).get("n"))
+        TestSupport.asLong(rows(judged, "pairs", "SELECT count(*) n FROM {T}").get(0).get("n"))
             + TestSupport.asLong(
-                rows(judged, "rejects", "SELECT count(*) n FROM T WHERE stage = 'select'")
+                rows(judged, "rejects", "SELECT count(*) n FROM {T} WHERE stage = 'select'")
                     .get(0)
                     .get("n"));
     assertThat(prompts).isEqualTo(pairsAndNoPairs).isEqualTo(10);
     long comparisons =
         TestSupport.asLong(
-            rows(judged, "pairs", "SELECT sum(knockout_comparisons) n FROM T").get(0).get("n"));
+            rows(judged, "pairs", "SELECT sum(knockout_comparisons) n FROM {T}").get(0).get("n"));
     assertThat(k.path("comparisons").asLong()).isGreaterThanOrEqualTo(comparisons);
     assertThat(k.path("teacher_calls").asLong())
         .isEqualTo(2 * k.path("comparisons_scored").asLong());
@@ -173,8 +173,8 @@ class PairwiseTeacherPipelineTest {
             "spark.partitions=3",
             "runtime.token-budget=300",
             "runtime.intra-op-threads=2");
-    List<Map<String, Object>> a = rows(judged, "pairs", "SELECT * FROM T ORDER BY prompt_id");
-    List<Map<String, Object>> b = rows(other, "pairs", "SELECT * FROM T ORDER BY prompt_id");
+    List<Map<String, Object>> a = rows(judged, "pairs", "SELECT * FROM {T} ORDER BY prompt_id");
+    List<Map<String, Object>> b = rows(other, "pairs", "SELECT * FROM {T} ORDER BY prompt_id");
     assertThat(b).hasSameSizeAs(a);
     for (int i = 0; i < a.size(); i++) {
       assertThat(b.get(i).get("prompt_id")).isEqualTo(a.get(i).get("prompt_id"));
@@ -194,14 +194,14 @@ class PairwiseTeacherPipelineTest {
             "models.judge=" + TestSupport.model("tiny-judge"),
             "filter.confidence.quantile=0.5");
     double cut = r.result().manifest().path("quantiles").path("confidence").path("cut").asDouble();
-    for (Map<String, Object> f : rows(r, "filtered", "SELECT * FROM T")) {
+    for (Map<String, Object> f : rows(r, "filtered", "SELECT * FROM {T}")) {
       assertThat(f.get("filter_reason")).isEqualTo("LOW_CONFIDENCE");
       assertThat(TestSupport.asDouble(f.get("confidence"))).isLessThan(cut);
     }
-    for (Map<String, Object> p : rows(r, "pairs", "SELECT * FROM T")) {
+    for (Map<String, Object> p : rows(r, "pairs", "SELECT * FROM {T}")) {
       assertThat(TestSupport.asDouble(p.get("confidence"))).isGreaterThanOrEqualTo(cut);
     }
-    assertThat(rows(r, "filtered", "SELECT * FROM T")).isNotEmpty();
+    assertThat(rows(r, "filtered", "SELECT * FROM {T}")).isNotEmpty();
   }
 
   @Test
@@ -211,7 +211,7 @@ class PairwiseTeacherPipelineTest {
     assertThat(r.result().manifest().path("knockout").path("teacher").asText())
         .isEqualTo("pairwise-classifier");
     assertThat(r.result().manifest().path("accounting").path("holds").asBoolean()).isTrue();
-    List<Map<String, Object>> pairs = rows(r, "pairs", "SELECT * FROM T");
+    List<Map<String, Object>> pairs = rows(r, "pairs", "SELECT * FROM {T}");
     assertThat(pairs).isNotEmpty();
     for (Map<String, Object> p : pairs) {
       assertThat(TestSupport.asDouble(p.get("confidence"))).isGreaterThan(0.5);

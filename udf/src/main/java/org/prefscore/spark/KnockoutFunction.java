@@ -238,7 +238,7 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     if (selection instanceof NoPair noPair) {
       return WestOfNGroupFunction.noPairFields(out, noPair, noPair.distinctCandidates())
           .set(OutputSchema.REJECT_DETAIL, noPairDetail(noPair, t))
-          .set(OutputSchema.KNOCKOUT_BRACKET, Arrays.stream(t.bracketOrder()).boxed().toList())
+          .set(OutputSchema.KNOCKOUT_BRACKET, bracketColumn(t))
           .set(OutputSchema.KNOCKOUT_COMPARISONS, t.comparisons())
           .set(OutputSchema.KNOCKOUT_SCORED, t.distinctComparisons())
           .build();
@@ -247,10 +247,19 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     return WestOfNGroupFunction.pairFields(out, pair)
         .set(OutputSchema.REWARD_CHOSEN, null)
         .set(OutputSchema.REWARD_REJECTED, null)
-        .set(OutputSchema.KNOCKOUT_BRACKET, Arrays.stream(t.bracketOrder()).boxed().toList())
+        .set(OutputSchema.KNOCKOUT_BRACKET, bracketColumn(t))
         .set(OutputSchema.KNOCKOUT_COMPARISONS, t.comparisons())
         .set(OutputSchema.KNOCKOUT_SCORED, t.distinctComparisons())
         .build();
+  }
+
+  /** An array column's external type in a Row is a Scala Seq. */
+  private static Object bracketColumn(KnockoutTournament t) {
+    List<Integer> order = new ArrayList<>();
+    for (int i : t.bracketOrder()) {
+      order.add(i);
+    }
+    return scala.collection.JavaConverters.asScalaBuffer(order);
   }
 
   private static String noPairDetail(NoPair noPair, KnockoutTournament t) {
