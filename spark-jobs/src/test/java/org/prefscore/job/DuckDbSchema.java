@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
@@ -26,6 +27,8 @@ final class DuckDbSchema {
       return "VARCHAR";
     } else if (t.equals(DataTypes.BooleanType)) {
       return "BOOLEAN";
+    } else if (t instanceof ArrayType a) {
+      return duckType(a.elementType()) + "[]";
     }
     throw new IllegalArgumentException("no DuckDB mapping for " + t);
   }
