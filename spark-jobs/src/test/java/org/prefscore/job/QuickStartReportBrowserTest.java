@@ -1,6 +1,7 @@
 package org.prefscore.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.prefscore.job.config.ConfigException;
 import org.prefscore.job.report.html.ReportPage;
 
 /**
@@ -148,6 +150,32 @@ class QuickStartReportBrowserTest {
       assertThat(colours.size()).isGreaterThan(30);
       assertThat(ink / (img.getWidth() * img.getHeight() / 4.0)).isGreaterThan(0.03);
     }
+  }
+
+  @Test
+  void theReportCommandRebuildsTheSamePageFromTheRunsOutputs() throws IOException {
+    Path report = Path.of(runDir, ReportPage.FILE);
+    Files.delete(report);
+    TestSupport.Run run = TestSupport.run(spark, "report", runDir);
+    assertThat(run.result()).isNull();
+    assertThat(run.out()).contains("prefscore report: wrote ").contains(ReportPage.FILE);
+    assertThat(Files.readString(report, StandardCharsets.UTF_8)).isEqualTo(html);
+  }
+
+  @Test
+  void theReportCommandRefusesWhatIsNotAFinishedRun() throws IOException {
+    Path empty = Files.createDirectories(tmp.resolve("not-a-run"));
+    assertThatThrownBy(() -> TestSupport.run(spark, "report", empty.toString()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("has no manifest.json: not a finished prefscore run");
+    assertThatThrownBy(() -> CommandLine.parse(new String[] {"report"}))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("report needs the run folder");
+    assertThatThrownBy(() -> CommandLine.parse(new String[] {"report", "x", "--dry-run"}))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("--dry-run does not apply to report");
+    assertThat(CommandLine.parse(new String[] {"report", "some/run"}).reportRun())
+        .isEqualTo("some/run");
   }
 
   @Test

@@ -33,6 +33,9 @@ public final class ProgressSamples {
   /** The file beside manifest.json that holds the samples. */
   public static final String FILE = "progress.json";
 
+  /** The sampling period never grows beyond an hour. */
+  static final long MAX_PERIOD_MILLIS = 3_600_000;
+
   private final int capacity;
   private final List<Sample> samples = new ArrayList<>();
   private long periodMillis;
@@ -62,7 +65,7 @@ public final class ProgressSamples {
       }
       samples.clear();
       samples.addAll(kept);
-      periodMillis *= 2;
+      periodMillis = Math.min(periodMillis * 2, MAX_PERIOD_MILLIS);
     }
   }
 

@@ -149,8 +149,50 @@ public final class ReportCharts {
           new BasicStroke(
               2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
     }
+    double lo = Double.POSITIVE_INFINITY;
+    double hi = Double.NEGATIVE_INFINITY;
+    for (Layer l : layers) {
+      double[] e = l.histogram().edges();
+      lo = Math.min(lo, e[0]);
+      hi = Math.max(hi, e[e.length - 1]);
+    }
+    for (Marker m : markers) {
+      lo = Math.min(lo, m.x());
+      hi = Math.max(hi, m.x());
+    }
+    niceXAxis(chart, lo, hi);
     chart.getStyler().setYAxisMin(0.0);
+    chart.getStyler().setYAxisDecimalPattern("#,##0");
     return png(chart);
+  }
+
+  /**
+   * A step of 1, 2 or 5 times a power of ten that cuts [lo, hi] into about 8 parts (1 when the
+   * range is empty or not finite).
+   */
+  static double niceStep(double lo, double hi) {
+    double range = hi - lo;
+    if (!(range > 0) || !Double.isFinite(range)) {
+      return 1;
+    }
+    double raw = range / 8;
+    double pow = Math.pow(10, Math.floor(Math.log10(raw)));
+    double f = raw / pow;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * pow;
+  }
+
+  /** The x axis from lo to hi widened to whole steps, labelled with as many decimals as a step. */
+  private static void niceXAxis(XYChart chart, double lo, double hi) {
+    if (!Double.isFinite(lo) || !Double.isFinite(hi)) {
+      return;
+    }
+    double step = niceStep(lo, hi);
+    chart.getStyler().setXAxisMin(Math.floor(lo / step) * step);
+    chart.getStyler().setXAxisMax(Math.ceil(hi / step) * step);
+    int decimals = (int) Math.max(0, Math.ceil(-Math.log10(step) - 1e-9));
+    chart
+        .getStyler()
+        .setXAxisDecimalPattern(decimals == 0 ? "#,##0" : "#,##0." + "0".repeat(decimals));
   }
 
   /** Points (x, y) as a scatter plot. */
@@ -172,15 +214,38 @@ public final class ReportCharts {
    */
   public static Image throughput(List<ProgressSamples.Sample> samples) {
     Map<String, List<double[]>> byStage = new LinkedHashMap<>();
-    ProgressSamples.Sample prev = null;
+    List<List<ProgressSamples.Sample>> runs = new ArrayList<>();
     for (ProgressSamples.Sample s : samples) {
-      if (prev != null && prev.stage().equals(s.stage()) && s.seconds() > prev.seconds()) {
-        double rate = (s.tokens() - prev.tokens()) / (s.seconds() - prev.seconds());
-        byStage
-            .computeIfAbsent(s.stage(), k -> new ArrayList<>())
-            .add(new double[] {prev.seconds(), s.seconds(), Math.max(0, rate)});
+      if (runs.isEmpty()
+          || !runs.get(runs.size() - 1).get(0).stage().equals(s.stage())
+          || (s.boundary()
+              && s.tokens() == 0
+              && s.done() == 0
+              && runs.get(runs.size() - 1).size() > 1)) {
+        runs.add(new ArrayList<>());
       }
-      prev = s;
+      runs.get(runs.size() - 1).add(s);
+    }
+    for (List<ProgressSamples.Sample> run : runs) {
+      // The counters move when a chunk of work ends: the rate of a segment is the tokens of the
+      // chunks that ended in it over its length, from one move of the counter to the next.
+      ProgressSamples.Sample from = run.get(0);
+      ProgressSamples.Sample last = run.get(run.size() - 1);
+      List<double[]> steps = byStage.computeIfAbsent(from.stage(), k -> new ArrayList<>());
+      for (ProgressSamples.Sample s : run) {
+        if (s.tokens() > from.tokens() && s.seconds() > from.seconds()) {
+          steps.add(
+              new double[] {
+                from.seconds(),
+                s.seconds(),
+                (s.tokens() - from.tokens()) / (s.seconds() - from.seconds())
+              });
+          from = s;
+        }
+      }
+      if (last.seconds() > from.seconds()) {
+        steps.add(new double[] {from.seconds(), last.seconds(), 0});
+      }
     }
     byStage.values().removeIf(l -> l.stream().allMatch(p -> p[2] == 0));
     if (byStage.isEmpty()) {
@@ -191,14 +256,16 @@ public final class ReportCharts {
     int i = 0;
     for (Map.Entry<String, List<double[]>> e : byStage.entrySet()) {
       List<double[]> steps = e.getValue();
-      double[] x = new double[steps.size() * 2];
+      double[] x = new double[steps.size() * 2 + 2];
       double[] y = new double[x.length];
+      x[0] = steps.get(0)[0];
       for (int k = 0; k < steps.size(); k++) {
-        x[2 * k] = steps.get(k)[0];
-        x[2 * k + 1] = steps.get(k)[1];
-        y[2 * k] = steps.get(k)[2];
+        x[2 * k + 1] = steps.get(k)[0];
+        x[2 * k + 2] = steps.get(k)[1];
         y[2 * k + 1] = steps.get(k)[2];
+        y[2 * k + 2] = steps.get(k)[2];
       }
+      x[x.length - 1] = steps.get(steps.size() - 1)[1];
       String label =
           e.getKey()
               + (e.getKey().equals("generate")
@@ -211,8 +278,10 @@ public final class ReportCharts {
       s.setLineColor(c);
       s.setFillColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), 90));
     }
+    double end = samples.get(samples.size() - 1).seconds();
+    niceXAxis(chart, 0, Math.max(end, 1));
     chart.getStyler().setYAxisMin(0.0);
-    chart.getStyler().setXAxisMin(0.0);
+    chart.getStyler().setYAxisDecimalPattern("#,##0");
     return png(chart);
   }
 

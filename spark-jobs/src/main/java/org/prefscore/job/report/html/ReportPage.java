@@ -688,6 +688,7 @@ public final class ReportPage {
           "td.n,span.n{font-variant-numeric:tabular-nums}td.n{text-align:right}",
           ".tables{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}",
           ".note{color:#555}.missing{color:#999}",
+          "span.s{white-space:pre-wrap;background:#f6f6f6}",
           "footer{color:#777;font-size:12px;margin-top:24px}",
           "");
 }

@@ -16,7 +16,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,7 +64,10 @@ public final class RunReport {
       output.writeText(ReportPage.FILE, ReportPage.render(manifest, read(spark, output, manifest)));
       RunManifest.report(manifest, ReportPage.FILE, null);
       LOG.info("wrote {} in {} ms", ReportPage.FILE, (System.nanoTime() - start) / 1_000_000);
-    } catch (RuntimeException | LinkageError e) {
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (RuntimeException | Error e) {
+      // Also java.awt errors (a machine without fonts): the data is written, the report is not.
       LOG.warn("could not write {}: {}", ReportPage.FILE, e.toString());
       RunManifest.report(manifest, ReportPage.FILE, e.toString());
     }
@@ -94,7 +96,11 @@ public final class RunReport {
     return output.path(ReportPage.FILE);
   }
 
-  /** What the report draws from the run's tables and progress samples. */
+  /**
+   * What the report draws from the run's tables and progress samples: four Spark jobs in west-of-n
+   * (the range and the bin counts of every value of the pairs and filtered tables together, then of
+   * the candidates), two more for the scatter in score-pairs and evaluate.
+   */
   public static ReportData read(SparkSession spark, RunOutput output, JsonNode manifest) {
     Map<String, Histogram> histograms = new HashMap<>();
     Map<String, Map<String, Long>> categories = new HashMap<>();
@@ -103,85 +109,101 @@ public final class RunReport {
     Dataset<Row> pairs = output.exists("pairs") ? output.read("pairs") : null;
     Dataset<Row> filtered = output.exists("filtered") ? output.read("filtered") : null;
 
-    // The selected pairs: those written and those a filter dropped (west-of-n).
-    List<String> selectedColumns =
-        List.of(
-            OutputSchema.REWARD_CHOSEN,
-            OutputSchema.REWARD_REJECTED,
-            OutputSchema.CONFIDENCE,
-            "policy_chosen_logprob",
-            "policy_rejected_logprob",
-            "chosen_tokens",
-            "rejected_tokens");
-    Dataset<Row> selected = null;
-    if (westOfN && pairs != null && has(pairs, selectedColumns)) {
-      selected = pairs.select(columns(selectedColumns));
-      if (filtered != null && has(filtered, selectedColumns)) {
-        selected = selected.unionByName(filtered.select(columns(selectedColumns)));
-      }
-    }
-    if (selected != null) {
-      LogprobNormalization norm =
-          "per-token".equals(manifest.at("/config/filter.likelihood.normalization").asText())
-              ? LogprobNormalization.PER_TOKEN
-              : LogprobNormalization.SUM;
-      org.apache.spark.sql.expressions.UserDefinedFunction ell =
-          udf(
-              (UDF2<Double, Integer, Double>)
-                  (lp, n) -> lp == null || n == null ? null : norm.of(lp, n),
-              DataTypes.DoubleType);
-      histograms.putAll(
-          histograms(
-              selected,
-              List.of(
-                  new Spec(ReportData.REWARD_CHOSEN, col(OutputSchema.REWARD_CHOSEN), "reward"),
-                  new Spec(ReportData.REWARD_REJECTED, col(OutputSchema.REWARD_REJECTED), "reward"),
-                  new Spec(
-                      ReportData.REWARD_GAP,
-                      col(OutputSchema.REWARD_CHOSEN).minus(col(OutputSchema.REWARD_REJECTED)),
-                      "gap"),
-                  new Spec(ReportData.CONFIDENCE, col(OutputSchema.CONFIDENCE), "confidence"),
-                  new Spec(
-                      ReportData.LIKELIHOOD_CHOSEN,
-                      ell.apply(col("policy_chosen_logprob"), col("chosen_tokens")),
-                      "likelihood"),
-                  new Spec(
-                      ReportData.LIKELIHOOD_REJECTED,
-                      ell.apply(col("policy_rejected_logprob"), col("rejected_tokens")),
-                      "likelihood"))));
-    }
     if (pairs != null) {
+      // pairs and filtered (west-of-n's selected pairs) in one pass; "written" marks the pairs.
+      List<String> wanted =
+          List.of(
+              OutputSchema.REWARD_CHOSEN,
+              OutputSchema.REWARD_REJECTED,
+              OutputSchema.CONFIDENCE,
+              "policy_chosen_logprob",
+              "policy_rejected_logprob",
+              "chosen_tokens",
+              "rejected_tokens",
+              OutputSchema.DPO_MARGIN,
+              "refinement",
+              OutputSchema.SCORE_GAP);
+      List<String> present = new ArrayList<>();
+      for (String c : wanted) {
+        if (has(pairs, List.of(c)) && (filtered == null || has(filtered, List.of(c)))) {
+          present.add(c);
+        }
+      }
+      Dataset<Row> rows = pairs.select(withFlag(present, true));
+      if (westOfN && filtered != null) {
+        rows = rows.unionByName(filtered.select(withFlag(present, false)));
+      }
+      Column written = col("written");
       List<Spec> specs = new ArrayList<>();
+      if (westOfN
+          && present.containsAll(
+              List.of(OutputSchema.REWARD_CHOSEN, OutputSchema.REWARD_REJECTED))) {
+        specs.add(new Spec(ReportData.REWARD_CHOSEN, col(OutputSchema.REWARD_CHOSEN), "reward"));
+        specs.add(
+            new Spec(ReportData.REWARD_REJECTED, col(OutputSchema.REWARD_REJECTED), "reward"));
+        specs.add(
+            new Spec(
+                ReportData.REWARD_GAP,
+                col(OutputSchema.REWARD_CHOSEN).minus(col(OutputSchema.REWARD_REJECTED)),
+                "gap"));
+      }
+      if (westOfN && present.contains(OutputSchema.CONFIDENCE)) {
+        specs.add(new Spec(ReportData.CONFIDENCE, col(OutputSchema.CONFIDENCE), "confidence"));
+      }
+      if (westOfN
+          && present.containsAll(
+              List.of(
+                  "policy_chosen_logprob",
+                  "policy_rejected_logprob",
+                  "chosen_tokens",
+                  "rejected_tokens"))) {
+        LogprobNormalization norm =
+            "per-token".equals(manifest.at("/config/filter.likelihood.normalization").asText())
+                ? LogprobNormalization.PER_TOKEN
+                : LogprobNormalization.SUM;
+        org.apache.spark.sql.expressions.UserDefinedFunction ell =
+            udf(
+                (UDF2<Double, Integer, Double>)
+                    (lp, n) -> lp == null || n == null ? null : norm.of(lp, n),
+                DataTypes.DoubleType);
+        specs.add(
+            new Spec(
+                ReportData.LIKELIHOOD_CHOSEN,
+                ell.apply(col("policy_chosen_logprob"), col("chosen_tokens")),
+                "likelihood"));
+        specs.add(
+            new Spec(
+                ReportData.LIKELIHOOD_REJECTED,
+                ell.apply(col("policy_rejected_logprob"), col("rejected_tokens")),
+                "likelihood"));
+      }
       for (String[] c :
           new String[][] {
             {ReportData.DPO_MARGIN, OutputSchema.DPO_MARGIN},
             {ReportData.REFINEMENT, "refinement"},
             {ReportData.SCORE_GAP, OutputSchema.SCORE_GAP}
           }) {
-        if (has(pairs, List.of(c[1]))) {
-          specs.add(new Spec(c[0], col(c[1]), c[0]));
+        if (present.contains(c[1])) {
+          specs.add(new Spec(c[0], when(written, col(c[1])), c[0]));
         }
       }
-      histograms.putAll(histograms(pairs, specs));
-      if (has(pairs, List.of(OutputSchema.DPO_MARGIN, OutputSchema.SCORE_GAP, "input_row"))) {
+      histograms.putAll(histograms(rows, specs, null).histograms());
+      if (!westOfN
+          && has(pairs, List.of(OutputSchema.DPO_MARGIN, OutputSchema.SCORE_GAP, "input_row"))) {
         scatter = scatter(pairs);
       }
     }
     if (output.exists("candidates")) {
       Dataset<Row> candidates = output.read("candidates");
-      if (has(candidates, List.of("response_tokens"))) {
-        histograms.putAll(
+      if (has(candidates, List.of("response_tokens", "finish_reason"))) {
+        Counted c =
             histograms(
                 candidates,
                 List.of(
-                    new Spec(ReportData.RESPONSE_TOKENS, col("response_tokens"), "tokens", true))));
-      }
-      if (has(candidates, List.of("finish_reason"))) {
-        Map<String, Long> reasons = new TreeMap<>();
-        for (Row r : candidates.groupBy("finish_reason").count().collectAsList()) {
-          reasons.put(r.isNullAt(0) ? "(none)" : r.getString(0), r.getLong(1));
-        }
-        categories.put(ReportData.FINISH_REASON, reasons);
+                    new Spec(ReportData.RESPONSE_TOKENS, col("response_tokens"), "tokens", true)),
+                col("finish_reason"));
+        histograms.putAll(c.histograms());
+        categories.put(ReportData.FINISH_REASON, c.rowsPerCategory());
       }
     }
     List<ProgressSamples.Sample> progress = List.of();
@@ -195,6 +217,13 @@ public final class RunReport {
     return new ReportData(histograms, categories, scatter, progress);
   }
 
+  private static Column[] withFlag(List<String> columns, boolean written) {
+    List<Column> cols = new ArrayList<>();
+    columns.forEach(c -> cols.add(col(c)));
+    cols.add(lit(written).as("written"));
+    return cols.toArray(Column[]::new);
+  }
+
   /** A histogram to count: its name, the value, the group whose histograms share bins. */
   record Spec(String name, Column value, String group, boolean integer) {
     Spec(String name, Column value, String group) {
@@ -202,20 +231,25 @@ public final class RunReport {
     }
   }
 
+  /** Histograms by name, and rows per value of the category column (empty without one). */
+  record Counted(Map<String, Histogram> histograms, Map<String, Long> rowsPerCategory) {}
+
   /**
    * Histograms of {@code specs} over {@code table} in two Spark jobs: the range of every value,
-   * then the count per bin of every value. A value with no finite entry has no histogram.
+   * then the count per bin of every value (and the rows per value of {@code category}, when not
+   * null, in the same pass). A value with no finite entry has no histogram.
    */
-  static Map<String, Histogram> histograms(Dataset<Row> table, List<Spec> specs) {
+  static Counted histograms(Dataset<Row> table, List<Spec> specs, Column category) {
     Map<String, Histogram> out = new LinkedHashMap<>();
+    Map<String, Long> perCategory = new TreeMap<>();
     if (specs.isEmpty()) {
-      return out;
+      return new Counted(out, perCategory);
     }
-    Column[] values = new Column[specs.size()];
+    List<Column> values = new ArrayList<>();
     List<Column> ranges = new ArrayList<>();
     for (int i = 0; i < specs.size(); i++) {
       Column v = specs.get(i).value().cast(DataTypes.DoubleType);
-      values[i] =
+      values.add(
           when(
                   v.isNull()
                       .or(isnan(v))
@@ -223,11 +257,12 @@ public final class RunReport {
                       .or(v.equalTo(lit(Double.NEGATIVE_INFINITY))),
                   lit(null).cast(DataTypes.DoubleType))
               .otherwise(v)
-              .as("v" + i);
+              .as("v" + i));
       ranges.add(min(col("v" + i)));
       ranges.add(max(col("v" + i)));
     }
-    Dataset<Row> finite = table.select(values);
+    values.add((category == null ? lit(null).cast(DataTypes.StringType) : category).as("category"));
+    Dataset<Row> finite = table.select(values.toArray(Column[]::new));
     Row range =
         finite.agg(ranges.get(0), ranges.subList(1, ranges.size()).toArray(Column[]::new)).first();
     Map<String, double[]> groupRange = new HashMap<>();
@@ -266,28 +301,34 @@ public final class RunReport {
           };
       binColumns.add(udf(index, DataTypes.IntegerType).apply(col("v" + i)));
     }
-    if (Arrays.stream(bins).allMatch(b -> b == null)) {
-      return out;
-    }
+    // One more entry per row, always 0: counts the rows per category.
+    binColumns.add(lit(0));
     long[][] counts = new long[specs.size()][];
     for (int i = 0; i < specs.size(); i++) {
       counts[i] = bins[i] == null ? null : new long[bins[i].count()];
     }
     for (Row r :
         finite
-            .select(posexplode(array(binColumns.toArray(Column[]::new))))
+            .select(col("category"), posexplode(array(binColumns.toArray(Column[]::new))))
             .where(col("col").isNotNull())
-            .groupBy("pos", "col")
+            .groupBy("category", "pos", "col")
             .count()
             .collectAsList()) {
-      counts[r.getInt(0)][r.getInt(1)] += r.getLong(2);
+      int pos = r.getInt(1);
+      if (pos == specs.size()) {
+        if (category != null) {
+          perCategory.merge(r.isNullAt(0) ? "(none)" : r.getString(0), r.getLong(3), Long::sum);
+        }
+      } else {
+        counts[pos][r.getInt(2)] += r.getLong(3);
+      }
     }
     for (int i = 0; i < specs.size(); i++) {
       if (bins[i] != null) {
         out.put(specs.get(i).name(), bins[i].histogram(counts[i]));
       }
     }
-    return out;
+    return new Counted(out, perCategory);
   }
 
   private static ReportData.Scatter scatter(Dataset<Row> pairs) {
