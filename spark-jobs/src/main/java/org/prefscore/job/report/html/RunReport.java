@@ -92,7 +92,9 @@ public final class RunReport {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot parse " + RunOutput.MANIFEST, e);
     }
+    long start = System.nanoTime();
     output.writeText(ReportPage.FILE, ReportPage.render(manifest, read(spark, output, manifest)));
+    LOG.info("wrote {} in {} ms", ReportPage.FILE, (System.nanoTime() - start) / 1_000_000);
     return output.path(ReportPage.FILE);
   }
 
