@@ -152,7 +152,7 @@ public final class PipelineRunner {
       manifest.finish(timer.seconds(), timer.totalSeconds(), counters);
       output.writeText(ProgressSamples.FILE, samples.toJson().toString() + "\n");
       manifest.progressSamples(samples);
-      RunReport.writeQuietly(spark, output, manifest.node());
+      RunReport.writeQuietly(spark, output, manifest.node(), redactor);
       output.finish(manifest.toJson());
       LOG.info("run {} finished: {}", config.runId(), redactor.redact(output.path()));
       return new RunResult(

@@ -31,6 +31,9 @@ public final class ReportPage {
   public static final String CONTENT_SECURITY_POLICY =
       "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
+  /** A longer manifest value is shown shortened. */
+  static final int MAX_VALUE_CHARS = 4000;
+
   /** Top-level manifest fields with a section of their own. */
   private static final Set<String> KNOWN =
       Set.of(
@@ -605,12 +608,23 @@ public final class ReportPage {
       return "<span class=\"missing\">&mdash;</span>";
     }
     String cls = n.isNumber() ? "n" : n.isBoolean() ? "b" : "s";
+    String text = n.isNull() ? "null" : n.isValueNode() ? n.asText() : n.toString();
+    if (text.length() > MAX_VALUE_CHARS) {
+      // Shortened, so no longer the manifest's value: not marked as one.
+      return "<span class=\""
+          + cls
+          + "\">"
+          + escape(text.substring(0, MAX_VALUE_CHARS))
+          + "</span> <span class=\"missing\">&hellip; ("
+          + text.length()
+          + " characters, see manifest.json)</span>";
+    }
     return "<span class=\""
         + cls
         + "\" data-manifest=\""
         + escape(pointer)
         + "\">"
-        + escape(n.isNull() ? "null" : n.isValueNode() ? n.asText() : n.toString())
+        + escape(text)
         + "</span>";
   }
 

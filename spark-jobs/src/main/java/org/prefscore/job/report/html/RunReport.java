@@ -58,7 +58,8 @@ public final class RunReport {
    * Writes the report of a run that is finishing; a failure is logged and recorded in the manifest
    * ({@code report.error}) but does not fail the run ({@code bin/prefscore report} can rebuild it).
    */
-  public static void writeQuietly(SparkSession spark, RunOutput output, ObjectNode manifest) {
+  public static void writeQuietly(
+      SparkSession spark, RunOutput output, ObjectNode manifest, Redactor redactor) {
     try {
       long start = System.nanoTime();
       output.writeText(ReportPage.FILE, ReportPage.render(manifest, read(spark, output, manifest)));
@@ -68,8 +69,9 @@ public final class RunReport {
       throw e;
     } catch (RuntimeException | Error e) {
       // Also java.awt errors (a machine without fonts): the data is written, the report is not.
-      LOG.warn("could not write {}: {}", ReportPage.FILE, e.toString());
-      RunManifest.report(manifest, ReportPage.FILE, e.toString());
+      String why = redactor.redact(e.toString());
+      LOG.warn("could not write {}: {}", ReportPage.FILE, why);
+      RunManifest.report(manifest, ReportPage.FILE, why);
     }
   }
 

@@ -152,6 +152,18 @@ class ReportPageTest {
   }
 
   @Test
+  void aVeryLongValueIsShortenedAndNoLongerMarkedAsTheManifests() throws Exception {
+    ObjectNode m = quickStartManifest();
+    ((ObjectNode) m.get("config")).put("srdpo.refinement-prompt", "p".repeat(10_000));
+    String html = ReportPage.render(m, data(false));
+    assertThat(html)
+        .doesNotContain("data-manifest=\"/config/srdpo.refinement-prompt\"")
+        .contains("p".repeat(ReportPage.MAX_VALUE_CHARS) + "</span>")
+        .doesNotContain("p".repeat(ReportPage.MAX_VALUE_CHARS + 1))
+        .contains("10000 characters, see manifest.json");
+  }
+
+  @Test
   void anEvaluatePageShowsTheScatterWithTheManifestsCorrelations() throws Exception {
     ObjectNode m = (ObjectNode) JSON.readTree("{\"run_id\":\"e\",\"mode\":\"evaluate\"}");
     m.putObject("evaluation")
