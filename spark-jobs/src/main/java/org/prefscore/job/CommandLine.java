@@ -6,7 +6,8 @@ import java.util.List;
 import org.prefscore.job.config.ConfigException;
 
 /**
- * The parsed command line: {@code <mode> [--config FILE] [--set key=value]... [--dry-run]}.
+ * The parsed command line: {@code <mode> [--config FILE] [--set key=value]... [--resume]
+ * [--dry-run]}; {@code --resume} is {@code --set run.resume=true} at its place.
  *
  * @param mode the mode (null with --help)
  * @param configFile the properties file, or null
@@ -20,13 +21,14 @@ public record CommandLine(
   public static final String USAGE =
       String.join(
           "\n",
-          "usage: prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]",
+          "usage: prefscore <mode> [--config FILE] [--set key=value]... [--resume] [--dry-run]",
           "  modes:",
           "    west-of-n    prompts -> N samples -> rewards -> West-of-N pairs (+filters) -> Sr-DPO terms",
           "    score-pairs  (prompt, chosen, rejected) -> reference/checkpoint log-probs and margins",
           "    evaluate     trained policy vs reference on held-out tuples -> accuracy, correlations",
           "  --config FILE     Java properties file (see conf/local.properties)",
           "  --set key=value   overrides the file and the defaults; repeatable",
+          "  --resume          = --set run.resume=true: reuse what a killed run of this run.id persisted",
           "  --dry-run         validate, print the plan, start nothing",
           "  precedence: --set > --config file > defaults; keys and defaults: docs/pipeline.md");
 
@@ -44,6 +46,8 @@ public record CommandLine(
         help = true;
       } else if (a.equals("--dry-run")) {
         dryRun = true;
+      } else if (a.equals("--resume")) {
+        sets.add("run.resume=true");
       } else if (a.equals("--config") || a.equals("--set")) {
         if (i + 1 >= args.length) {
           problems.add(a + " needs a value");

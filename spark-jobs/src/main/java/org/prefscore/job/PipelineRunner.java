@@ -1,6 +1,10 @@
 package org.prefscore.job;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.spark_partition_id;
+import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.udf;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,8 +12,11 @@ import java.io.PrintStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.TreeMap;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.resource.ResourceProfile;
 import org.apache.spark.sql.Column;
@@ -22,16 +29,23 @@ import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.job.config.ConfigKeys;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
+import org.prefscore.job.config.RunControl;
 import org.prefscore.job.io.InputReader;
 import org.prefscore.job.io.RemoteModels;
+import org.prefscore.job.io.ResumableWork;
+import org.prefscore.job.io.RunLease;
 import org.prefscore.job.io.RunOutput;
+import org.prefscore.job.io.RunRefusedException;
 import org.prefscore.job.report.Accounting;
+import org.prefscore.job.report.FaultRecord;
 import org.prefscore.job.report.ProgressReporter;
 import org.prefscore.job.report.RunManifest;
 import org.prefscore.job.report.RunSummary;
 import org.prefscore.job.report.StageTimer;
+import org.prefscore.job.report.WorkCounts;
 import org.prefscore.method.ConfidenceFilter;
 import org.prefscore.method.LikelihoodFilter;
 import org.prefscore.method.LogprobNormalization;
@@ -57,6 +71,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each stage ends in an action on a persisted dataset, so the expensive model stages run once
  * and every stage has a wall time of its own.
+ *
+ * <p>A run holds its run id's {@link RunLease} throughout, writes into a staging folder and
+ * publishes at the end ({@link RunOutput}); the model stages persist their partitions as they
+ * finish ({@link ResumableWork}), so a resume redoes only what is missing. Every count in the
+ * manifest comes from the written tables or from action results ({@link WorkCounts}); Spark's task
+ * and executor faults are recorded by {@link FaultRecord}.
  */
 public final class PipelineRunner {
 
@@ -76,6 +96,9 @@ public final class PipelineRunner {
   private final List<Dataset<Row>> persisted = new ArrayList<>();
   private final StageTimer timer = new StageTimer();
 
+  /** Rows out of the scoring stage (pairs and score rejects): an action result. */
+  private long scoredRows;
+
   /** The one resource profile of the model stages (generation, scoring); empty: none. */
   private final Optional<ResourceProfile> gpuProfile;
 
@@ -88,7 +111,10 @@ public final class PipelineRunner {
 
   public RunResult run() {
     Instant started = Instant.now();
-    RunOutput output = new RunOutput(spark, config.outputPath(), config.runId());
+    RunControl control = config.runControl();
+    RunOutput output =
+        new RunOutput(
+            spark, config.outputPath(), config.runId(), control.commitFor(config.outputPath()));
     RemoteModels.check(config, spark.sparkContext().hadoopConfiguration());
     PipelineCounters counters = PipelineCounters.register(spark.sparkContext());
     RunManifest manifest =
@@ -101,63 +127,167 @@ public final class PipelineRunner {
     }
     Redactor redactor = config.source().redactor();
     LOG.info(
-        "run {} ({}) writing to {}", config.runId(), config.mode(), redactor.redact(output.path()));
-    try (ProgressReporter progress =
-        new ProgressReporter(
-            spark, progressOut, config.progressSeconds(), timer, "prefscore " + config.mode())) {
-      progress.start();
-      output.clear();
-      Optional<PolicyEvaluation> evaluation = Optional.empty();
-      List<String> tables;
-      long inputRows;
-      progress.stage("read");
-      Dataset<Row> input = persist(new InputReader(spark, config).read());
-      inputRows = input.count();
-      manifest.count("input_rows", inputRows);
-      progress.stage("prepare");
-      Dataset<Row> classified =
-          persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
-      classified.count();
-      Dataset<Row> prompts = PromptPreparation.prompts(classified);
-      Dataset<Row> prepRejects = rejectsOf(classified);
-      long promptCount = prompts.count();
-      manifest.count(
-          config.mode() == Mode.WEST_OF_N ? "prompts_after_prepare" : "tuples_after_prepare",
-          promptCount);
-      if (config.mode() == Mode.WEST_OF_N) {
-        tables = westOfN(prompts, prepRejects, promptCount, output, counters, progress, manifest);
-      } else {
-        tables =
-            scorePairs(prompts, prepRejects, promptCount, output, counters, progress, manifest);
+        "run {} ({}) staging in {}, publishing to {}",
+        config.runId(),
+        config.mode(),
+        redactor.redact(output.stagingPath()),
+        redactor.redact(output.path()));
+    try (RunLease lease =
+            RunLease.acquire(
+                output.fileSystem(),
+                new Path(output.area(), RunLease.FILE),
+                config.runId(),
+                control.leaseSeconds(),
+                output.commit() == RunControl.Commit.MANIFEST);
+        ProgressReporter progress =
+            new ProgressReporter(
+                spark,
+                progressOut,
+                config.progressSeconds(),
+                timer,
+                "prefscore " + config.mode())) {
+      FaultRecord faults = FaultRecord.register(spark, redactor);
+      try {
+        output.begin();
+        RunResult result = stages(output, control, counters, manifest, faults, progress, lease);
+        LOG.info("run {} published: {}", config.runId(), redactor.redact(output.path()));
+        return result;
+      } catch (Throwable e) {
+        // Throwable: Spark's actions throw SparkException, checked in Scala's eyes, unseen by
+        // javac (precise rethrow keeps this method's signature).
+        output.markFailed(redactor.redact(e.toString()));
+        throw e;
+      } finally {
+        faults.unregister(spark);
       }
-      progress.stage("verify");
-      Accounting accounting = Accounting.check(spark, output, inputRows, tables);
-      manifest.accounting(accounting);
-      manifest.reasonCounts(output, tables.contains("filtered"));
-      if (!accounting.holds()) {
-        throw new Accounting.AccountingException(
-            "nothing-lost identity violated: " + accounting.problem());
-      }
-      if (config.mode() == Mode.EVALUATE) {
-        PolicyEvaluation e = evaluate(output);
-        evaluation = Optional.of(e);
-        String json = RunManifest.evaluationJson(e, config);
-        output.writeText("evaluation.json", json);
-        manifest.evaluation(e);
-      }
-      timer.stop();
-      manifest.finish(timer.seconds(), timer.totalSeconds(), counters);
-      output.finish(manifest.toJson());
-      LOG.info("run {} finished: {}", config.runId(), redactor.redact(output.path()));
-      return new RunResult(
-          config.runId(),
-          output.path(),
-          manifest.node(),
-          RunSummary.format(manifest.node()),
-          evaluation);
     } finally {
       persisted.forEach(Dataset::unpersist);
     }
+  }
+
+  /** The stages of the run's mode, the verify stage and the publish; under the run id's lease. */
+  private RunResult stages(
+      RunOutput output,
+      RunControl control,
+      PipelineCounters counters,
+      RunManifest manifest,
+      FaultRecord faults,
+      ProgressReporter progress,
+      RunLease lease) {
+    progress.start();
+    Optional<PolicyEvaluation> evaluation = Optional.empty();
+    List<String> tables;
+    long inputRows;
+    progress.stage("read");
+    Dataset<Row> input = persist(new InputReader(spark, config).read());
+    inputRows = input.count();
+    if (inputRows == 0 && !control.allowEmptyInput()) {
+      throw new RunRefusedException(
+          "the input "
+              + config.source().redactor().redact(config.input().path())
+              + " holds no rows (no file content, or only blank lines); nothing would be"
+              + " generated. Set "
+              + ConfigKeys.INPUT_ALLOW_EMPTY.name()
+              + "=true to publish an empty run");
+    }
+    manifest.count("input_rows", inputRows);
+    ResumableWork work =
+        ResumableWork.open(
+            output,
+            config,
+            partitions(),
+            manifest.node().path("models"),
+            spark.sparkContext().hadoopConfiguration(),
+            control.resume());
+    progress.stage("prepare");
+    Dataset<Row> classified =
+        persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
+    classified.count();
+    Dataset<Row> prompts = PromptPreparation.prompts(classified);
+    Dataset<Row> prepRejects = rejectsOf(classified);
+    long promptCount = prompts.count();
+    manifest.count(
+        config.mode() == Mode.WEST_OF_N ? "prompts_after_prepare" : "tuples_after_prepare",
+        promptCount);
+    if (config.mode() == Mode.WEST_OF_N) {
+      tables =
+          westOfN(prompts, prepRejects, promptCount, output, counters, progress, manifest, work);
+    } else {
+      tables =
+          scorePairs(prompts, prepRejects, promptCount, output, counters, progress, manifest, work);
+    }
+    progress.stage("verify");
+    Accounting accounting = Accounting.check(spark, output, inputRows, tables);
+    manifest.accounting(accounting);
+    manifest.reasonCounts(output, tables.contains("filtered"));
+    if (!accounting.holds()) {
+      throw new Accounting.AccountingException(
+          "nothing-lost identity violated: " + accounting.problem());
+    }
+    WorkCounts workCounts = workCounts(output);
+    LOG.info(
+        "exact work counts (from the written tables): generated_tokens {}, reward_texts {},"
+            + " sequences_scored {}; the accumulators (approximate: retried and recomputed tasks"
+            + " count again, reused partitions not at all) say {}, {}, {}",
+        workCounts.generatedTokens(),
+        workCounts.rewardTexts(),
+        workCounts.sequencesScored(),
+        counters.generatedTokens.value(),
+        counters.rewardTexts.value(),
+        counters.sequencesScored.value());
+    if (config.mode() == Mode.EVALUATE) {
+      PolicyEvaluation e = evaluate(output);
+      evaluation = Optional.of(e);
+      String json = RunManifest.evaluationJson(e, config);
+      output.writeText("evaluation.json", json);
+      manifest.evaluation(e);
+    }
+    progress.stage("publish");
+    FaultRecord.drain(spark);
+    manifest.faults(faults);
+    manifest.resume(work.manifestNode());
+    timer.stop();
+    manifest.finish(timer.seconds(), timer.totalSeconds(), workCounts, counters);
+    manifest.files(output.dataFiles(), output.commit().name().toLowerCase(java.util.Locale.ROOT));
+    output.publish(manifest.toJson(), lease);
+    work.delete();
+    return new RunResult(
+        config.runId(),
+        output.path(),
+        manifest.node(),
+        RunSummary.format(manifest.node()),
+        evaluation);
+  }
+
+  /**
+   * The manifest's work figures, counted on the staged tables and the scoring stage's action result
+   * ({@link WorkCounts}).
+   */
+  private WorkCounts workCounts(RunOutput output) {
+    long tokens = 0;
+    long texts = 0;
+    if (config.mode() == Mode.WEST_OF_N) {
+      Row c =
+          output
+              .read("candidates")
+              .agg(count(lit(1)), sum(col(OutputSchema.RESPONSE_TOKENS)))
+              .first();
+      texts = c.getLong(0);
+      tokens = c.isNullAt(1) ? 0 : c.getLong(1);
+    }
+    long mismatches =
+        output.read("pairs").filter(col(OutputSchema.PREFIX_MISMATCH).equalTo(true)).count();
+    int models = config.models().checkpoint().isPresent() ? 2 : 1;
+    return new WorkCounts(tokens, texts, 4L * scoredRows * models, mismatches);
+  }
+
+  /** Rows per partition of a model stage's output (an action on the persisted dataset). */
+  private static Map<Integer, Long> rowsByPartition(Dataset<Row> rows) {
+    Map<Integer, Long> byPartition = new TreeMap<>();
+    for (Row r : rows.groupBy(spark_partition_id().as("p")).count().collectAsList()) {
+      byPartition.put(r.getInt(0), r.getLong(1));
+    }
+    return byPartition;
   }
 
   private List<String> westOfN(
@@ -167,7 +297,8 @@ public final class PipelineRunner {
       RunOutput output,
       PipelineCounters counters,
       ProgressReporter progress,
-      RunManifest manifest) {
+      RunManifest manifest,
+      ResumableWork work) {
     PipelineConfig.Models models = config.models();
     GenerationSettings generation =
         new GenerationSettings(
@@ -189,16 +320,18 @@ public final class PipelineRunner {
             counters.promptsGenerated, ExecutorRegistry.instance().progress().prompts),
         ProgressReporter.live(
             counters.generatedTokens, ExecutorRegistry.instance().progress().tokens));
+    ResumableWork.Stage generate = work.stage("generate");
     Dataset<Row> samples =
         persist(
             GpuStages.mapPartitions(
                 spark,
                 byPrompt(prompts),
-                new GenerationFunction(generation),
+                generate.wrap(new GenerationFunction(generation)),
                 OutputSchema.SAMPLES,
                 gpuProfile));
     long sampleRows = samples.count();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
+    generate.record("samples", rowsByPartition(sampled), partitions());
 
     progress.stage("select");
     Dataset<Row> selections =
@@ -233,15 +366,17 @@ public final class PipelineRunner {
         keptPairs,
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
         null);
+    ResumableWork.Stage score = work.stage("score");
     Dataset<Row> scored =
         persist(
             GpuStages.mapPartitions(
                 spark,
                 byPrompt(kept),
-                new PairScoringFunction(scoring),
+                score.wrap(new PairScoringFunction(scoring)),
                 OutputSchema.PAIR_WORK,
                 gpuProfile));
-    scored.count();
+    scoredRows = scored.count();
+    score.record("pairs", rowsByPartition(scored), partitions());
 
     progress.stage("write");
     output.write("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
@@ -271,7 +406,8 @@ public final class PipelineRunner {
       RunOutput output,
       PipelineCounters counters,
       ProgressReporter progress,
-      RunManifest manifest) {
+      RunManifest manifest,
+      ResumableWork work) {
     PromptRenderFunction render =
         new PromptRenderFunction(
             config.decoderSpec(config.templateModel()),
@@ -290,15 +426,17 @@ public final class PipelineRunner {
         readyCount,
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
         null);
+    ResumableWork.Stage score = work.stage("score");
     Dataset<Row> scored =
         persist(
             GpuStages.mapPartitions(
                 spark,
                 ready,
-                new PairScoringFunction(scoringSettings(counters)),
+                score.wrap(new PairScoringFunction(scoringSettings(counters))),
                 OutputSchema.PAIR_WORK,
                 gpuProfile));
-    scored.count();
+    scoredRows = scored.count();
+    score.record("pairs", rowsByPartition(scored), partitions());
     progress.stage("write");
     output.write(
         "pairs",

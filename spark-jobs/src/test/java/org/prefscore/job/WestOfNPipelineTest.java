@@ -443,7 +443,8 @@ class WestOfNPipelineTest {
   }
 
   @Test
-  void rerunWithTheSameRunIdReplacesTheOutputAndAFailedRunLooksIncomplete() throws IOException {
+  void rerunWithTheSameRunIdReplacesTheOutputAndAFailedRerunKeepsThePreviousOne()
+      throws IOException {
     String out = tmp.resolve("rerun").toString();
     String[] base = {
       "west-of-n",
@@ -490,7 +491,8 @@ class WestOfNPipelineTest {
     assertThat(dir.resolve("_SUCCESS")).exists();
 
     // A reward directory that passed the driver's check and then broke (overwritten while the
-    // session started): the run fails on the executors, after the old output is gone.
+    // session started): the run fails on the executors, in its staging folder; the previous
+    // output stays complete and readable, the failed staging folder says it failed.
     Path reward = tmp.resolve("reward-that-breaks");
     Files.createDirectories(reward);
     try (java.util.stream.Stream<Path> files =
@@ -520,7 +522,32 @@ class WestOfNPipelineTest {
                     }))
         .isNotInstanceOf(ConfigException.class)
         .hasStackTraceContaining("model.onnx");
-    assertThat(dir.resolve("_SUCCESS")).doesNotExist();
-    assertThat(dir.resolve("manifest.json")).doesNotExist();
+    assertThat(dir.resolve("_SUCCESS")).exists();
+    JsonNode kept = JSON.readTree(dir.resolve("manifest.json").toFile());
+    assertThat(kept.path("started_at").asText())
+        .isEqualTo(second.result().manifest().path("started_at").asText());
+    assertThat(
+            TestSupport.duckdb(
+                    "SELECT count(*) AS n FROM "
+                        + TestSupport.parquet(dir.toString(), "pairs")
+                        + "")
+                .get(0)
+                .get("n"))
+        .isEqualTo(kept.path("accounting").path("pairs").asLong());
+    Path area = Path.of(out, "_prefscore-staging", "same");
+    List<Path> failed;
+    try (java.util.stream.Stream<Path> attempts = Files.list(area)) {
+      failed =
+          attempts
+              .filter(a -> a.getFileName().toString().startsWith("attempt-"))
+              .map(a -> a.resolve("_FAILED"))
+              .filter(Files::exists)
+              .toList();
+    }
+    assertThat(failed).hasSize(1);
+    assertThat(Files.readString(failed.get(0)))
+        .contains("\"status\":\"FAILED\"")
+        .contains("model.onnx");
+    assertThat(area.resolve("lease.json")).as("the failed run released its lease").doesNotExist();
   }
 }

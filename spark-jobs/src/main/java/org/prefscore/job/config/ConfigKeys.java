@@ -31,7 +31,7 @@ public final class ConfigKeys {
       key(
           "run.id",
           "",
-          "output folder name under output.path; empty: a new id (UTC time + random suffix). Reusing an id replaces that run's output");
+          "output folder name under output.path; empty: a new id (UTC time + random suffix). Reusing an id replaces that run's output when the new run is published (docs/outputs.md); one run at a time per id");
   public static final ConfigKey RUN_SEED =
       key(
           "run.seed",
@@ -86,6 +86,11 @@ public final class ConfigKeys {
           "evaluate/score-pairs: column holding an external score gap s+ − s- to correlate with m(x); empty: none");
   public static final ConfigKey INPUT_LIMIT =
       key("input.limit", "0", "read at most this many input rows (the first ones); 0: all");
+  public static final ConfigKey INPUT_ALLOW_EMPTY =
+      key(
+          "input.allow-empty",
+          "false",
+          "true: an input with no rows gives a published run with empty tables; false: it fails with exit status 2");
 
   // --- output
   public static final ConfigKey OUTPUT_PATH =
@@ -93,6 +98,23 @@ public final class ConfigKeys {
           "output.path",
           "",
           "output root, any Hadoop FS path; the run writes <output.path>/<run.id>/; required");
+  public static final ConfigKey OUTPUT_COMMIT =
+      key(
+          "output.commit",
+          "auto",
+          "how a finished run is published (docs/outputs.md): rename (swap the staged folder in by a directory rename), manifest (copy the files, then manifest.json lists them: object stores), auto: manifest on s3a/s3/s3n/gs/abfs/abfss/wasb/wasbs/oss paths, else rename");
+
+  // --- run durability (docs/outputs.md)
+  public static final ConfigKey RUN_RESUME =
+      key(
+          "run.resume",
+          "false",
+          "true (or --resume): reuse the samples and scores a killed or failed run of the same run.id persisted, redo only the partitions missing; refused, naming what differs, when config, models or input changed");
+  public static final ConfigKey RUN_LEASE_SECONDS =
+      key(
+          "run.lease-seconds",
+          "120",
+          "the run id's lease expires this many seconds after its holder's last heartbeat (heartbeat every lease/4 s); a holder on this host whose process is gone has no lease");
 
   // --- models
   public static final ConfigKey MODEL_POLICY =

@@ -337,6 +337,7 @@ public record PipelineConfig(
     String master = config.get(ConfigKeys.SPARK_MASTER).trim();
     int partitions = c.intValue(ConfigKeys.SPARK_PARTITIONS, 0);
     int progress = c.intValue(ConfigKeys.PROGRESS_INTERVAL, 0);
+    c.problems.addAll(RunControl.problems(config));
 
     if (!c.problems.isEmpty()) {
       throw new ConfigException(c.problems);
@@ -634,6 +635,11 @@ public record PipelineConfig(
       return Path.of(URI.create(v));
     }
     return v.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*") ? null : Path.of(v);
+  }
+
+  /** Resume, lease, commit and empty-input handling of this run (validated by {@link #from}). */
+  public RunControl runControl() {
+    return RunControl.of(source);
   }
 
   /** The redacted effective configuration, for logs and the manifest. */

@@ -24,8 +24,9 @@ import org.prefscore.spark.PipelineCounters;
  * Builds {@code manifest.json}: the redacted configuration, model fingerprints ({@link
  * ModelFingerprint}: one SHA-256 per file that changes behaviour and one for the directory), counts
  * per stage and reason, the accounting identity, timings per stage, throughput, the quantile method
- * and cuts, and which model gave the policy terms. Written last (with {@code _SUCCESS}) by {@link
- * RunOutput}.
+ * and cuts, which model gave the policy terms, the faults Spark saw ({@link FaultRecord}), what a
+ * resume reused and the list of data files. Written last (with {@code _SUCCESS}) by {@link
+ * RunOutput#publish}.
  */
 public final class RunManifest {
 
@@ -204,27 +205,68 @@ public final class RunManifest {
     root.set("evaluation", evaluationNode(e));
   }
 
+  /**
+   * Timings and throughput, the last part of the manifest before publishing. The counts come from
+   * {@code work} (the written tables); model seconds are the accumulators' sum over every task
+   * attempt, retried and recomputed ones included (time actually spent).
+   */
   public void finish(
-      Map<String, Double> stageSeconds, double totalSeconds, PipelineCounters counters) {
+      Map<String, Double> stageSeconds,
+      double totalSeconds,
+      WorkCounts work,
+      PipelineCounters counters) {
     ObjectNode t = root.putObject("timings_seconds");
     stageSeconds.forEach((k, v) -> t.put(k, round(v)));
     t.put("total", round(totalSeconds));
     ObjectNode p = root.putObject("throughput");
-    long tokens = counters.generatedTokens.value();
+    long tokens = work.generatedTokens();
     p.put("generated_tokens", tokens);
     double genSeconds = stageSeconds.getOrDefault("generate", 0.0);
     p.put("generate_stage_tokens_per_second", genSeconds > 0 ? round(tokens / genSeconds) : 0.0);
     p.put("run_tokens_per_second", totalSeconds > 0 ? round(tokens / totalSeconds) : 0.0);
-    p.put("reward_texts", counters.rewardTexts.value());
-    p.put("sequences_scored", counters.sequencesScored.value());
-    p.put("prefix_mismatches", counters.prefixMismatches.value());
+    p.put("reward_texts", work.rewardTexts());
+    p.put("sequences_scored", work.sequencesScored());
+    p.put("prefix_mismatch_pairs", work.prefixMismatchPairs());
+    p.put(
+        "counted_from",
+        "the written tables and action results (exact under retried tasks and lost executors)");
     ObjectNode model = p.putObject("model_seconds_summed_over_tasks");
     model.put("generation", round(counters.generationNanos.value() / 1e9));
     model.put("reward", round(counters.rewardNanos.value() / 1e9));
     model.put("scoring", round(counters.scoringNanos.value() / 1e9));
     model.put("total", round(counters.modelNanos() / 1e9));
+    model.put("note", "every task attempt's time, retried and recomputed attempts included");
     root.put("finished_at", Instant.now().toString());
     root.put("status", "SUCCEEDED");
+  }
+
+  /** The {@code faults} object: what Spark's listener saw go wrong ({@link FaultRecord}). */
+  public void faults(FaultRecord faults) {
+    root.set("faults", faults.toJson());
+  }
+
+  /** The {@code resume} object: whether the run reused persisted work, and how much per stage. */
+  public void resume(ObjectNode resume) {
+    root.set("resume", resume);
+  }
+
+  /**
+   * The {@code files} object: every data file of the output, per table, with its size; a reader of
+   * an object store reads exactly these (docs/outputs.md).
+   */
+  public void files(Map<String, java.util.List<RunOutput.DataFile>> files, String commit) {
+    ObjectNode n = root.putObject("files");
+    n.put("commit", commit);
+    files.forEach(
+        (table, list) -> {
+          com.fasterxml.jackson.databind.node.ArrayNode a =
+              n.putArray(table.isEmpty() ? "top" : table);
+          for (RunOutput.DataFile f : list) {
+            ObjectNode e = a.addObject();
+            e.put("path", f.path());
+            e.put("bytes", f.bytes());
+          }
+        });
   }
 
   public ObjectNode node() {

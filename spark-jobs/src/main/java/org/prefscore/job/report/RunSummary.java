@@ -137,8 +137,64 @@ public final class RunSummary {
               e.path("kendall").asText(),
               e.path("scored_tuples").asLong()));
     }
+    lines.addAll(durability(m));
     lines.add(String.format(Locale.ROOT, "  %-20s %s", "output", m.path("output").asText()));
     return String.join("\n", lines);
+  }
+
+  /** The faults line, and the resume line when the run reused persisted work. */
+  static List<String> durability(JsonNode m) {
+    List<String> lines = new ArrayList<>();
+    JsonNode f = m.path("faults");
+    if (!f.isMissingNode()) {
+      long failed = f.path("failed_task_attempts").asLong();
+      long lost = f.path("executors_lost").asLong();
+      long speculative = f.path("speculative_task_attempts").asLong();
+      long stages = f.path("resubmitted_stage_attempts").asLong();
+      String text =
+          failed + lost + speculative + stages == 0
+              ? "none"
+              : String.format(
+                  Locale.ROOT,
+                  "%d failed task attempts, %d executors lost, %d speculative attempts, %d stage"
+                      + " attempts resubmitted (counts above are exact regardless)",
+                  failed,
+                  lost,
+                  speculative,
+                  stages);
+      lines.add(String.format(Locale.ROOT, "  %-20s %s", "faults", text));
+    }
+    JsonNode r = m.path("resume");
+    if (r.path("resumed").asBoolean()) {
+      List<String> parts = new ArrayList<>();
+      r.fields()
+          .forEachRemaining(
+              e -> {
+                JsonNode s = e.getValue();
+                if (s.isObject()) {
+                  List<String> figures = new ArrayList<>();
+                  s.fields()
+                      .forEachRemaining(
+                          x -> {
+                            if (x.getKey().endsWith("_reused") && !x.getKey().startsWith("part")) {
+                              figures.add(x.getValue().asLong() + " " + x.getKey());
+                            } else if (x.getKey().endsWith("_computed")) {
+                              figures.add(x.getValue().asLong() + " " + x.getKey());
+                            }
+                          });
+                  parts.add(
+                      String.format(
+                          Locale.ROOT,
+                          "%s %d/%d partitions reused (%s)",
+                          e.getKey(),
+                          s.path("partitions_reused").asLong(),
+                          s.path("partitions").asLong(),
+                          String.join(", ", figures)));
+                }
+              });
+      lines.add(String.format(Locale.ROOT, "  %-20s %s", "resumed", String.join("; ", parts)));
+    }
+    return lines;
   }
 
   private static String row(String label, long value) {
