@@ -127,11 +127,11 @@ public final class PipelineRunner {
     }
     Redactor redactor = config.source().redactor();
     LOG.info(
-        "run {} ({}) staging in {}, publishing to {}",
+        "run {} ({}) writing to {} (staging in {} until published)",
         config.runId(),
         config.mode(),
-        redactor.redact(output.stagingPath()),
-        redactor.redact(output.path()));
+        redactor.redact(output.path()),
+        redactor.redact(output.stagingPath()));
     try (RunLease lease =
             RunLease.acquire(
                 output.fileSystem(),
