@@ -42,10 +42,12 @@ import org.prefscore.job.io.RunRefusedException;
 import org.prefscore.job.report.Accounting;
 import org.prefscore.job.report.FaultRecord;
 import org.prefscore.job.report.ProgressReporter;
+import org.prefscore.job.report.ProgressSamples;
 import org.prefscore.job.report.RunManifest;
 import org.prefscore.job.report.RunSummary;
 import org.prefscore.job.report.StageTimer;
 import org.prefscore.job.report.WorkCounts;
+import org.prefscore.job.report.html.RunReport;
 import org.prefscore.method.ConfidenceFilter;
 import org.prefscore.method.LikelihoodFilter;
 import org.prefscore.method.LogprobNormalization;
@@ -242,12 +244,16 @@ public final class PipelineRunner {
       output.writeText("evaluation.json", json);
       manifest.evaluation(e);
     }
-    progress.stage("publish");
     FaultRecord.drain(spark);
     manifest.faults(faults);
     manifest.resume(work.manifestNode());
+    ProgressSamples samples = progress.finish();
     timer.stop();
     manifest.finish(timer.seconds(), timer.totalSeconds(), workCounts, counters);
+    output.writeText(ProgressSamples.FILE, samples.toJson().toString() + "\n");
+    manifest.progressSamples(samples);
+    RunReport.writeQuietly(spark, output, manifest.node(), config.source().redactor());
+    // Last: the list of every file the run publishes, the report included.
     manifest.files(output.dataFiles(), output.commit().name().toLowerCase(java.util.Locale.ROOT));
     output.publish(manifest.toJson(), lease);
     work.delete();
@@ -365,7 +371,8 @@ public final class PipelineRunner {
         "pairs",
         keptPairs,
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
-        null);
+        ProgressReporter.live(
+            counters.scoredTokens, ExecutorRegistry.instance().progress().scoredTokens));
     ResumableWork.Stage score = work.stage("score");
     Dataset<Row> scored =
         persist(
@@ -425,7 +432,8 @@ public final class PipelineRunner {
         "pairs",
         readyCount,
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
-        null);
+        ProgressReporter.live(
+            counters.scoredTokens, ExecutorRegistry.instance().progress().scoredTokens));
     ResumableWork.Stage score = work.stage("score");
     Dataset<Row> scored =
         persist(

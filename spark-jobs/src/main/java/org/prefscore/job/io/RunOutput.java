@@ -70,6 +70,16 @@ public final class RunOutput {
   public record DataFile(String path, long bytes) {}
 
   public RunOutput(SparkSession spark, String outputPath, String runId, RunControl.Commit commit) {
+    this(spark, outputPath, runId, commit, false);
+  }
+
+  /** {@code finished}: work on the published folder itself (a finished run read back). */
+  private RunOutput(
+      SparkSession spark,
+      String outputPath,
+      String runId,
+      RunControl.Commit commit,
+      boolean finished) {
     this.spark = spark;
     this.runId = runId;
     this.commit = commit;
@@ -82,14 +92,29 @@ public final class RunOutput {
     this.published = fs.makeQualified(new Path(root, runId));
     this.area = fs.makeQualified(new Path(new Path(root, STAGING_ROOT), runId));
     this.attempt =
-        new Path(
-            area,
-            "attempt-"
-                + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
-                    .withZone(ZoneOffset.UTC)
-                    .format(Instant.now())
-                + "-"
-                + UUID.randomUUID().toString().substring(0, 8));
+        finished
+            ? published
+            : new Path(
+                area,
+                "attempt-"
+                    + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+                        .withZone(ZoneOffset.UTC)
+                        .format(Instant.now())
+                    + "-"
+                    + UUID.randomUUID().toString().substring(0, 8));
+  }
+
+  /**
+   * A finished run's folder {@code runDir}, to read it back (and write beside it, as the report
+   * rebuild does): reads and writes go to the published folder itself, there is no staging.
+   */
+  public static RunOutput of(SparkSession spark, String runDir) {
+    Path dir = new Path(runDir);
+    if (dir.getParent() == null) {
+      throw new IllegalArgumentException("not a run folder: " + Redactor.maskUserInfo(runDir));
+    }
+    return new RunOutput(
+        spark, dir.getParent().toString(), dir.getName(), RunControl.Commit.RENAME, true);
   }
 
   /** The qualified published run folder. */
@@ -152,6 +177,25 @@ public final class RunOutput {
     return spark.read().parquet(path(table));
   }
 
+  /** Whether the folder this output works on holds {@code name} (a table folder or a file). */
+  public boolean exists(String name) {
+    try {
+      return fs.exists(new Path(attempt, name));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot look for " + name + " in " + attempt, e);
+    }
+  }
+
+  /** A small text file of the folder this output works on, as UTF-8. */
+  public String readText(String name) {
+    try (java.io.InputStream in = fs.open(new Path(attempt, name))) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot read " + name + " of " + Redactor.maskUserInfo(attempt.toString()), e);
+    }
+  }
+
   /** Writes a small text file into the staging folder (overwriting). */
   public void writeText(String name, String text) {
     writeText(new Path(attempt, name), text);
@@ -200,7 +244,7 @@ public final class RunOutput {
     return !name.startsWith("_")
         && !name.startsWith(".")
         && !rel.equals(MANIFEST)
-        && (name.endsWith(".parquet") || name.endsWith(".json"));
+        && (name.endsWith(".parquet") || name.endsWith(".json") || name.endsWith(".html"));
   }
 
   /**
