@@ -60,4 +60,18 @@ public final class InputMessages {
     }
     return messages;
   }
+
+  /** {@code messages} as a value of an {@link OutputSchema#MESSAGES_TYPE} column; null for null. */
+  public static List<Row> rows(List<ChatMessage> messages) {
+    if (messages == null) {
+      return null;
+    }
+    List<Row> rows = new ArrayList<>(messages.size());
+    for (ChatMessage m : messages) {
+      rows.add(
+          new org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema(
+              new Object[] {m.role(), m.content()}, OutputSchema.MESSAGE));
+    }
+    return rows;
+  }
 }
