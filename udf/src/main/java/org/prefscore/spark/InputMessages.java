@@ -61,8 +61,11 @@ public final class InputMessages {
     return messages;
   }
 
-  /** {@code messages} as a value of an {@link OutputSchema#MESSAGES_TYPE} column; null for null. */
-  public static List<Row> rows(List<ChatMessage> messages) {
+  /**
+   * {@code messages} as the value of an {@link OutputSchema#MESSAGES_TYPE} column of a row that a
+   * Row encoder serializes (a Scala Seq of {@link OutputSchema#MESSAGE} rows); null for null.
+   */
+  public static scala.collection.Seq<Row> rows(List<ChatMessage> messages) {
     if (messages == null) {
       return null;
     }
@@ -72,6 +75,6 @@ public final class InputMessages {
           new org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema(
               new Object[] {m.role(), m.content()}, OutputSchema.MESSAGE));
     }
-    return rows;
+    return scala.collection.JavaConverters.asScalaBuffer(rows).toList();
   }
 }
