@@ -76,7 +76,7 @@ class CachedRefTest(unittest.TestCase):
             lr_scheduler_type="constant", warmup_steps=0, logging_steps=1, save_strategy="no",
             report_to=[], use_cpu=True, seed=0, dataloader_num_workers=0, max_length=None,
             precompute_ref_log_probs=not cached,
-            disable_tqdm=True,
+            disable_tqdm=True, bf16=False, fp16=False,  # TRL defaults to bf16: keep float32 as the cache
         )
         cls = CachedRefDPOTrainer if cached else DPOTrainer
         trainer = cls(model=model, args=args, train_dataset=ds, processing_class=tokenizer)
@@ -114,7 +114,7 @@ class CachedRefTest(unittest.TestCase):
         self.assertAlmostEqual(losses[0], math.log(2), delta=TOLERANCE)
         for a, b in zip(losses, trl_losses):
             self.assertAlmostEqual(a, b, delta=TOLERANCE)
-        self.assertLess(diff, TOLERANCE)
+        self.assertLess(diff, 1e-3)  # float32 ONNX vs PyTorch over responses of up to 96 tokens
 
     def test_plain_text_pairs(self):
         self.check("pairs", count=12, batch=4)
