@@ -76,7 +76,7 @@ def main(argv=None):
             worst = max(worst, max(diffs))
             print(f"{table:22s} {kind:20s} rows {len(rs):4d}  max |TRL - prefscore| {max(diffs):.3g}  "
                   f"(min {min(diffs):.3g})")
-    return 0 if worst < 1e-4 else 1
+    return 0 if worst < 1e-3 else 1
 
 
 if __name__ == "__main__":

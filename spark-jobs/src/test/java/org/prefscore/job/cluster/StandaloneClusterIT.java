@@ -253,6 +253,8 @@ class StandaloneClusterIT {
                 "--set",
                 "sampling.max-new-tokens=16",
                 "--set",
+                "selection.truncated=keep",
+                "--set",
                 "runtime.token-budget=8192",
                 "--set",
                 "spark.partitions=2",
