@@ -1,9 +1,12 @@
 package org.prefscore.job;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.spark_partition_id;
+import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.udf;
 
@@ -53,6 +56,7 @@ import org.prefscore.method.LikelihoodFilter;
 import org.prefscore.method.LogprobNormalization;
 import org.prefscore.method.PairFilter;
 import org.prefscore.method.PolicyEvaluation;
+import org.prefscore.runtime.decode.FinishReason;
 import org.prefscore.spark.GenerationFunction;
 import org.prefscore.spark.GenerationSettings;
 import org.prefscore.spark.OutputSchema;
@@ -62,6 +66,7 @@ import org.prefscore.spark.PipelineCounters;
 import org.prefscore.spark.PromptRenderFunction;
 import org.prefscore.spark.SamplingSettings;
 import org.prefscore.spark.ScoringSettings;
+import org.prefscore.spark.TruncatedSamples;
 import org.prefscore.spark.WestOfNGroupFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -317,7 +322,8 @@ public final class PipelineRunner {
             config.refinement(),
             config.templateKwargs(),
             counters,
-            config.runtime().placement());
+            config.runtime().placement(),
+            config.pairOptions().format());
     progress.stage(
         "generate",
         "prompts",
@@ -338,6 +344,7 @@ public final class PipelineRunner {
     long sampleRows = samples.count();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
     generate.record("samples", rowsByPartition(sampled), partitions());
+    finishReasons(sampled, manifest);
 
     progress.stage("select");
     Dataset<Row> selections =
@@ -346,7 +353,9 @@ public final class PipelineRunner {
                 .groupByKey(
                     (MapFunction<Row, String>) r -> r.getAs(OutputSchema.PROMPT_ID),
                     Encoders.STRING())
-                .flatMapGroups(new WestOfNGroupFunction(), Encoders.row(OutputSchema.PAIR_WORK)));
+                .flatMapGroups(
+                    new WestOfNGroupFunction(config.pairOptions().truncated()),
+                    Encoders.row(OutputSchema.PAIR_WORK)));
     long sampledPrompts = selections.count();
     manifest.count("prompts_sampled", sampledPrompts);
     manifest.count("samples", sampleRows - (promptCount - sampledPrompts));
@@ -387,11 +396,14 @@ public final class PipelineRunner {
 
     progress.stage("write");
     output.write("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
+    Dataset<Row> scoredPairs = scored.filter(col(OutputSchema.REJECT_REASON).isNull());
+    Column conversational =
+        col(OutputSchema.RESPONSE_FORMAT)
+            .eqNullSafe(lit(OutputSchema.RESPONSE_FORMAT_CONVERSATIONAL));
     output.write(
-        "pairs",
-        scored
-            .filter(col(OutputSchema.REJECT_REASON).isNull())
-            .select(columns(OutputSchema.PAIRS)));
+        "pairs", scoredPairs.filter(not(conversational)).select(columns(OutputSchema.PAIRS)));
+    output.write(
+        "pairs_conversational", scoredPairs.filter(conversational).select(conversationalColumns()));
     output.write(
         "filtered",
         judged
@@ -403,7 +415,44 @@ public final class PipelineRunner {
             .unionByName(rejectsOf(samples))
             .unionByName(rejectsOf(judged))
             .unionByName(rejectsOf(scored)));
-    return List.of("pairs", "filtered", "rejects");
+    return List.of("pairs", "pairs_conversational", "filtered", "rejects");
+  }
+
+  /**
+   * Samples per finish reason ({@code counts.samples_by_finish_reason}) and, with {@code
+   * selection.truncated=exclude}, how many were left out of selection for stopping at
+   * max-new-tokens ({@code counts.samples_excluded_by_reason}).
+   */
+  private void finishReasons(Dataset<Row> sampled, RunManifest manifest) {
+    java.util.Map<String, Long> byReason = new java.util.TreeMap<>();
+    for (Row r : sampled.groupBy(OutputSchema.FINISH_REASON).count().collectAsList()) {
+      byReason.put(r.getString(0), r.getLong(1));
+    }
+    manifest.counts("samples_by_finish_reason", byReason);
+    long truncated = byReason.getOrDefault(FinishReason.LENGTH.name(), 0L);
+    manifest.counts(
+        "samples_excluded_by_reason",
+        config.pairOptions().truncated() == TruncatedSamples.EXCLUDE && truncated > 0
+            ? java.util.Map.of(FinishReason.LENGTH.name(), truncated)
+            : java.util.Map.of());
+  }
+
+  /**
+   * The columns of {@link OutputSchema#PAIRS_CONVERSATIONAL} from a scored pair: the conversation
+   * as {@code prompt}, each response as one assistant turn.
+   */
+  private static Column[] conversationalColumns() {
+    List<Column> out = new ArrayList<>();
+    for (String name : OutputSchema.PAIRS_CONVERSATIONAL.fieldNames()) {
+      out.add(
+          switch (name) {
+            case OutputSchema.PROMPT -> col(OutputSchema.MESSAGES).as(name);
+            case OutputSchema.CHOSEN, OutputSchema.REJECTED ->
+                array(struct(lit("assistant").as("role"), col(name).as("content"))).as(name);
+            default -> col(name);
+          });
+    }
+    return out.toArray(Column[]::new);
   }
 
   private List<String> scorePairs(
@@ -466,7 +515,9 @@ public final class PipelineRunner {
         config.runtime().promptsPerCall(),
         config.margin(),
         counters,
-        config.runtime().placement());
+        config.runtime().placement(),
+        config.refinement(),
+        config.templateKwargs());
   }
 
   /** Builds the filters; the quantile cuts are global, over every selected pair of the run. */

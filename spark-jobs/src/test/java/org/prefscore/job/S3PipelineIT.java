@@ -170,6 +170,7 @@ class S3PipelineIT {
         "sampling.n=4",
         "sampling.temperature=1.0",
         "sampling.max-new-tokens=8",
+        "selection.truncated=keep",
         "filter.likelihood.mode=quantile",
         "filter.likelihood.quantile=0.1",
         "progress.interval-seconds=0",

@@ -325,7 +325,8 @@ class ScorePairsAndEvaluateTest {
     assertThat(first.get("rejected")).isEqualTo("Green, surely.<|im_end|>\n");
     assertThat(first.get("response_format")).isEqualTo("chat");
     assertThat(pairs.get(1).get("chosen")).isEqualTo("4<|im_end|>\n");
-    // Scored as rendered: the template's end-of-turn text, no EOS appended.
+    // Scored as rendered, as TRL scores conversational rows: the template's end-of-turn text, no
+    // EOS appended, no special tokens added (one BOS, the template's).
     SequenceScorer scorer =
         new SequenceScorer(
             ExecutorRegistry.instance().decoder(ModelSpec.decoder(llama, EngineOptions.cpu(1))),
@@ -333,8 +334,8 @@ class ScorePairsAndEvaluateTest {
     List<SequenceScorer.Result> direct =
         scorer.score(
             List.of(
-                new SequenceScorer.Request(x, "Blue.<|im_end|>\n", false),
-                new SequenceScorer.Request(x, "Green, surely.<|im_end|>\n", false),
+                SequenceScorer.Request.chat(x, "Blue.<|im_end|>\n"),
+                SequenceScorer.Request.chat(x, "Green, surely.<|im_end|>\n"),
                 SequenceScorer.Request.of(x, "Blue.<|im_end|>\n")),
             false);
     assertThat(TestSupport.asDouble(first.get("ref_chosen_logps")))

@@ -128,6 +128,8 @@ class WestOfNPipelineTest {
             "--set",
             "sampling.max-new-tokens=8",
             "--set",
+            "selection.truncated=keep",
+            "--set",
             "filter.confidence.quantile=0.5",
             "--set",
             "filter.quantile.relative-error=0",
@@ -159,6 +161,8 @@ class WestOfNPipelineTest {
                 + "min(input_row) AS lo, max(input_row) AS hi FROM (SELECT input_row FROM "
                 + table("pairs")
                 + " UNION ALL SELECT input_row FROM "
+                + table("pairs_conversational")
+                + " UNION ALL SELECT input_row FROM "
                 + table("filtered")
                 + " UNION ALL SELECT input_row FROM "
                 + table("rejects")
@@ -172,6 +176,7 @@ class WestOfNPipelineTest {
     assertThat(acc.path("input_rows").asLong()).isEqualTo(rows);
     assertThat(
             acc.path("pairs").asLong()
+                + acc.path("pairs_conversational").asLong()
                 + acc.path("filtered").asLong()
                 + acc.path("rejects").asLong())
         .isEqualTo(rows);
@@ -399,6 +404,8 @@ class WestOfNPipelineTest {
               "--set",
               "sampling.max-new-tokens=8",
               "--set",
+              "selection.truncated=keep",
+              "--set",
               "filter.confidence.quantile=0.5",
               "--set",
               "filter.quantile.relative-error=0",
@@ -462,6 +469,8 @@ class WestOfNPipelineTest {
       "sampling.n=2",
       "--set",
       "sampling.max-new-tokens=4",
+      "--set",
+      "selection.truncated=keep",
       "--set",
       "input.limit=3",
       "--set",

@@ -21,6 +21,7 @@ import org.prefscore.runtime.ModelSpec;
  * @param counters accumulators
  * @param placement where executors load the models from (local copies of remote directories) and on
  *     which GPU
+ * @param pairFormat output.pair-format: which prompts are sampled and carried as conversations
  */
 public record GenerationSettings(
     ModelSpec policy,
@@ -32,11 +33,39 @@ public record GenerationSettings(
     RefinementPrompt refinement,
     Map<String, Object> templateKwargs,
     PipelineCounters counters,
-    ModelPlacement placement)
+    ModelPlacement placement,
+    PairFormat pairFormat)
     implements Serializable {
 
   public GenerationSettings {
     placement = placement == null ? ModelPlacement.defaults() : placement;
     templateKwargs = PromptRenderer.checked(templateKwargs);
+    pairFormat = pairFormat == null ? PairFormat.AUTO : pairFormat;
+  }
+
+  /** With {@link PairFormat#AUTO}. */
+  public GenerationSettings(
+      ModelSpec policy,
+      ModelSpec reward,
+      SamplingSettings sampling,
+      long runSeed,
+      long tokenBudget,
+      int promptsPerCall,
+      RefinementPrompt refinement,
+      Map<String, Object> templateKwargs,
+      PipelineCounters counters,
+      ModelPlacement placement) {
+    this(
+        policy,
+        reward,
+        sampling,
+        runSeed,
+        tokenBudget,
+        promptsPerCall,
+        refinement,
+        templateKwargs,
+        counters,
+        placement,
+        PairFormat.AUTO);
   }
 }

@@ -115,6 +115,11 @@ public final class ConfigKeys {
           "run.lease-seconds",
           "120",
           "the run id's lease expires this many seconds after its holder's last heartbeat (heartbeat every lease/4 s); a holder on this host whose process is gone has no lease");
+  public static final ConfigKey OUTPUT_PAIR_FORMAT =
+      key(
+          "output.pair-format",
+          "auto",
+          "west-of-n: auto (a chat prompt's pair goes to pairs_conversational in TRL's conversational format, prompt = the messages, chosen/rejected = one assistant turn; a plain prompt's to pairs as text), text (every pair to pairs as text, a chat prompt as its rendered template, scored as TRL scores that string) or conversational (every pair to pairs_conversational; a plain prompt is sampled and written as one user message)");
 
   // --- models
   public static final ConfigKey MODEL_POLICY =
@@ -206,6 +211,13 @@ public final class ConfigKeys {
       key("sampling.max-new-tokens", "128", "at most this many new tokens per sample (paper: 128)");
   public static final ConfigKey SAMPLING_STOP_STRINGS =
       key("sampling.stop-strings", "[]", "JSON array of stop strings, e.g. [\"\\n\\n\"]");
+
+  // --- selection
+  public static final ConfigKey SELECTION_TRUNCATED =
+      key(
+          "selection.truncated",
+          "exclude",
+          "west-of-n: exclude (a sample that stopped at sampling.max-new-tokens, finish reason LENGTH, is no candidate for a pair; a prompt left with fewer than two complete distinct samples yields no pair, FEWER_THAN_TWO_COMPLETE_SAMPLES) or keep (truncated samples are candidates)");
 
   // --- filters
   public static final ConfigKey CONFIDENCE_QUANTILE =

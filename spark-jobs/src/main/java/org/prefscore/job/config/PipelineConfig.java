@@ -30,6 +30,8 @@ import org.prefscore.runtime.EngineOptions;
 import org.prefscore.runtime.ModelSpec;
 import org.prefscore.runtime.decode.SamplingConfig;
 import org.prefscore.spark.ModelPlacement;
+import org.prefscore.spark.PairFormat;
+import org.prefscore.spark.TruncatedSamples;
 
 /**
  * The validated, typed configuration of one run. {@link #from} checks everything on the driver
@@ -37,6 +39,7 @@ import org.prefscore.spark.ModelPlacement;
  *
  * @param templateKwargs {@code chat.template-kwargs}: extra chat-template variables, plain Java
  *     values (String, Boolean, Long, Double, null, unmodifiable Lists and Maps of them)
+ * @param pairOptions west-of-n: {@code output.pair-format} and {@code selection.truncated}
  */
 public record PipelineConfig(
     Mode mode,
@@ -51,6 +54,7 @@ public record PipelineConfig(
     RefinementMargin margin,
     RefinementPrompt refinement,
     Map<String, Object> templateKwargs,
+    PairOptions pairOptions,
     String sparkMaster,
     int partitions,
     int progressSeconds,
@@ -141,6 +145,15 @@ public record PipelineConfig(
       double likelihoodThreshold,
       double likelihoodQuantile,
       LogprobNormalization normalization) {}
+
+  /**
+   * West-of-N pair options.
+   *
+   * @param format output.pair-format: which table a pair goes to and how its terms are tokenized
+   * @param truncated selection.truncated: whether samples that stopped at max-new-tokens are
+   *     candidates
+   */
+  public record PairOptions(PairFormat format, TruncatedSamples truncated) {}
 
   private static final Pattern RUN_ID = Pattern.compile("[A-Za-z0-9._-]+");
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -334,6 +347,12 @@ public record PipelineConfig(
 
     Map<String, Object> templateKwargs = c.templateKwargs(ConfigKeys.CHAT_TEMPLATE_KWARGS);
 
+    PairOptions pairOptions =
+        new PairOptions(
+            PairFormat.parse(
+                c.choice(ConfigKeys.OUTPUT_PAIR_FORMAT, "auto", "text", "conversational")),
+            TruncatedSamples.parse(c.choice(ConfigKeys.SELECTION_TRUNCATED, "exclude", "keep")));
+
     String master = config.get(ConfigKeys.SPARK_MASTER).trim();
     int partitions = c.intValue(ConfigKeys.SPARK_PARTITIONS, 0);
     int progress = c.intValue(ConfigKeys.PROGRESS_INTERVAL, 0);
@@ -355,6 +374,7 @@ public record PipelineConfig(
         margin,
         refinement,
         templateKwargs,
+        pairOptions,
         master,
         partitions,
         progress,

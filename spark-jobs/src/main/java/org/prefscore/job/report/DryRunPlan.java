@@ -89,7 +89,14 @@ public final class DryRunPlan {
               s.topK(),
               s.topP(),
               s.maxNewTokens()));
-      l.add("   " + i++ + ". select: West-of-N pair per prompt (shuffle by prompt_id)");
+      l.add(
+          "   "
+              + i++
+              + ". select: West-of-N pair per prompt (shuffle by prompt_id); samples stopped at"
+              + " max-new-tokens: "
+              + c.pairOptions().truncated().name().toLowerCase(Locale.ROOT)
+              + "; pair format "
+              + c.pairOptions().format().name().toLowerCase(Locale.ROOT));
       var f = c.filters();
       l.add(
           "   "
@@ -129,7 +136,7 @@ public final class DryRunPlan {
         "   "
             + i
             + ". write + verify: input rows = pairs"
-            + (c.mode() == Mode.WEST_OF_N ? " + filtered" : "")
+            + (c.mode() == Mode.WEST_OF_N ? " + pairs_conversational + filtered" : "")
             + " + rejects");
     l.add(
         String.format(

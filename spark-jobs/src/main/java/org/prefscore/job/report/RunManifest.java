@@ -137,6 +137,12 @@ public final class RunManifest {
     counts.put(name, value);
   }
 
+  /** A count per key (e.g. samples per finish reason) under {@code counts.<name>}, keys sorted. */
+  public void counts(String name, Map<String, Long> values) {
+    ObjectNode n = counts.putObject(name);
+    new TreeMap<>(values).forEach(n::put);
+  }
+
   public void confidenceCut(double q, double cut, long population) {
     ObjectNode c = quantiles.putObject("confidence");
     c.put("quantile", q);

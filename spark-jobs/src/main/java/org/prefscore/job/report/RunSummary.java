@@ -24,7 +24,15 @@ public final class RunSummary {
             m.path("run_id").asText(),
             m.path("timings_seconds").path("total").asDouble()));
     lines.add(row("input rows", acc.path("input_rows").asLong()));
-    lines.add(row("pairs kept", acc.path("pairs").asLong()));
+    if (acc.has("pairs_conversational")) {
+      long text = acc.path("pairs").asLong();
+      long conversational = acc.path("pairs_conversational").asLong();
+      lines.add(
+          row("pairs kept", text + conversational)
+              + String.format(Locale.ROOT, "  (text %d, conversational %d)", text, conversational));
+    } else {
+      lines.add(row("pairs kept", acc.path("pairs").asLong()));
+    }
     if (acc.has("filtered")) {
       lines.add(
           row("filtered", acc.path("filtered").asLong())
@@ -86,6 +94,16 @@ public final class RunSummary {
               counts.path("samples").asLong(),
               t.path("generated_tokens").asLong(),
               t.path("generate_stage_tokens_per_second").asDouble()));
+    }
+    if (counts.has("samples_by_finish_reason")) {
+      JsonNode excluded = counts.path("samples_excluded_by_reason");
+      lines.add(
+          String.format(
+              Locale.ROOT,
+              "  %-20s %s%s",
+              "finish reasons",
+              joined(counts.path("samples_by_finish_reason")),
+              excluded.size() > 0 ? "; not candidates: " + joined(excluded) : ""));
     }
     lines.add(
         String.format(
@@ -210,6 +228,12 @@ public final class RunSummary {
 
   private static String row(String label, long value) {
     return String.format(Locale.ROOT, "  %-20s %d", label, value);
+  }
+
+  private static String joined(JsonNode counts) {
+    List<String> parts = new ArrayList<>();
+    counts.fields().forEachRemaining(e -> parts.add(e.getKey() + " " + e.getValue().asLong()));
+    return String.join(", ", parts);
   }
 
   private static String breakdown(JsonNode reasons) {

@@ -216,6 +216,15 @@ class StandaloneClusterIT {
       assertThat(out.resolve("cluster/_SUCCESS")).isRegularFile();
       double maxDiff = 0;
       maxDiff = Math.max(maxDiff, assertSameRows(out, "pairs", "prompt_id"));
+      maxDiff =
+          Math.max(
+              maxDiff,
+              assertSameRows(
+                  out,
+                  "pairs_conversational",
+                  "prompt_id",
+                  "* REPLACE (to_json(prompt)::VARCHAR AS prompt, to_json(chosen)::VARCHAR AS"
+                      + " chosen, to_json(rejected)::VARCHAR AS rejected)"));
       maxDiff = Math.max(maxDiff, assertSameRows(out, "filtered", "prompt_id"));
       maxDiff = Math.max(maxDiff, assertSameRows(out, "candidates", "prompt_id, sample_index"));
       assertSameRows(out, "rejects", "input_row, stage, reason_code");
@@ -225,7 +234,14 @@ class StandaloneClusterIT {
           TestSupport.duckdb(
               "SELECT prompt, chosen, rejected FROM " + parquet(out, "cluster", "pairs"));
       assertThat(pairs).as("pairs kept").hasSizeGreaterThanOrEqualTo(10);
-      assertThat(pairs)
+      // Chat prompts: their pairs in pairs_conversational (px_prompt rendered), or filtered.
+      List<Map<String, Object>> chat =
+          TestSupport.duckdb(
+              "SELECT px_prompt AS prompt FROM "
+                  + parquet(out, "cluster", "pairs_conversational")
+                  + " UNION ALL SELECT prompt FROM "
+                  + parquet(out, "cluster", "filtered"));
+      assertThat(chat)
           .as("chat prompts rendered with the policy's template on the executors")
           .anyMatch(r -> String.valueOf(r.get("prompt")).contains("<|im_start|>assistant"));
       List<Map<String, Object>> rejects =
@@ -416,6 +432,8 @@ class StandaloneClusterIT {
                 "--set",
                 "sampling.max-new-tokens=16",
                 "--set",
+                "selection.truncated=keep",
+                "--set",
                 "runtime.token-budget=8192",
                 "--set",
                 "spark.partitions=" + PARTITIONS,
@@ -469,11 +487,17 @@ class StandaloneClusterIT {
    * Returns the largest difference seen between doubles.
    */
   private static double assertSameRows(Path out, String table, String order) {
+    return assertSameRows(out, table, order, "*");
+  }
+
+  /** As above, selecting {@code select} (e.g. list columns as JSON text, comparable values). */
+  private static double assertSameRows(Path out, String table, String order, String select) {
     List<Map<String, Object>> cluster =
         TestSupport.duckdb(
-            "SELECT * FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
+            "SELECT " + select + " FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
     List<Map<String, Object>> local =
-        TestSupport.duckdb("SELECT * FROM " + parquet(out, "local", table) + " ORDER BY " + order);
+        TestSupport.duckdb(
+            "SELECT " + select + " FROM " + parquet(out, "local", table) + " ORDER BY " + order);
     assertThat(cluster).as("%s rows (cluster vs local)", table).hasSameSizeAs(local);
     double maxDiff = 0;
     for (int i = 0; i < cluster.size(); i++) {

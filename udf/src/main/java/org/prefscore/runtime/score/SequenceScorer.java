@@ -18,13 +18,24 @@ import org.slf4j.LoggerFactory;
  * Teacher-forced log-probabilities log π(y|x): the sum over the response tokens of their
  * log-softmax at temperature 1, prompt tokens masked out, over the full logits width.
  *
- * <p>Tokenization follows TRL's DPOTrainer so the sums can stand in for its {@code
- * ref_chosen_logps} / {@code ref_rejected_logps}: the EOS token's text is appended to the response
- * (plain-text data), {@code prompt_ids = tok(prompt)}, {@code full = tok(prompt + response)}, the
- * response ids are {@code full[len(prompt_ids):]} and the model sees {@code prompt_ids +
- * response_ids}. When the prompt's ids are not a prefix of the joint ids (a prompt ending in a
- * space, say) this differs from scoring the joint ids; it matches TRL, is flagged on the result and
- * counted in a warning.
+ * <p>Tokenization follows TRL 1.x's DPOTrainer ({@code _prepare_dataset}) so the sums can stand in
+ * for its {@code ref_chosen_logps} / {@code ref_rejected_logps}:
+ *
+ * <ul>
+ *   <li>{@link Tokenization#TEXT} (plain-text data): the EOS token's text is appended to the
+ *       response unless the response already ends with it, {@code prompt_ids = tok(prompt)} and
+ *       {@code full = tok(prompt + response)} with the tokenizer's special tokens (as {@code
+ *       tokenizer(text)} does: a BOS is added even when the text already starts with one);
+ *   <li>{@link Tokenization#CHAT_TEMPLATE} (conversational data): {@code prompt_ids} and {@code
+ *       full} are the tokens of the chat template's renderings of the prompt (with the generation
+ *       prompt) and of the prompt + response, without special tokens (as {@code
+ *       apply_chat_template(..., tokenize=True)} does), nothing appended.
+ * </ul>
+ *
+ * <p>In both the response ids are {@code full[len(prompt_ids):]} and the model sees {@code
+ * prompt_ids + response_ids}. When the prompt's ids are not a prefix of the joint ids (a prompt
+ * ending in a space, say) this differs from scoring the joint ids; it matches TRL, is flagged on
+ * the result and counted in a warning.
  *
  * <p>Batches are right-padded, grouped by length and bounded by a token budget. Thread-safe.
  */
@@ -35,17 +46,71 @@ public final class SequenceScorer {
   /** Default bound on the logits of one forward pass: 256 MB of floats. */
   public static final long DEFAULT_LOGITS_BYTES = 256L << 20;
 
-  /** One (prompt, response) to score. */
-  public record Request(String prompt, String response, boolean appendEos) {
+  /** How a request's texts become token ids (TRL's two dataset kinds). */
+  public enum Tokenization {
+    /** Plain text: the tokenizer's special tokens added; the EOS text appended when asked. */
+    TEXT,
+    /** Chat-template renderings: tokenized without special tokens, nothing appended. */
+    CHAT_TEMPLATE
+  }
+
+  /**
+   * One (prompt, response) to score.
+   *
+   * @param prompt the prompt text (for {@link Tokenization#CHAT_TEMPLATE}: the rendering of the
+   *     conversation with the generation prompt)
+   * @param response the response text; ignored when {@code joint} is given
+   * @param appendEos {@link Tokenization#TEXT} only: append the EOS text unless the response
+   *     already ends with it (TRL's rule)
+   * @param tokenization how the texts are tokenized
+   * @param joint the text of prompt + response when it is not their concatenation (the chat
+   *     template's rendering of the conversation + the response), or null
+   */
+  public record Request(
+      String prompt, String response, boolean appendEos, Tokenization tokenization, String joint) {
     public Request {
-      if (prompt == null || response == null) {
+      if (prompt == null || (response == null && joint == null) || tokenization == null) {
         throw new IllegalArgumentException("prompt and response must not be null");
+      }
+      if (tokenization == Tokenization.CHAT_TEMPLATE && appendEos) {
+        throw new IllegalArgumentException("chat-template requests get no EOS appended");
       }
     }
 
-    /** TRL's default for plain-text data: EOS appended. */
+    /** Plain text, EOS appended (unless already there) when {@code appendEos}. */
+    public Request(String prompt, String response, boolean appendEos) {
+      this(prompt, response, appendEos, Tokenization.TEXT, null);
+    }
+
+    /** TRL's default for plain-text data: EOS appended unless the response ends with it. */
     public static Request of(String prompt, String response) {
       return new Request(prompt, response, true);
+    }
+
+    /**
+     * A rendered assistant turn after a rendered prompt (its end-of-turn text included): joint =
+     * prompt + turn, tokenized without special tokens.
+     */
+    public static Request chat(String prompt, String turn) {
+      return new Request(prompt, turn, false, Tokenization.CHAT_TEMPLATE, null);
+    }
+
+    /**
+     * TRL's conversational tokenization: {@code promptRendering} = the conversation rendered with
+     * the generation prompt, {@code fullRendering} = the conversation + the response rendered
+     * without it; the response ids are the tokens of the latter past the former's.
+     */
+    public static Request conversation(String promptRendering, String fullRendering) {
+      return new Request(promptRendering, null, false, Tokenization.CHAT_TEMPLATE, fullRendering);
+    }
+
+    /** The text of prompt + response as it is tokenized (EOS appended when the rule says so). */
+    String jointText(String eosToken) {
+      if (joint != null) {
+        return joint;
+      }
+      boolean eos = appendEos && !eosToken.isEmpty() && !response.endsWith(eosToken);
+      return prompt + (eos ? response + eosToken : response);
     }
   }
 
@@ -129,8 +194,7 @@ public final class SequenceScorer {
     int window = model.files().contextWindow();
     for (int i = 0; i < n; i++) {
       Request r = requests.get(i);
-      String response = r.appendEos() ? r.response() + model.files().eosToken() : r.response();
-      String joint = r.prompt() + response;
+      String joint = r.jointText(model.files().eosToken());
       if (model.files().provablyMoreTokensThan(joint, window)) {
         // Not tokenized: its length alone shows it cannot fit.
         early[i] =
@@ -144,8 +208,9 @@ public final class SequenceScorer {
         responses.add(new long[0]);
         continue;
       }
-      long[] prompt = model.encode(r.prompt());
-      long[] full = model.encode(joint);
+      boolean special = r.tokenization() == Tokenization.TEXT;
+      long[] prompt = model.tokenizer().encode(r.prompt(), special);
+      long[] full = model.tokenizer().encode(joint, special);
       mismatch[i] = !isPrefix(prompt, full);
       mismatches += mismatch[i] ? 1 : 0;
       prompts.add(prompt);
