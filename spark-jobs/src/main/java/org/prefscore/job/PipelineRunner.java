@@ -22,6 +22,7 @@ import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.job.config.ConfigKeys;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
 import org.prefscore.job.io.InputReader;
@@ -171,8 +172,8 @@ public final class PipelineRunner {
     PipelineConfig.Models models = config.models();
     GenerationSettings generation =
         new GenerationSettings(
-            config.decoderSpec(models.policy().orElseThrow()),
-            config.rewardSpec(models.reward().orElseThrow()),
+            config.spec(ConfigKeys.MODEL_POLICY),
+            config.spec(ConfigKeys.MODEL_REWARD),
             SamplingSettings.of(config.sampling()),
             config.runSeed(),
             config.runtime().tokenBudget(),
@@ -274,7 +275,7 @@ public final class PipelineRunner {
       RunManifest manifest) {
     PromptRenderFunction render =
         new PromptRenderFunction(
-            config.decoderSpec(config.templateModel()),
+            config.spec(config.templateModelKey()),
             config.refinement(),
             config.runtime().placement(),
             config.templateKwargs());
@@ -313,8 +314,8 @@ public final class PipelineRunner {
   private ScoringSettings scoringSettings(PipelineCounters counters) {
     PipelineConfig.Models models = config.models();
     return new ScoringSettings(
-        config.decoderSpec(models.reference().orElseThrow()),
-        models.checkpoint().map(config::decoderSpec).orElse(null),
+        config.spec(ConfigKeys.MODEL_REFERENCE),
+        models.checkpoint().isPresent() ? config.spec(ConfigKeys.MODEL_CHECKPOINT) : null,
         config.runtime().tokenBudget(),
         config.runtime().logitsBudgetMb() << 20,
         config.runtime().promptsPerCall(),
