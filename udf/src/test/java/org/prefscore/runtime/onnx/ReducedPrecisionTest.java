@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.prefscore.runtime.DecodeSession;
 import org.prefscore.runtime.EngineOptions;
 import org.prefscore.runtime.KvCache;
@@ -77,6 +79,21 @@ class ReducedPrecisionTest {
     }
   }
 
+  /**
+   * bfloat16 at the boundary (model_bf16_io.onnx: bfloat16 cache and logits, float32 inside; ONNX
+   * has no bfloat16 Sin/Cos at opset 17, so tiny-llama cannot compute in bfloat16 at all).
+   * Measured: 0.0240 from transformers (0.0240 in Python), 2.1e-04 from ONNX Runtime Python alone
+   * and batched (the float32 kernels of two versions, then rounded to bfloat16).
+   */
+  @Test
+  void bfloat16CacheAndLogitsMatchOnnxRuntimeAndTransformers() {
+    try (LanguageModel model = load("model_bf16_io.onnx")) {
+      assertThat(((OnnxCausalLm) model.graph()).cacheType()).isEqualTo("BFLOAT16");
+      double worst = compare(model, "model_bf16_io.onnx", 1e-3, 1e-3, 0.03);
+      System.out.printf("bfloat16 boundary: max |log-prob - transformers float32| = %.4f%n", worst);
+    }
+  }
+
   @Test
   void int8DynamicallyQuantizedGraphMatchesOnnxRuntimeAndTransformers() {
     try (LanguageModel model = load("onnx/model_int8.onnx")) {
@@ -93,14 +110,15 @@ class ReducedPrecisionTest {
   }
 
   /**
-   * The float16 cache round trip: a prefill of the prompt then one decode step per token gives the
-   * logits a prefill of the whole text gives (float16 rounding apart), and rows copied out of a
+   * The reduced-precision cache round trip: a prefill of the prompt then one decode step per token
+   * gives the logits a prefill of the whole text gives (rounding apart), and rows copied out of a
    * float16 cache ({@link DecodeSession#selectRows}, the N-fold expansion after prefill) continue
    * exactly like the row they were copied from.
    */
-  @Test
-  void float16CacheCarriesDecodeStepsAndRowCopies() {
-    try (LanguageModel model = load("model_fp16.onnx");
+  @ParameterizedTest
+  @ValueSource(strings = {"model_fp16.onnx", "model_bf16_io.onnx"})
+  void reducedPrecisionCacheCarriesDecodeStepsAndRowCopies(String graph) {
+    try (LanguageModel model = load(graph);
         DecodeSession session = model.graph().openSession()) {
       long[] ids = model.encode("The quick brown fox jumps over the lazy dog");
       int n = ids.length;
@@ -120,7 +138,11 @@ class ReducedPrecisionTest {
         worst =
             Math.max(worst, maxDiff(step.logits(), 0, whole.logits(), whole.offset(0, t), width));
       }
-      assertThat(worst).as("cached decode vs one prefill, float16").isLessThan(0.05);
+      System.out.printf(
+          "%s: cached decode vs one prefill, max |logit diff| = %.4f%n", graph, worst);
+      // Measured: float16 0.0039, bfloat16 0.1035 (the cache rounded to 8 significant bits).
+      double bound = graph.contains("bf16") ? 0.15 : 0.01;
+      assertThat(worst).as("cached decode vs one prefill, " + graph).isLessThan(bound);
 
       KvCache twice = session.selectRows(cache, new int[] {0, 0});
       long[] next = {ids[0], ids[0]};
