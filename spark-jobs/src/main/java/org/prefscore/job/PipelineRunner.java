@@ -77,6 +77,9 @@ public final class PipelineRunner {
   private final List<Dataset<Row>> persisted = new ArrayList<>();
   private final StageTimer timer = new StageTimer();
 
+  /** Whether this run set spark.sql.shuffle.partitions (and unsets it at the end). */
+  private boolean sizedShuffles;
+
   /** The one resource profile of the model stages (generation, scoring); empty: none. */
   private final Optional<ResourceProfile> gpuProfile;
 
@@ -115,6 +118,7 @@ public final class PipelineRunner {
       Dataset<Row> input = persist(new InputReader(spark, config).read());
       inputRows = input.count();
       manifest.count("input_rows", inputRows);
+      sizeShuffles(inputRows, manifest);
       progress.stage("prepare");
       Dataset<Row> classified =
           persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
@@ -158,6 +162,9 @@ public final class PipelineRunner {
           evaluation);
     } finally {
       persisted.forEach(Dataset::unpersist);
+      if (sizedShuffles) {
+        spark.conf().unset(ShufflePartitions.PROPERTY);
+      }
     }
   }
 
@@ -406,6 +413,38 @@ public final class PipelineRunner {
   private Dataset<Row> byPrompt(Dataset<Row> rows) {
     return rows.repartition(partitions(), col(OutputSchema.PROMPT_ID))
         .sortWithinPartitions(OutputSchema.PROMPT_ID, OutputSchema.INPUT_ROW);
+  }
+
+  /**
+   * Sizes {@code spark.sql.shuffle.partitions} to the data ({@link ShufflePartitions}) when the run
+   * does not set it (through {@code spark.conf.spark.sql.shuffle.partitions}, {@code spark-submit
+   * --conf} or spark-defaults), for the rest of this run; the session gets its setting back at the
+   * end. The manifest records the value the shuffles ran with.
+   */
+  private void sizeShuffles(long inputRows, RunManifest manifest) {
+    if (spark.conf().contains(ShufflePartitions.PROPERTY)) {
+      try {
+        manifest.shufflePartitions(
+            Integer.parseInt(spark.conf().get(ShufflePartitions.PROPERTY).trim()), false);
+      } catch (NumberFormatException e) {
+        // Spark itself refuses the value when it plans the first shuffle.
+      }
+      return;
+    }
+    long rows =
+        config.mode() == Mode.WEST_OF_N
+            ? inputRows * Math.max(1, config.sampling().samplesPerPrompt())
+            : inputRows;
+    int partitions = ShufflePartitions.forRows(rows, spark.sparkContext().defaultParallelism());
+    spark.conf().set(ShufflePartitions.PROPERTY, Integer.toString(partitions));
+    sizedShuffles = true;
+    manifest.shufflePartitions(partitions, true);
+    LOG.info(
+        "{} not set: {} shuffle partitions for {} rows ({})",
+        ShufflePartitions.PROPERTY,
+        partitions,
+        rows,
+        config.mode() == Mode.WEST_OF_N ? "input rows × sampling.n" : "input rows");
   }
 
   private int partitions() {

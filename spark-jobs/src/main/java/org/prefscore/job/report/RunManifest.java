@@ -167,6 +167,16 @@ public final class RunManifest {
     }
   }
 
+  /**
+   * The shuffle partitions the run's shuffles used: {@code spark.shuffle_partitions}, and {@code
+   * spark.shuffle_partitions_source} {@code configured} or {@code sized to the data}.
+   */
+  public void shufflePartitions(int partitions, boolean sized) {
+    ObjectNode spark = root.putObject("spark");
+    spark.put("shuffle_partitions", partitions);
+    spark.put("shuffle_partitions_source", sized ? "sized to the data" : "configured");
+  }
+
   public void count(String name, long value) {
     counts.put(name, value);
   }
