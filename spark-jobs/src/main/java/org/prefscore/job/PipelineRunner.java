@@ -176,7 +176,6 @@ public final class PipelineRunner {
       PipelineCounters counters,
       ProgressReporter progress,
       RunManifest manifest) {
-    PipelineConfig.Models models = config.models();
     GenerationSettings generation =
         new GenerationSettings(
             config.spec(ConfigKeys.MODEL_POLICY),
