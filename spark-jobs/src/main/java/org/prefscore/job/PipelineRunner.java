@@ -30,9 +30,11 @@ import org.prefscore.job.io.RemoteModels;
 import org.prefscore.job.io.RunOutput;
 import org.prefscore.job.report.Accounting;
 import org.prefscore.job.report.ProgressReporter;
+import org.prefscore.job.report.ProgressSamples;
 import org.prefscore.job.report.RunManifest;
 import org.prefscore.job.report.RunSummary;
 import org.prefscore.job.report.StageTimer;
+import org.prefscore.job.report.html.RunReport;
 import org.prefscore.method.ConfidenceFilter;
 import org.prefscore.method.LikelihoodFilter;
 import org.prefscore.method.LogprobNormalization;
@@ -150,8 +152,12 @@ public final class PipelineRunner {
         output.writeText("evaluation.json", json);
         manifest.evaluation(e);
       }
+      ProgressSamples samples = progress.finish();
       timer.stop();
       manifest.finish(timer.seconds(), timer.totalSeconds(), counters);
+      output.writeText(ProgressSamples.FILE, samples.toJson().toString() + "\n");
+      manifest.progressSamples(samples);
+      RunReport.writeQuietly(spark, output, manifest.node(), redactor);
       output.finish(manifest.toJson());
       LOG.info("run {} finished: {}", config.runId(), redactor.redact(output.path()));
       return new RunResult(
@@ -239,7 +245,8 @@ public final class PipelineRunner {
         "pairs",
         keptPairs,
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
-        null);
+        ProgressReporter.live(
+            counters.scoredTokens, ExecutorRegistry.instance().progress().scoredTokens));
     Dataset<Row> scored =
         persist(
             GpuStages.mapPartitions(
@@ -296,7 +303,8 @@ public final class PipelineRunner {
         "pairs",
         readyCount,
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
-        null);
+        ProgressReporter.live(
+            counters.scoredTokens, ExecutorRegistry.instance().progress().scoredTokens));
     Dataset<Row> scored =
         persist(
             GpuStages.mapPartitions(

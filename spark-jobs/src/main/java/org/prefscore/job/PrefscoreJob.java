@@ -8,16 +8,19 @@ import java.util.Map;
 import java.util.function.Function;
 import org.apache.spark.sql.SparkSession;
 import org.prefscore.job.config.ConfigException;
+import org.prefscore.job.config.ConfigKeys;
 import org.prefscore.job.config.ModelPreflight;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
 import org.prefscore.job.config.ResolvedConfig;
 import org.prefscore.job.report.DryRunPlan;
+import org.prefscore.job.report.html.RunReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Entry point: {@code prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]}.
+ * Entry point: {@code prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]}, or {@code
+ * prefscore report RUN_DIR} (rebuilds a finished run's report.html).
  *
  * <p>Parses the command line, resolves and validates the configuration and opens every local model
  * directory ({@link ModelPreflight}) before Spark starts (every problem in one message), logs it
@@ -82,6 +85,10 @@ public final class PrefscoreJob {
     }
     ResolvedConfig resolved = ResolvedConfig.resolve(cli.configFile(), cli.sets());
     Redactor redactor = resolved.redactor();
+    if (cli.reportRun() != null) {
+      report(cli.reportRun(), resolved, out, sessions);
+      return null;
+    }
     try {
       PipelineConfig config = PipelineConfig.from(cli.mode(), resolved);
       LOG.info(
@@ -106,6 +113,44 @@ public final class PrefscoreJob {
       }
     } catch (ConfigException e) {
       throw e.redacted(redactor);
+    }
+  }
+
+  /**
+   * {@code report RUN_DIR}: rebuilds the run's report.html on a session with the configuration's
+   * spark.master and spark.conf.* ({@code sessions}, when given, is called with null).
+   */
+  private static void report(
+      String runDir,
+      ResolvedConfig resolved,
+      PrintStream out,
+      Function<PipelineConfig, SparkSession> sessions) {
+    Redactor redactor = resolved.redactor();
+    SparkSession spark;
+    if (sessions != null) {
+      spark = sessions.apply(null);
+    } else {
+      SparkSession.Builder builder = SparkSession.builder().appName("prefscore report");
+      String master = resolved.get(ConfigKeys.SPARK_MASTER).trim();
+      if (!master.isEmpty()) {
+        builder.master(master);
+      }
+      Map<String, String> conf = new java.util.TreeMap<>(resolved.sparkConf());
+      conf.putIfAbsent("spark.redaction.regex", SPARK_REDACTION_REGEX);
+      conf.putIfAbsent("spark.ui.enabled", "false");
+      conf.forEach(builder::config);
+      spark = builder.getOrCreate();
+      spark.sparkContext().setLogLevel("WARN");
+    }
+    try {
+      String path = RunReport.rebuild(spark, runDir);
+      out.println("prefscore report: wrote " + redactor.redact(path));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(redactor.redact(e.getMessage()));
+    } finally {
+      if (sessions == null) {
+        spark.stop();
+      }
     }
   }
 

@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -408,6 +410,18 @@ class ScorePairsAndEvaluateTest {
     assertThat(json.path("kendall").asDouble())
         .isCloseTo(expected.kendall().orElseThrow(), within(1e-12));
     assertThat(run.out()).contains("accuracy").contains("pearson");
+    // report.html: the scatter of m(x) against the gap, with the manifest's correlations.
+    String report =
+        Files.readString(
+            Path.of(java.net.URI.create(run.result().outputPath() + "/report.html")),
+            StandardCharsets.UTF_8);
+    assertThat(report)
+        .contains("id=\"chart-scatter\"")
+        .contains("All " + (ROWS - 2) + " pairs with a score gap.")
+        .contains(
+            "data-manifest=\"/evaluation/kendall\">"
+                + run.result().manifest().at("/evaluation/kendall").asText()
+                + "<");
   }
 
   @Test

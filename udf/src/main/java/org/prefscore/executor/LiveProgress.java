@@ -19,5 +19,8 @@ public final class LiveProgress {
   /** Pairs through the scoring pass. */
   public final AtomicLong pairs = new AtomicLong();
 
+  /** Tokens (prompt + response) of the sequences the scoring pass scored. */
+  public final AtomicLong scoredTokens = new AtomicLong();
+
   LiveProgress() {}
 }

@@ -172,6 +172,12 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
       List<SequenceScorer.Result> results = scorer.score(requests, false);
       settings.counters().scoringNanos.add(scorer.modelNanos() - nanos);
       settings.counters().sequencesScored.add(requests.size());
+      long tokens = 0;
+      for (SequenceScorer.Result r : results) {
+        tokens += r.promptTokens() + r.responseTokens();
+      }
+      settings.counters().scoredTokens.add(tokens);
+      ExecutorRegistry.instance().progress().scoredTokens.addAndGet(tokens);
       settings.counters().prefixMismatches.add(scorer.prefixMismatches() - mismatches);
       return results;
     }

@@ -41,6 +41,9 @@ public final class PipelineCounters implements Serializable {
   /** Nanoseconds inside the teacher-forced forward passes (SequenceScorer.modelNanos). */
   public final LongAccumulator scoringNanos;
 
+  /** Tokens (prompt + response) of the sequences scored teacher-forced; for progress only. */
+  public final LongAccumulator scoredTokens;
+
   /** Scoring requests whose prompt ids were not a prefix of the joint ids (TRL convention). */
   public final LongAccumulator prefixMismatches;
 
@@ -54,6 +57,7 @@ public final class PipelineCounters implements Serializable {
     pairsScored = sc.longAccumulator("prefscore.pairs_scored");
     sequencesScored = sc.longAccumulator("prefscore.sequences_scored");
     scoringNanos = sc.longAccumulator("prefscore.scoring_nanos");
+    scoredTokens = sc.longAccumulator("prefscore.scored_tokens");
     prefixMismatches = sc.longAccumulator("prefscore.prefix_mismatches");
   }
 

@@ -41,6 +41,15 @@ public final class RunOutput {
     }
   }
 
+  /** The run folder {@code runDir} (a finished run's output, to read it back). */
+  public static RunOutput of(SparkSession spark, String runDir) {
+    Path dir = new Path(runDir);
+    if (dir.getParent() == null) {
+      throw new IllegalArgumentException("not a run folder: " + Redactor.maskUserInfo(runDir));
+    }
+    return new RunOutput(spark, dir.getParent().toString(), dir.getName());
+  }
+
   /** The qualified run folder. */
   public String path() {
     return fs.makeQualified(dir).toString();
@@ -74,6 +83,25 @@ public final class RunOutput {
 
   public Dataset<Row> read(String table) {
     return spark.read().parquet(path(table));
+  }
+
+  /** Whether the run folder holds {@code name} (a table folder or a file). */
+  public boolean exists(String name) {
+    try {
+      return fs.exists(new Path(dir, name));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot look for " + name + " in " + dir, e);
+    }
+  }
+
+  /** A small text file of the run folder, as UTF-8. */
+  public String readText(String name) {
+    try (java.io.InputStream in = fs.open(new Path(dir, name))) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot read " + name + " of " + Redactor.maskUserInfo(path()), e);
+    }
   }
 
   /** Writes a small text file into the run folder (overwriting). */

@@ -13,6 +13,10 @@ import org.apache.spark.sql.SparkSession;
  * tokens per second, and the tasks of Spark's active stages from {@link SparkStatusTracker}.
  * Accumulators from running tasks reach the driver when a task ends, so the counts move in steps of
  * a task's chunk.
+ *
+ * <p>The same thread samples the counters into {@link ProgressSamples} (every half second at first,
+ * bounded in number; also at every stage boundary), whether or not progress lines are printed: the
+ * run report draws tokens per second per stage over time from them.
  */
 public final class ProgressReporter implements AutoCloseable {
 
@@ -21,7 +25,10 @@ public final class ProgressReporter implements AutoCloseable {
   private final long intervalMillis;
   private final StageTimer timer;
   private final String runLabel;
+  private final ProgressSamples samples = new ProgressSamples(500, 2000);
+  private final long runStart = System.nanoTime();
   private Thread thread;
+  private String sampledStage;
 
   private volatile String unit;
   private volatile long total;
@@ -41,7 +48,9 @@ public final class ProgressReporter implements AutoCloseable {
   }
 
   /** Starts a stage; {@code done} counts units of {@code total} (null: tasks only). */
-  public void stage(String name, String unit, long total, LongSupplier done, LongSupplier tokens) {
+  public synchronized void stage(
+      String name, String unit, long total, LongSupplier done, LongSupplier tokens) {
+    sample(true);
     timer.start(name);
     this.unit = unit;
     this.total = total;
@@ -50,6 +59,39 @@ public final class ProgressReporter implements AutoCloseable {
     this.stageStart = System.nanoTime();
     this.doneAtStart = done == null ? 0 : done.getAsLong();
     this.tokensAtStart = tokens == null ? 0 : tokens.getAsLong();
+    this.sampledStage = name;
+    sample(true);
+  }
+
+  /**
+   * Records a sample of the current stage (none before the first stage or after {@link #finish}).
+   */
+  private synchronized void sample(boolean boundary) {
+    if (sampledStage == null) {
+      return;
+    }
+    LongSupplier d = done;
+    LongSupplier t = tokens;
+    samples.add(
+        new ProgressSamples.Sample(
+            (System.nanoTime() - runStart) / 1e9,
+            sampledStage,
+            d == null ? null : unit,
+            d == null ? 0 : d.getAsLong() - doneAtStart,
+            t == null ? 0 : t.getAsLong() - tokensAtStart,
+            boundary));
+  }
+
+  /** Ends the sampling with a last sample of the current stage; returns the samples. */
+  public synchronized ProgressSamples finish() {
+    sample(true);
+    sampledStage = null;
+    return samples;
+  }
+
+  /** The samples so far. */
+  public ProgressSamples samples() {
+    return samples;
   }
 
   /**
@@ -69,9 +111,6 @@ public final class ProgressReporter implements AutoCloseable {
   }
 
   public void start() {
-    if (intervalMillis <= 0) {
-      return;
-    }
     thread = new Thread(this::loop, "prefscore-progress");
     thread.setDaemon(true);
     thread.start();
@@ -79,12 +118,26 @@ public final class ProgressReporter implements AutoCloseable {
 
   private void loop() {
     try {
+      long nextLine = System.nanoTime() + intervalMillis * 1_000_000L;
+      long nextSample = System.nanoTime() + samples.periodMillis() * 1_000_000L;
       while (!Thread.currentThread().isInterrupted()) {
-        Thread.sleep(intervalMillis);
-        String line = line();
-        if (line != null) {
-          out.println(line);
-          out.flush();
+        long now = System.nanoTime();
+        long wake = intervalMillis > 0 ? Math.min(nextLine, nextSample) : nextSample;
+        if (wake > now) {
+          Thread.sleep(Math.max(1, (wake - now) / 1_000_000L));
+          continue;
+        }
+        if (now >= nextSample) {
+          sample(false);
+          nextSample = now + samples.periodMillis() * 1_000_000L;
+        }
+        if (intervalMillis > 0 && now >= nextLine) {
+          String line = line();
+          if (line != null) {
+            out.println(line);
+            out.flush();
+          }
+          nextLine = now + intervalMillis * 1_000_000L;
         }
       }
     } catch (InterruptedException e) {

@@ -272,6 +272,23 @@ public final class RunManifest {
     root.put("status", "SUCCEEDED");
   }
 
+  /** Where the progress samples went ({@link ProgressSamples#FILE}) and how many there are. */
+  public void progressSamples(ProgressSamples samples) {
+    ObjectNode n = root.putObject("progress_samples");
+    n.put("file", ProgressSamples.FILE);
+    n.put("samples", samples.samples().size());
+    n.put("sample_period_seconds", samples.periodMillis() / 1000.0);
+  }
+
+  /** Where the run report went, or why it could not be written. */
+  public static void report(ObjectNode manifest, String file, String error) {
+    ObjectNode n = manifest.putObject("report");
+    n.put("file", file);
+    if (error != null) {
+      n.put("error", error);
+    }
+  }
+
   public ObjectNode node() {
     return root;
   }

@@ -138,6 +138,17 @@ public final class RunSummary {
               e.path("scored_tuples").asLong()));
     }
     lines.add(String.format(Locale.ROOT, "  %-20s %s", "output", m.path("output").asText()));
+    JsonNode report = m.path("report");
+    if (report.isObject()) {
+      lines.add(
+          String.format(
+              Locale.ROOT,
+              "  %-20s %s",
+              "report",
+              report.has("error")
+                  ? "not written (" + report.path("error").asText() + ")"
+                  : m.path("output").asText() + "/" + report.path("file").asText()));
+    }
     return String.join("\n", lines);
   }
 
