@@ -106,6 +106,9 @@ public final class PipelineRunner {
   /** Rows out of the scoring stage (pairs and score rejects): an action result. */
   private long scoredRows;
 
+  /** Whether this run set spark.sql.shuffle.partitions (and unsets it at the end). */
+  private boolean sizedShuffles;
+
   /** The one resource profile of the model stages (generation, scoring); empty: none. */
   private final Optional<ResourceProfile> gpuProfile;
 
@@ -169,6 +172,9 @@ public final class PipelineRunner {
       }
     } finally {
       persisted.forEach(Dataset::unpersist);
+      if (sizedShuffles) {
+        spark.conf().unset(ShufflePartitions.PROPERTY);
+      }
     }
   }
 
@@ -198,6 +204,7 @@ public final class PipelineRunner {
               + "=true to publish an empty run");
     }
     manifest.count("input_rows", inputRows);
+    sizeShuffles(inputRows, manifest);
     ResumableWork work =
         ResumableWork.open(
             output,
@@ -310,11 +317,10 @@ public final class PipelineRunner {
       ProgressReporter progress,
       RunManifest manifest,
       ResumableWork work) {
-    PipelineConfig.Models models = config.models();
     GenerationSettings generation =
         new GenerationSettings(
-            config.decoderSpec(models.policy().orElseThrow()),
-            config.rewardSpec(models.reward().orElseThrow()),
+            config.spec(ConfigKeys.MODEL_POLICY),
+            config.spec(ConfigKeys.MODEL_REWARD),
             SamplingSettings.of(config.sampling()),
             config.runSeed(),
             config.runtime().tokenBudget(),
@@ -466,7 +472,7 @@ public final class PipelineRunner {
       ResumableWork work) {
     PromptRenderFunction render =
         new PromptRenderFunction(
-            config.decoderSpec(config.templateModel()),
+            config.spec(config.templateModelKey()),
             config.refinement(),
             config.runtime().placement(),
             config.templateKwargs());
@@ -508,8 +514,8 @@ public final class PipelineRunner {
   private ScoringSettings scoringSettings(PipelineCounters counters) {
     PipelineConfig.Models models = config.models();
     return new ScoringSettings(
-        config.decoderSpec(models.reference().orElseThrow()),
-        models.checkpoint().map(config::decoderSpec).orElse(null),
+        config.spec(ConfigKeys.MODEL_REFERENCE),
+        models.checkpoint().isPresent() ? config.spec(ConfigKeys.MODEL_CHECKPOINT) : null,
         config.runtime().tokenBudget(),
         config.runtime().logitsBudgetMb() << 20,
         config.runtime().promptsPerCall(),
@@ -602,6 +608,38 @@ public final class PipelineRunner {
   private Dataset<Row> byPrompt(Dataset<Row> rows) {
     return rows.repartition(partitions(), col(OutputSchema.PROMPT_ID))
         .sortWithinPartitions(OutputSchema.PROMPT_ID, OutputSchema.INPUT_ROW);
+  }
+
+  /**
+   * Sizes {@code spark.sql.shuffle.partitions} to the data ({@link ShufflePartitions}) when the run
+   * does not set it (through {@code spark.conf.spark.sql.shuffle.partitions}, {@code spark-submit
+   * --conf} or spark-defaults), for the rest of this run; the session gets its setting back at the
+   * end. The manifest records the value the shuffles ran with.
+   */
+  private void sizeShuffles(long inputRows, RunManifest manifest) {
+    if (spark.conf().contains(ShufflePartitions.PROPERTY)) {
+      try {
+        manifest.shufflePartitions(
+            Integer.parseInt(spark.conf().get(ShufflePartitions.PROPERTY).trim()), false);
+      } catch (NumberFormatException e) {
+        // Spark itself refuses the value when it plans the first shuffle.
+      }
+      return;
+    }
+    long rows =
+        config.mode() == Mode.WEST_OF_N
+            ? inputRows * Math.max(1, config.sampling().samplesPerPrompt())
+            : inputRows;
+    int partitions = ShufflePartitions.forRows(rows, spark.sparkContext().defaultParallelism());
+    spark.conf().set(ShufflePartitions.PROPERTY, Integer.toString(partitions));
+    sizedShuffles = true;
+    manifest.shufflePartitions(partitions, true);
+    LOG.info(
+        "{} not set: {} shuffle partitions for {} rows ({})",
+        ShufflePartitions.PROPERTY,
+        partitions,
+        rows,
+        config.mode() == Mode.WEST_OF_N ? "input rows × sampling.n" : "input rows");
   }
 
   private int partitions() {

@@ -449,6 +449,87 @@ class WestOfNPipelineTest {
         .isPositive();
   }
 
+  /**
+   * A run whose configuration does not set spark.sql.shuffle.partitions (only --set flags, as a
+   * user's first run) gets its shuffles sized to its data instead of Spark's 200, writes the same
+   * rows bit for bit as the run with a configured value (DuckDB EXCEPT both ways, every table),
+   * says so in the manifest, and leaves the session's setting as it found it.
+   */
+  @Test
+  void aRunThatSetsNoShufflePartitionsGetsThemSizedToItsDataWithTheSameOutput() {
+    assertThat(run.result().manifest().path("spark").path("shuffle_partitions").asInt())
+        .isEqualTo(2);
+    assertThat(run.result().manifest().path("spark").path("shuffle_partitions_source").asText())
+        .isEqualTo("configured");
+    String before = spark.conf().get(ShufflePartitions.PROPERTY);
+    spark.conf().unset(ShufflePartitions.PROPERTY);
+    TestSupport.Run sized;
+    try {
+      sized =
+          TestSupport.run(
+              spark,
+              "west-of-n",
+              "--set",
+              "input.path=" + input,
+              "--set",
+              "output.path=" + tmp.resolve("out"),
+              "--set",
+              "run.id=r1-sized",
+              "--set",
+              "models.policy=" + TestSupport.model("tiny-llama"),
+              "--set",
+              "models.reward=" + TestSupport.model("tiny-reward"),
+              "--set",
+              "sampling.n=4",
+              "--set",
+              "sampling.temperature=1.0",
+              "--set",
+              "sampling.max-new-tokens=8",
+              "--set",
+              "filter.confidence.quantile=0.5",
+              "--set",
+              "filter.quantile.relative-error=0",
+              "--set",
+              "filter.likelihood.mode=quantile",
+              "--set",
+              "filter.likelihood.quantile=0.1",
+              "--set",
+              "filter.likelihood.normalization=per-token",
+              "--set",
+              "progress.interval-seconds=0");
+      assertThat(spark.conf().contains(ShufflePartitions.PROPERTY)).isFalse();
+    } finally {
+      spark.conf().set(ShufflePartitions.PROPERTY, before);
+    }
+    JsonNode m = sized.result().manifest();
+    assertThat(m.path("spark").path("shuffle_partitions_source").asText())
+        .isEqualTo("sized to the data");
+    assertThat(m.path("spark").path("shuffle_partitions").asInt())
+        .isEqualTo(ShufflePartitions.forRows(rows * 4, spark.sparkContext().defaultParallelism()))
+        .isLessThan(200);
+    String other = sized.result().outputPath();
+    for (String t : List.of("candidates", "pairs", "filtered", "rejects")) {
+      for (String[] ab :
+          List.of(
+              new String[] {table(t), TestSupport.parquet(other, t)},
+              new String[] {TestSupport.parquet(other, t), table(t)})) {
+        List<Map<String, Object>> diff =
+            TestSupport.duckdb(
+                "SELECT count(*) AS n FROM (SELECT * FROM "
+                    + ab[0]
+                    + " EXCEPT ALL SELECT * FROM "
+                    + ab[1]
+                    + ")");
+        assertThat(TestSupport.asLong(diff.get(0).get("n"))).as(t).isZero();
+      }
+      assertThat(
+              TestSupport.asLong(
+                  TestSupport.duckdb("SELECT count(*) AS n FROM " + table(t)).get(0).get("n")))
+          .as(t)
+          .isPositive();
+    }
+  }
+
   @Test
   void rerunWithTheSameRunIdReplacesTheOutputAndAFailedRerunKeepsThePreviousOne()
       throws IOException {

@@ -140,6 +140,32 @@ public final class ConfigKeys {
           "",
           "model directory of a policy checkpoint π_t scored next to π_ref; empty: policy terms = reference terms (Δ = 0); required by evaluate");
 
+  public static final ConfigKey MODEL_POLICY_ONNX_FILE =
+      key(
+          "models.policy.onnx-file",
+          "",
+          "which ONNX graph of models.policy to load: a path in the directory (onnx/model_fp16.onnx) or a file name (model_fp16.onnx, found at the top or under onnx/); empty: the directory's only *.onnx at the top or under onnx/ (with several, the error lists them)");
+  public static final ConfigKey MODEL_REWARD_ONNX_FILE =
+      key(
+          "models.reward.onnx-file",
+          "",
+          "which ONNX graph of models.reward to load (as models.policy.onnx-file)");
+  public static final ConfigKey MODEL_REFERENCE_ONNX_FILE =
+      key(
+          "models.reference.onnx-file",
+          "",
+          "which ONNX graph of models.reference to load (as models.policy.onnx-file); west-of-n with models.reference empty: models.policy.onnx-file");
+  public static final ConfigKey MODEL_CHECKPOINT_ONNX_FILE =
+      key(
+          "models.policy-checkpoint.onnx-file",
+          "",
+          "which ONNX graph of models.policy-checkpoint to load (as models.policy.onnx-file)");
+
+  /** The onnx-file key of a model directory key ({@link #MODEL_POLICY} and the like). */
+  public static ConfigKey onnxFileKey(ConfigKey modelKey) {
+    return KEYS.get(modelKey.name() + ".onnx-file");
+  }
+
   // --- chat
   public static final ConfigKey CHAT_TEMPLATE_KWARGS =
       key(

@@ -12,6 +12,7 @@ import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.prefscore.job.Mode;
+import org.prefscore.job.config.ConfigKeys;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
 import org.prefscore.job.io.ModelFingerprint;
@@ -94,7 +95,8 @@ public final class RunManifest {
   /**
    * The manifest's {@code models} object: per configured model (policy, reward, reference,
    * policy_checkpoint) its path, {@code fingerprint_sha256} and the SHA-256 of each file ({@code
-   * <file>_sha256}, null for an optional file the directory lacks; {@code external_data_sha256}).
+   * <file>_sha256}, null for an optional file the directory lacks), the loaded graph ({@code
+   * onnx_file}, its {@code model_onnx_sha256}) and its {@code external_data_sha256}.
    *
    * @param hadoop to fingerprint directories on a Hadoop FS (null: local ones only)
    */
@@ -102,19 +104,51 @@ public final class RunManifest {
     Redactor redactor = config.source().redactor();
     ObjectNode models = JSON.createObjectNode();
     PipelineConfig.Models m = config.models();
-    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop, redactor));
-    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop, redactor));
-    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop, redactor));
-    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop, redactor));
+    m.policy()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models, "policy", p, m.onnxFile(ConfigKeys.MODEL_POLICY), hadoop, redactor));
+    m.reward()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models, "reward", p, m.onnxFile(ConfigKeys.MODEL_REWARD), hadoop, redactor));
+    m.reference()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models,
+                    "reference",
+                    p,
+                    m.onnxFile(ConfigKeys.MODEL_REFERENCE),
+                    hadoop,
+                    redactor));
+    m.checkpoint()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models,
+                    "policy_checkpoint",
+                    p,
+                    m.onnxFile(ConfigKeys.MODEL_CHECKPOINT),
+                    hadoop,
+                    redactor));
     return models;
   }
 
   private static void fingerprint(
-      ObjectNode models, String role, String dir, Configuration hadoop, Redactor redactor) {
-    ModelFingerprint f = ModelFingerprint.of(dir, hadoop);
+      ObjectNode models,
+      String role,
+      String dir,
+      String onnxFile,
+      Configuration hadoop,
+      Redactor redactor) {
+    ModelFingerprint f = ModelFingerprint.of(dir, onnxFile, hadoop);
     ObjectNode n = models.putObject(role);
     n.put("path", redactor.redact(dir));
     n.put("fingerprint_sha256", f.sha256());
+    n.put("onnx_file", f.graph());
     for (String file :
         java.util.stream.Stream.concat(
                 ModelFingerprint.REQUIRED.stream(), ModelFingerprint.OPTIONAL.stream())
@@ -127,10 +161,21 @@ public final class RunManifest {
         n.put(key, sha);
       }
     }
+    n.put("model_onnx_sha256", f.modelOnnxSha256());
     if (!f.externalDataSha256().isEmpty()) {
       ObjectNode external = n.putObject("external_data_sha256");
       f.externalDataSha256().forEach(external::put);
     }
+  }
+
+  /**
+   * The shuffle partitions the run's shuffles used: {@code spark.shuffle_partitions}, and {@code
+   * spark.shuffle_partitions_source} {@code configured} or {@code sized to the data}.
+   */
+  public void shufflePartitions(int partitions, boolean sized) {
+    ObjectNode spark = root.putObject("spark");
+    spark.put("shuffle_partitions", partitions);
+    spark.put("shuffle_partitions_source", sized ? "sized to the data" : "configured");
   }
 
   public void count(String name, long value) {
