@@ -126,6 +126,7 @@ public final class SampleGenerator {
   private final long padId;
   private final AtomicLong generatedTokens = new AtomicLong();
   private final AtomicLong modelNanos = new AtomicLong();
+  private final AtomicLong samplingNanos = new AtomicLong();
 
   /** Below this many logits per step (rows × width) one thread samples: handing off costs more. */
   static final int PARALLEL_MIN_LOGITS = 1 << 14;
@@ -154,6 +155,11 @@ public final class SampleGenerator {
   /** Nanoseconds spent inside model forward passes so far (all threads). */
   public long modelNanos() {
     return modelNanos.get();
+  }
+
+  /** Nanoseconds spent choosing tokens from logits so far (wall time of the steps' sampling). */
+  public long samplingNanos() {
+    return samplingNanos.get();
   }
 
   /** Samples every request; results are in request order. */
@@ -534,6 +540,15 @@ public final class SampleGenerator {
    * on the calling thread.
    */
   private void sampleStep(SampleRows state, int[] rows, int[] logitRows, StepOutput out) {
+    long start = System.nanoTime();
+    try {
+      sampleRows(state, rows, logitRows, out);
+    } finally {
+      samplingNanos.addAndGet(System.nanoTime() - start);
+    }
+  }
+
+  private void sampleRows(SampleRows state, int[] rows, int[] logitRows, StepOutput out) {
     int slices =
         (long) rows.length * out.logitsWidth() < PARALLEL_MIN_LOGITS
             ? 1
