@@ -52,7 +52,10 @@ import org.prefscore.runtime.decode.SamplingConfig;
  * --n}, {@code --n-prefill}, {@code --new-tokens}, {@code --temperature}, {@code --top-p-extra},
  * {@code --warmup} (rounds), {@code --repeats} (minimum timed rounds), {@code --min-seconds} (more
  * rounds, up to 30, until the timed rounds add up to this long), {@code --only a,b} (diagnostic
- * subset, e.g. {@code ours_greedy_n16}; no ratios), {@code --seed}, {@code --json-out FILE}.
+ * subset, e.g. {@code ours_greedy_n16}; ratios of the variants run), {@code --seed}, {@code
+ * --tokens-key NAME=KEY} (the prompts.json field holding model NAME's token counts), {@code --gpu
+ * N} (ONNX Runtime's CUDA provider on GPU N, for ours and the bare loop: needs the -Pgpu
+ * classpath), {@code --json-out FILE}.
  */
 public final class GenerationBenchmark {
 
@@ -144,6 +147,7 @@ public final class GenerationBenchmark {
     java.util.Set<String> only = null;
     Path jsonOut = null;
     Map<String, String> tokenKeys = new HashMap<>();
+    int gpu = -1;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = i + 1 < args.length ? args[i + 1] : null;
@@ -201,6 +205,10 @@ public final class GenerationBenchmark {
           minSeconds = Double.parseDouble(v);
           i++;
         }
+        case "--gpu" -> {
+          gpu = Integer.parseInt(v);
+          i++;
+        }
         case "--tokens-key" -> {
           String[] kv = v.split("=", 2);
           tokenKeys.put(kv[0], kv[1]);
@@ -255,7 +263,8 @@ public final class GenerationBenchmark {
               repeats,
               minSeconds,
               only,
-              seed));
+              seed,
+              gpu));
     }
     String line = JSON.writeValueAsString(root);
     System.out.println(line);
@@ -278,11 +287,14 @@ public final class GenerationBenchmark {
       int repeats,
       double minSeconds,
       java.util.Set<String> only,
-      long seed)
+      long seed,
+      int gpu)
       throws Exception {
+    EngineOptions engine =
+        gpu >= 0 ? new EngineOptions(true, gpu, threads, 1) : EngineOptions.cpu(threads);
     long loadStart = System.nanoTime();
     LanguageModel loaded =
-        ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(threads)));
+        ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), engine));
     long loadNanos = System.nanoTime() - loadStart;
     // EOS never ends a sample: every engine generates exactly newTokens per row.
     LanguageModel model =
@@ -315,7 +327,7 @@ public final class GenerationBenchmark {
     long runSeed = seed;
 
     long sessionStart = System.nanoTime();
-    try (BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads)) {
+    try (BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads, gpu)) {
       long sessionNanos = System.nanoTime() - sessionStart;
       List<List<SampleGenerator.PromptResult>> lastShared = new ArrayList<>(List.of(List.of()));
       List<List<SampleGenerator.PromptResult>> lastBase = new ArrayList<>(List.of(List.of()));
@@ -632,8 +644,11 @@ public final class GenerationBenchmark {
     private final long headDim;
     private final boolean hasPositions;
 
-    BareOrtLoop(Path onnx, int threads) throws OrtException {
+    BareOrtLoop(Path onnx, int threads, int gpu) throws OrtException {
       OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+      if (gpu >= 0) {
+        options.addCUDA(gpu);
+      }
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       options.setIntraOpNumThreads(threads);
       options.setInterOpNumThreads(1);
