@@ -293,8 +293,7 @@ public final class GenerationBenchmark {
     EngineOptions engine =
         gpu >= 0 ? new EngineOptions(true, gpu, threads, 1) : EngineOptions.cpu(threads);
     long loadStart = System.nanoTime();
-    LanguageModel loaded =
-        ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), engine));
+    LanguageModel loaded = ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), engine));
     long loadNanos = System.nanoTime() - loadStart;
     // EOS never ends a sample: every engine generates exactly newTokens per row.
     LanguageModel model =

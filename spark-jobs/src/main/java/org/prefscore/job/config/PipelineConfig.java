@@ -102,7 +102,8 @@ public record PipelineConfig(
   /**
    * Runtime settings shared by every model stage.
    *
-   * @param logitsBudgetMb bound on the logits one forward pass outputs (scoring and generation), in MB
+   * @param logitsBudgetMb bound on the logits one forward pass outputs (scoring and generation), in
+   *     MB
    * @param modelCacheDir executor-local root for copies of remote model directories; empty: the
    *     executors' java.io.tmpdir
    * @param gpuStages stage-level GPU scheduling of the model stages
