@@ -28,7 +28,7 @@ class SequenceScorerPrefillOnceTest {
    * 1.3e-7 of their size.
    */
   static double sumTolerance(double value) {
-    return Math.max(TOLERANCE, 2e-7 * Math.abs(value));
+    return Fixtures.logprobTolerance(value);
   }
 
   /** Four requests per tuple as PairScoringFunction makes them, prompts of different lengths. */
