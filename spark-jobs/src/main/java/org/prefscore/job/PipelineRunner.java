@@ -324,6 +324,7 @@ public final class PipelineRunner {
             SamplingSettings.of(config.sampling()),
             config.runSeed(),
             config.runtime().tokenBudget(),
+            config.runtime().logitsBudgetMb() << 20,
             config.runtime().promptsPerCall(),
             config.refinement(),
             config.templateKwargs(),

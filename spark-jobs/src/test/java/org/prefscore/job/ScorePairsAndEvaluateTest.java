@@ -163,9 +163,13 @@ class ScorePairsAndEvaluateTest {
                 SequenceScorer.Request.of("Explain why the sky is blue.", "The sky is green.")),
             false);
     assertThat(TestSupport.asDouble(first.get("ref_chosen_logps")))
-        .isCloseTo(direct.get(0).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(0).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(0).logprob())));
     assertThat(TestSupport.asDouble(first.get("ref_rejected_logps")))
-        .isCloseTo(direct.get(1).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(1).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(1).logprob())));
     for (Map<String, Object> p : pairs) {
       assertThat(TestSupport.asDouble(p.get("dpo_margin"))).isZero();
       assertThat(p.get("policy_terms")).isEqualTo("reference");
@@ -339,9 +343,13 @@ class ScorePairsAndEvaluateTest {
                 SequenceScorer.Request.of(x, "Blue.<|im_end|>\n")),
             false);
     assertThat(TestSupport.asDouble(first.get("ref_chosen_logps")))
-        .isCloseTo(direct.get(0).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(0).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(0).logprob())));
     assertThat(TestSupport.asDouble(first.get("ref_rejected_logps")))
-        .isCloseTo(direct.get(1).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(1).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(1).logprob())));
     assertThat(direct.get(2).logprob()).isLessThan(direct.get(0).logprob() - 1e-3);
     assertThat((String) first.get("px_prompt"))
         .contains(

@@ -314,11 +314,17 @@ class WestOfNPipelineTest {
                 SequenceScorer.Request.of((String) p.get("px_prompt"), (String) p.get("chosen"))),
             false);
     assertThat(TestSupport.asDouble(p.get("ref_chosen_logps")))
-        .isCloseTo(direct.get(0).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(0).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(0).logprob())));
     assertThat(TestSupport.asDouble(p.get("ref_rejected_logps")))
-        .isCloseTo(direct.get(1).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(1).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(1).logprob())));
     assertThat(TestSupport.asDouble(p.get("ref_chosen_logps_px")))
-        .isCloseTo(direct.get(2).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(2).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(2).logprob())));
     assertThat((String) p.get("px_prompt"))
         .startsWith("Please generate a response with a usefulness rating of 100");
     for (Map<String, Object> r : pairs) {

@@ -57,7 +57,8 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         // The task's cores sample the rows of a step between forward passes, as many as the engine
         // may use inside one (runtime.intra-op-threads; 0, "ONNX Runtime decides": one).
         int samplingThreads = Math.max(1, settings.policy().engine().intraOpThreads());
-        GenerationOptions options = GenerationOptions.of(settings.tokenBudget());
+        GenerationOptions options =
+            GenerationOptions.of(settings.tokenBudget()).withLogitsBytes(settings.logitsBytes());
         if (samplingThreads > 1) {
           options = options.withSamplingThreads(samplingThreads, registry.samplingPool());
         }

@@ -14,6 +14,7 @@ import org.prefscore.runtime.ModelSpec;
  * @param sampling N, temperature, ...
  * @param runSeed the run seed every sample seed derives from
  * @param tokenBudget the runtime's token budget per forward pass
+ * @param logitsBytes the runtime's bound on one forward pass's logits (runtime.logits-budget-mb)
  * @param promptsPerCall prompts handed to one SampleGenerator call
  * @param refinement p and its separator, to render p ⊕ x next to x
  * @param templateKwargs chat template keyword arguments for every rendering (chat.template-kwargs):
@@ -29,6 +30,7 @@ public record GenerationSettings(
     SamplingSettings sampling,
     long runSeed,
     long tokenBudget,
+    long logitsBytes,
     int promptsPerCall,
     RefinementPrompt refinement,
     Map<String, Object> templateKwargs,
@@ -50,6 +52,7 @@ public record GenerationSettings(
       SamplingSettings sampling,
       long runSeed,
       long tokenBudget,
+      long logitsBytes,
       int promptsPerCall,
       RefinementPrompt refinement,
       Map<String, Object> templateKwargs,
@@ -61,6 +64,7 @@ public record GenerationSettings(
         sampling,
         runSeed,
         tokenBudget,
+        logitsBytes,
         promptsPerCall,
         refinement,
         templateKwargs,

@@ -183,7 +183,7 @@ public final class ConfigKeys {
       key(
           "runtime.logits-budget-mb",
           "256",
-          "upper bound on the logits of one teacher-forced scoring pass, in MB (padded tokens × vocabulary × 4 bytes; the engine's output and its copy each take this much): with a 150k-id vocabulary 256 MB is ~440 tokens per pass, raise it on executors (GPUs) with memory to spare");
+          "upper bound on the logits one forward pass outputs, in MB, for scoring and generation alike (rows × positions × vocabulary × 4 bytes; the engine's output and its copy each take this much): with a 150k-id vocabulary 256 MB is ~440 positions per pass; longer passes run in chunks of positions (a graph with a logits_to_keep input outputs only the positions read); ONNX Runtime's Java API caps one output at 2 GiB whatever this says");
   public static final ConfigKey PROMPTS_PER_CALL =
       key(
           "runtime.prompts-per-call",

@@ -133,7 +133,8 @@ public record PipelineConfig(
   /**
    * Runtime settings shared by every model stage.
    *
-   * @param logitsBudgetMb bound on one teacher-forced scoring pass's logits, in MB
+   * @param logitsBudgetMb bound on the logits one forward pass outputs (scoring and generation), in
+   *     MB
    * @param modelCacheDir executor-local root for copies of remote model directories; empty: the
    *     executors' java.io.tmpdir
    * @param gpuStages stage-level GPU scheduling of the model stages

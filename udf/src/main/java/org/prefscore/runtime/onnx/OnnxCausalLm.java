@@ -45,6 +45,20 @@ public final class OnnxCausalLm implements CausalLm {
   private static final Set<String> PLAIN_INPUTS =
       Set.of("input_ids", "attention_mask", "position_ids");
 
+  /**
+   * Names under which an export takes the number of last positions to compute logits for
+   * (transformers' {@code logits_to_keep}; older exports {@code num_logits_to_keep}): an int64
+   * scalar or one-element tensor.
+   */
+  static final List<String> KEEP_INPUTS = List.of("logits_to_keep", "num_logits_to_keep");
+
+  /**
+   * The largest logits tensor ONNX Runtime's Java API can hand out: its buffer's capacity is an int
+   * of bytes. Callers' logits budgets keep passes below it; a pass above it is refused here with a
+   * message instead of failing inside the engine ({@code capacity < 0}).
+   */
+  public static final long MAX_LOGITS_BYTES = Integer.MAX_VALUE;
+
   private final Path onnxFile;
   private final OrtSessions.Opened graph;
   private final DecoderSignature signature;
@@ -52,11 +66,26 @@ public final class OnnxCausalLm implements CausalLm {
   /** The KV cache's element type, as the graph declares it ({@link FloatKind}). */
   private final FloatKind kv;
 
+  /** The graph's logits_to_keep input, or null; its rank (0 or 1). */
+  private final String keepInput;
+
+  private final int keepRank;
+
   private OnnxCausalLm(Path onnxFile, OrtSessions.Opened graph, DecoderSignature signature) {
     this.onnxFile = onnxFile;
     this.graph = graph;
     this.signature = signature;
     this.kv = FloatKind.of(graph.inputs(), "past_key_values.0.key");
+
+    String keep = null;
+    for (String name : KEEP_INPUTS) {
+      if (graph.inputs().containsKey(name)) {
+        keep = name;
+      }
+    }
+    this.keepInput = keep;
+    long[] shape = keep == null ? null : OrtSessions.shape(graph.inputs(), keep);
+    this.keepRank = shape == null ? 0 : shape.length;
   }
 
   /** Loads and checks {@code onnxFile}; runs one tiny forward pass to prove the graph works. */
@@ -110,7 +139,7 @@ public final class OnnxCausalLm implements CausalLm {
       Matcher m = PAST.matcher(name);
       if (m.matches()) {
         layers.add(Integer.parseInt(m.group(1)));
-      } else if (!PLAIN_INPUTS.contains(name)) {
+      } else if (!PLAIN_INPUTS.contains(name) && !KEEP_INPUTS.contains(name)) {
         unexpected.add(name);
       }
     }
@@ -240,6 +269,17 @@ public final class OnnxCausalLm implements CausalLm {
   }
 
   @Override
+  public long maxLogitsBytes() {
+    return MAX_LOGITS_BYTES;
+  }
+
+  /** True for an export with a {@code logits_to_keep} (or {@code num_logits_to_keep}) input. */
+  @Override
+  public boolean selectsLogitPositions() {
+    return keepInput != null;
+  }
+
+  @Override
   public DecodeSession openSession() {
     return new Session(graph.manager().newSubManager());
   }
@@ -327,13 +367,36 @@ public final class OnnxCausalLm implements CausalLm {
         inputs.add(
             named(longs(in.positionIds(), new Shape(in.batch(), in.seqLen())), "position_ids"));
       }
+      int kept = outputPositions(in.seqLen(), in.logits());
+      long logitsBytes = (long) in.batch() * kept * signature.logitsWidth() * Float.BYTES;
+      if (logitsBytes > MAX_LOGITS_BYTES) {
+        throw new IllegalArgumentException(
+            "a forward pass of "
+                + in.batch()
+                + " x "
+                + kept
+                + " positions would output "
+                + logitsBytes
+                + " bytes of logits ("
+                + signature.logitsWidth()
+                + " wide), more than ONNX Runtime's Java API can return (2 GiB): split it");
+      }
+      if (keepInput != null) {
+        inputs.add(
+            named(
+                keepRank == 0
+                    ? manager.create((long) kept)
+                    : manager.create(new long[] {kept}, new Shape(1)),
+                keepInput));
+      }
+      int small = inputs.size();
       for (int i = 0; i < signature.numLayers(); i++) {
         inputs.add(named(past.keys[i], "past_key_values." + i + ".key"));
         inputs.add(named(past.values[i], "past_key_values." + i + ".value"));
       }
       NDList outputs = graph.block().forward(parameters, inputs, false);
       // Free this step's small input tensors now; the cache is closed by its owner.
-      for (int i = 0; i < (signature.hasPositionIds() ? 3 : 2); i++) {
+      for (int i = 0; i < small; i++) {
         inputs.get(i).close();
       }
       NDArray logits = outputs.get("logits");
