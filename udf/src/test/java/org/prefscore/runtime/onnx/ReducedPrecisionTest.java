@@ -83,13 +83,17 @@ class ReducedPrecisionTest {
    * bfloat16 at the boundary (model_bf16_io.onnx: bfloat16 cache and logits, float32 inside; ONNX
    * has no bfloat16 Sin/Cos at opset 17, so tiny-llama cannot compute in bfloat16 at all).
    * Measured: 0.0240 from transformers (0.0240 in Python), 2.1e-04 from ONNX Runtime Python alone
-   * and batched (the float32 kernels of two versions, then rounded to bfloat16).
+   * and batched (the float32 kernels of two versions, then rounded to bfloat16), on the separate
+   * scoring path; 0.0875 from transformers on the prefill-once path.
    */
   @Test
   void bfloat16CacheAndLogitsMatchOnnxRuntimeAndTransformers() {
     try (LanguageModel model = load("model_bf16_io.onnx")) {
       assertThat(((OnnxCausalLm) model.graph()).cacheType()).isEqualTo("BFLOAT16");
-      double worst = compare(model, "model_bf16_io.onnx", 1e-3, 1e-3, 0.03);
+      // Prefill-once scoring hands the prompt's cache to the response pass in bfloat16 (a single
+      // pass keeps it in float32 inside the graph): measured 0.0875 from transformers (batched;
+      // 0.0571 one per pass).
+      double worst = compare(model, "model_bf16_io.onnx", 1e-3, 1e-3, 0.03, 0.12);
       System.out.printf("bfloat16 boundary: max |log-prob - transformers float32| = %.4f%n", worst);
     }
   }
@@ -208,11 +212,28 @@ class ReducedPrecisionTest {
   }
 
   /**
-   * Scores the golden cases one per pass and all in one batch; returns max |log-prob − transformers
-   * float32|.
+   * Scores the golden cases one per pass and all in one batch, on the separate path (prompt +
+   * response in one pass, as ONNX Runtime Python ran them: compared with its values and with
+   * transformers) and on the default prefill-once path (the prompt's cache goes through the graph's
+   * cache type and, int8, its own dynamic quantization scales: compared with transformers only);
+   * returns max |log-prob − transformers float32|.
    */
   private static double compare(
       LanguageModel model, String graph, double alone, double batched, double vsFloat32) {
+    return compare(model, graph, alone, batched, vsFloat32, vsFloat32);
+  }
+
+  /**
+   * As above, with its own bound against transformers for the prefill-once path ({@code
+   * vsFloat32PrefillOnce}).
+   */
+  private static double compare(
+      LanguageModel model,
+      String graph,
+      double alone,
+      double batched,
+      double vsFloat32,
+      double vsFloat32PrefillOnce) {
     JsonNode cases = Fixtures.golden("tiny-llama").get("logprob_cases");
     JsonNode ort = Fixtures.golden("tiny-llama-dtypes").get("graphs").get(graph);
     List<SequenceScorer.Request> requests = new ArrayList<>();
@@ -225,30 +246,36 @@ class ReducedPrecisionTest {
     }
     double worst = 0;
     // One case per pass and all in one right-padded batch.
-    for (long budget : new long[] {1, 100_000}) {
-      double worstOrt = 0;
-      List<SequenceScorer.Result> results = new SequenceScorer(model, budget).score(requests, true);
-      for (int i = 0; i < cases.size(); i++) {
-        JsonNode c = cases.get(i);
-        SequenceScorer.Result r = results.get(i);
-        assertThat(r.responseTokens()).isEqualTo(c.get("completion_ids").size());
-        for (int j = 0; j < r.responseTokens(); j++) {
-          double got = r.tokenLogprobs()[j];
-          double ortValue = ort.get("token_logprobs").get(i).get(j).asDouble();
-          double golden = c.get("token_logprobs").get(j).asDouble();
-          worstOrt = Math.max(worstOrt, Math.abs(got - ortValue));
-          worst = Math.max(worst, Math.abs(got - golden));
-          assertThat(got)
-              .as("%s case %d token %d vs ONNX Runtime", graph, i, j)
-              .isCloseTo(ortValue, within(budget == 1 ? alone : batched));
-          assertThat(got)
-              .as("%s case %d token %d vs transformers", graph, i, j)
-              .isCloseTo(golden, within(vsFloat32));
+    for (boolean prefillOnce : new boolean[] {false, true})
+      for (long budget : new long[] {1, 100_000}) {
+        double worstOrt = 0;
+        List<SequenceScorer.Result> results =
+            new SequenceScorer(model, budget, SequenceScorer.DEFAULT_LOGITS_BYTES, prefillOnce)
+                .score(requests, true);
+        for (int i = 0; i < cases.size(); i++) {
+          JsonNode c = cases.get(i);
+          SequenceScorer.Result r = results.get(i);
+          assertThat(r.responseTokens()).isEqualTo(c.get("completion_ids").size());
+          for (int j = 0; j < r.responseTokens(); j++) {
+            double got = r.tokenLogprobs()[j];
+            double ortValue = ort.get("token_logprobs").get(i).get(j).asDouble();
+            double golden = c.get("token_logprobs").get(j).asDouble();
+            worstOrt = Math.max(worstOrt, Math.abs(got - ortValue));
+            worst = Math.max(worst, Math.abs(got - golden));
+            if (!prefillOnce) {
+              assertThat(got)
+                  .as("%s case %d token %d vs ONNX Runtime", graph, i, j)
+                  .isCloseTo(ortValue, within(budget == 1 ? alone : batched));
+            }
+            assertThat(got)
+                .as("%s case %d token %d vs transformers", graph, i, j)
+                .isCloseTo(golden, within(prefillOnce ? vsFloat32PrefillOnce : vsFloat32));
+          }
         }
+        System.out.printf(
+            "%s budget %d prefill-once %s: max |Java - ONNX Runtime Python| = %.2e%n",
+            graph, budget, prefillOnce, worstOrt);
       }
-      System.out.printf(
-          "%s budget %d: max |Java - ONNX Runtime Python| = %.2e%n", graph, budget, worstOrt);
-    }
     return worst;
   }
 }
