@@ -3,7 +3,8 @@
 #
 #   bench/generation.sh
 #
-# Builds if needed (mvn install -DskipTests, udf test classpath), builds bench/target/bench-llama
+# Builds if needed (udf main and test classes in the reactor, nothing installed; the udf test
+# classpath), builds bench/target/bench-llama
 # if missing, runs GenerationBenchmark (Java) then bench/transformers_generate.py on
 # fixtures/models/tiny-llama and bench/target/bench-llama, and prints the ratio table.
 # Results: bench/target/results/{java,transformers,summary}.json. Not part of CI.
@@ -30,8 +31,8 @@ mkdir -p "$RESULTS" "$TARGET/tmp" "$TARGET/djl-cache"
 BENCH_CLASS="udf/target/test-classes/org/prefscore/bench/GenerationBenchmark.class"
 if [[ ! -f "$STAMP" || ! -f "$BENCH_CLASS" || ! -f "$CP_FILE" ]] \
    || [[ -n "$(find pom.xml udf/pom.xml udf/src -newer "$STAMP" -print -quit)" ]]; then
-  echo "== building (mvn install -DskipTests)" >&2
-  mvn -q -B -ntp -DskipTests install
+  echo "== building (mvn -pl udf test-compile)" >&2
+  mvn -q -B -ntp -pl udf test-compile
   mvn -q -B -ntp -pl udf dependency:build-classpath -Dmdep.outputFile="$ROOT/$CP_FILE"
   touch "$STAMP"
 fi

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -34,12 +35,15 @@ from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
 
 
 def bench_model(name: str, directory: str, prompts: list[dict], args) -> dict:
+    t_load = time.perf_counter()
     tok = AutoTokenizer.from_pretrained(directory)
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+    load_s = time.perf_counter() - t_load
     texts = [p["text"] for p in prompts]
     lengths = [len(tok(t)["input_ids"]) for t in texts]
-    expected = [p["tokens"] for p in prompts]
+    key = dict(kv.split("=", 1) for kv in args.tokens_key or []).get(name, "tokens")
+    expected = [p[key] for p in prompts]
     if lengths != expected:
         sys.exit(f"{name}: prompt token counts {lengths} differ from prompts.json {expected}")
     enc = tok(texts, return_tensors="pt", padding=True)
@@ -81,7 +85,8 @@ def bench_model(name: str, directory: str, prompts: list[dict], args) -> dict:
         for key, kwargs in variants.items():
             timings[key].append(once(kwargs))
         print(f"[{name}] transformers repeat {r + 1}/{rounds} done", file=sys.stderr, flush=True)
-    result = {"dir": directory, "repeats": rounds, "prompt_tokens": lengths, "attn_implementation": model.config._attn_implementation,
+    result = {"dir": directory, "repeats": rounds, "load_s": load_s,
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "prompt_tokens": lengths, "attn_implementation": model.config._attn_implementation,
               "variants": {}}
     print(f"\n== {name} (transformers {transformers.__version__}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, attn {model.config._attn_implementation})")
@@ -111,6 +116,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--min-seconds", type=float, default=0.0)
     ap.add_argument("--json-out")
+    ap.add_argument("--tokens-key", action="append", help="NAME=KEY: the prompts.json field with NAME's token counts")
     args = ap.parse_args()
     args.top_p = args.top_p or [1.0, 0.9]
     torch.set_num_threads(args.threads)

@@ -33,10 +33,11 @@ checks that ``_SUCCESS`` exists.
 
 Retries are safe: ``run.id`` depends on the logical date only (never on the try number or the
 wall clock), so every try of a task, and a later "Clear" of the same date, targets the same
-folder; the job deletes ``<output.path>/<run.id>/`` before writing anything
-(``RunOutput.clear``), overwrites every table, and writes ``manifest.json`` and ``_SUCCESS``
-last, so a failed try leaves no manifest and the next try replaces its partial output. Airflow
-never runs two tries of one task at once; on kill, the provider stops the driver it started.
+folder; the job works in a staging folder of its own and publishes ``<output.path>/<run.id>/``
+(tables, ``manifest.json``, ``_SUCCESS`` last) only when complete, so a failed try leaves the
+previous complete output as it was, and a lease on the run id refuses (exit 2) a try started
+while an orphaned driver still writes (docs/outputs.md). Airflow never runs two tries of one task
+at once; on kill, the provider stops the driver it started.
 
 Airflow Variables (all optional; the defaults match ``docker/Dockerfile``):
 

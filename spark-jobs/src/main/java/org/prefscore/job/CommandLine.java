@@ -6,8 +6,9 @@ import java.util.List;
 import org.prefscore.job.config.ConfigException;
 
 /**
- * The parsed command line: {@code <mode> [--config FILE] [--set key=value]... [--dry-run]}, or
- * {@code report RUN_DIR [--config FILE] [--set key=value]...}.
+ * The parsed command line: {@code <mode> [--config FILE] [--set key=value]... [--resume]
+ * [--dry-run]} ({@code --resume} is {@code --set run.resume=true} at its place), or {@code report
+ * RUN_DIR [--config FILE] [--set key=value]...}.
  *
  * @param mode the mode (null with --help and for report)
  * @param configFile the properties file, or null
@@ -25,7 +26,7 @@ public record CommandLine(
   public static final String USAGE =
       String.join(
           "\n",
-          "usage: prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]",
+          "usage: prefscore <mode> [--config FILE] [--set key=value]... [--resume] [--dry-run]",
           "       prefscore report RUN_DIR [--config FILE] [--set key=value]...",
           "  modes:",
           "    west-of-n    prompts -> N samples -> rewards -> West-of-N pairs (+filters) -> Sr-DPO terms",
@@ -35,6 +36,7 @@ public record CommandLine(
           "                  (only spark.master and spark.conf.* of the configuration are used)",
           "  --config FILE     Java properties file (see conf/local.properties)",
           "  --set key=value   overrides the file and the defaults; repeatable",
+          "  --resume          = --set run.resume=true: reuse what a killed run of this run.id persisted",
           "  --dry-run         validate, print the plan, start nothing",
           "  precedence: --set > --config file > defaults; keys and defaults: docs/pipeline.md");
 
@@ -54,6 +56,8 @@ public record CommandLine(
         help = true;
       } else if (a.equals("--dry-run")) {
         dryRun = true;
+      } else if (a.equals("--resume")) {
+        sets.add("run.resume=true");
       } else if (a.equals("--config") || a.equals("--set")) {
         if (i + 1 >= args.length) {
           problems.add(a + " needs a value");

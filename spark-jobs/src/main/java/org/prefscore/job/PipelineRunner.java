@@ -1,6 +1,13 @@
 package org.prefscore.job;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.spark_partition_id;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.udf;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,8 +15,11 @@ import java.io.PrintStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.TreeMap;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.resource.ResourceProfile;
 import org.apache.spark.sql.Column;
@@ -22,23 +32,31 @@ import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 import org.prefscore.executor.ExecutorRegistry;
+import org.prefscore.job.config.ConfigKeys;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
+import org.prefscore.job.config.RunControl;
 import org.prefscore.job.io.InputReader;
 import org.prefscore.job.io.RemoteModels;
+import org.prefscore.job.io.ResumableWork;
+import org.prefscore.job.io.RunLease;
 import org.prefscore.job.io.RunOutput;
+import org.prefscore.job.io.RunRefusedException;
 import org.prefscore.job.report.Accounting;
+import org.prefscore.job.report.FaultRecord;
 import org.prefscore.job.report.ProgressReporter;
 import org.prefscore.job.report.ProgressSamples;
 import org.prefscore.job.report.RunManifest;
 import org.prefscore.job.report.RunSummary;
 import org.prefscore.job.report.StageTimer;
+import org.prefscore.job.report.WorkCounts;
 import org.prefscore.job.report.html.RunReport;
 import org.prefscore.method.ConfidenceFilter;
 import org.prefscore.method.LikelihoodFilter;
 import org.prefscore.method.LogprobNormalization;
 import org.prefscore.method.PairFilter;
 import org.prefscore.method.PolicyEvaluation;
+import org.prefscore.runtime.decode.FinishReason;
 import org.prefscore.spark.GenerationFunction;
 import org.prefscore.spark.GenerationSettings;
 import org.prefscore.spark.JudgeSettings;
@@ -50,6 +68,7 @@ import org.prefscore.spark.PipelineCounters;
 import org.prefscore.spark.PromptRenderFunction;
 import org.prefscore.spark.SamplingSettings;
 import org.prefscore.spark.ScoringSettings;
+import org.prefscore.spark.TruncatedSamples;
 import org.prefscore.spark.WestOfNGroupFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,6 +80,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each stage ends in an action on a persisted dataset, so the expensive model stages run once
  * and every stage has a wall time of its own.
+ *
+ * <p>A run holds its run id's {@link RunLease} throughout, writes into a staging folder and
+ * publishes at the end ({@link RunOutput}); the model stages persist their partitions as they
+ * finish ({@link ResumableWork}), so a resume redoes only what is missing. Every count in the
+ * manifest comes from the written tables or from action results ({@link WorkCounts}); Spark's task
+ * and executor faults are recorded by {@link FaultRecord}.
  */
 public final class PipelineRunner {
 
@@ -80,6 +105,12 @@ public final class PipelineRunner {
   private final List<Dataset<Row>> persisted = new ArrayList<>();
   private final StageTimer timer = new StageTimer();
 
+  /** Rows out of the scoring stage (pairs and score rejects): an action result. */
+  private long scoredRows;
+
+  /** Whether this run set spark.sql.shuffle.partitions (and unsets it at the end). */
+  private boolean sizedShuffles;
+
   /** The one resource profile of the model stages (generation, scoring); empty: none. */
   private final Optional<ResourceProfile> gpuProfile;
 
@@ -92,7 +123,10 @@ public final class PipelineRunner {
 
   public RunResult run() {
     Instant started = Instant.now();
-    RunOutput output = new RunOutput(spark, config.outputPath(), config.runId());
+    RunControl control = config.runControl();
+    RunOutput output =
+        new RunOutput(
+            spark, config.outputPath(), config.runId(), control.commitFor(config.outputPath()));
     RemoteModels.check(config, spark.sparkContext().hadoopConfiguration());
     PipelineCounters counters = PipelineCounters.register(spark.sparkContext());
     RunManifest manifest =
@@ -105,67 +139,175 @@ public final class PipelineRunner {
     }
     Redactor redactor = config.source().redactor();
     LOG.info(
-        "run {} ({}) writing to {}", config.runId(), config.mode(), redactor.redact(output.path()));
-    try (ProgressReporter progress =
-        new ProgressReporter(
-            spark, progressOut, config.progressSeconds(), timer, "prefscore " + config.mode())) {
-      progress.start();
-      output.clear();
-      Optional<PolicyEvaluation> evaluation = Optional.empty();
-      List<String> tables;
-      long inputRows;
-      progress.stage("read");
-      Dataset<Row> input = persist(new InputReader(spark, config).read());
-      inputRows = input.count();
-      manifest.count("input_rows", inputRows);
-      progress.stage("prepare");
-      Dataset<Row> classified =
-          persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
-      classified.count();
-      Dataset<Row> prompts = PromptPreparation.prompts(classified);
-      Dataset<Row> prepRejects = rejectsOf(classified);
-      long promptCount = prompts.count();
-      manifest.count(
-          config.mode() == Mode.WEST_OF_N ? "prompts_after_prepare" : "tuples_after_prepare",
-          promptCount);
-      if (config.mode() == Mode.WEST_OF_N) {
-        tables = westOfN(prompts, prepRejects, promptCount, output, counters, progress, manifest);
-      } else {
-        tables =
-            scorePairs(prompts, prepRejects, promptCount, output, counters, progress, manifest);
+        "run {} ({}) writing to {} (staging in {} until published)",
+        config.runId(),
+        config.mode(),
+        redactor.redact(output.path()),
+        redactor.redact(output.stagingPath()));
+    try (RunLease lease =
+            RunLease.acquire(
+                output.fileSystem(),
+                new Path(output.area(), RunLease.FILE),
+                config.runId(),
+                control.leaseSeconds(),
+                output.commit() == RunControl.Commit.MANIFEST);
+        ProgressReporter progress =
+            new ProgressReporter(
+                spark,
+                progressOut,
+                config.progressSeconds(),
+                timer,
+                "prefscore " + config.mode())) {
+      FaultRecord faults = FaultRecord.register(spark, redactor);
+      try {
+        output.begin();
+        RunResult result = stages(output, control, counters, manifest, faults, progress, lease);
+        LOG.info("run {} published: {}", config.runId(), redactor.redact(output.path()));
+        return result;
+      } catch (Throwable e) {
+        // Throwable: Spark's actions throw SparkException, checked in Scala's eyes, unseen by
+        // javac (precise rethrow keeps this method's signature).
+        output.markFailed(redactor.redact(e.toString()));
+        throw e;
+      } finally {
+        faults.unregister(spark);
       }
-      progress.stage("verify");
-      Accounting accounting = Accounting.check(spark, output, inputRows, tables);
-      manifest.accounting(accounting);
-      manifest.reasonCounts(output, tables.contains("filtered"));
-      if (!accounting.holds()) {
-        throw new Accounting.AccountingException(
-            "nothing-lost identity violated: " + accounting.problem());
-      }
-      if (config.mode() == Mode.EVALUATE) {
-        PolicyEvaluation e = evaluate(output);
-        evaluation = Optional.of(e);
-        String json = RunManifest.evaluationJson(e, config);
-        output.writeText("evaluation.json", json);
-        manifest.evaluation(e);
-      }
-      ProgressSamples samples = progress.finish();
-      timer.stop();
-      manifest.finish(timer.seconds(), timer.totalSeconds(), counters);
-      output.writeText(ProgressSamples.FILE, samples.toJson().toString() + "\n");
-      manifest.progressSamples(samples);
-      RunReport.writeQuietly(spark, output, manifest.node(), redactor);
-      output.finish(manifest.toJson());
-      LOG.info("run {} finished: {}", config.runId(), redactor.redact(output.path()));
-      return new RunResult(
-          config.runId(),
-          output.path(),
-          manifest.node(),
-          RunSummary.format(manifest.node()),
-          evaluation);
     } finally {
       persisted.forEach(Dataset::unpersist);
+      if (sizedShuffles) {
+        spark.conf().unset(ShufflePartitions.PROPERTY);
+      }
     }
+  }
+
+  /** The stages of the run's mode, the verify stage and the publish; under the run id's lease. */
+  private RunResult stages(
+      RunOutput output,
+      RunControl control,
+      PipelineCounters counters,
+      RunManifest manifest,
+      FaultRecord faults,
+      ProgressReporter progress,
+      RunLease lease) {
+    progress.start();
+    Optional<PolicyEvaluation> evaluation = Optional.empty();
+    List<String> tables;
+    long inputRows;
+    progress.stage("read");
+    Dataset<Row> input = persist(new InputReader(spark, config).read());
+    inputRows = input.count();
+    if (inputRows == 0 && !control.allowEmptyInput()) {
+      throw new RunRefusedException(
+          "the input "
+              + config.source().redactor().redact(config.input().path())
+              + " holds no rows (no file content, or only blank lines); nothing would be"
+              + " generated. Set "
+              + ConfigKeys.INPUT_ALLOW_EMPTY.name()
+              + "=true to publish an empty run");
+    }
+    manifest.count("input_rows", inputRows);
+    sizeShuffles(inputRows, manifest);
+    ResumableWork work =
+        ResumableWork.open(
+            output,
+            config,
+            partitions(),
+            manifest.node().path("models"),
+            spark.sparkContext().hadoopConfiguration(),
+            control.resume());
+    progress.stage("prepare");
+    Dataset<Row> classified =
+        persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
+    classified.count();
+    Dataset<Row> prompts = PromptPreparation.prompts(classified);
+    Dataset<Row> prepRejects = rejectsOf(classified);
+    long promptCount = prompts.count();
+    manifest.count(
+        config.mode() == Mode.WEST_OF_N ? "prompts_after_prepare" : "tuples_after_prepare",
+        promptCount);
+    if (config.mode() == Mode.WEST_OF_N) {
+      tables =
+          westOfN(prompts, prepRejects, promptCount, output, counters, progress, manifest, work);
+    } else {
+      tables =
+          scorePairs(prompts, prepRejects, promptCount, output, counters, progress, manifest, work);
+    }
+    progress.stage("verify");
+    Accounting accounting = Accounting.check(spark, output, inputRows, tables);
+    manifest.accounting(accounting);
+    manifest.reasonCounts(output, tables.contains("filtered"));
+    if (!accounting.holds()) {
+      throw new Accounting.AccountingException(
+          "nothing-lost identity violated: " + accounting.problem());
+    }
+    WorkCounts workCounts = workCounts(output);
+    LOG.info(
+        "exact work counts (from the written tables): generated_tokens {}, reward_texts {},"
+            + " sequences_scored {}; the accumulators (approximate: retried and recomputed tasks"
+            + " count again, reused partitions not at all) say {}, {}, {}",
+        workCounts.generatedTokens(),
+        workCounts.rewardTexts(),
+        workCounts.sequencesScored(),
+        counters.generatedTokens.value(),
+        counters.rewardTexts.value(),
+        counters.sequencesScored.value());
+    if (config.mode() == Mode.EVALUATE) {
+      PolicyEvaluation e = evaluate(output);
+      evaluation = Optional.of(e);
+      String json = RunManifest.evaluationJson(e, config);
+      output.writeText("evaluation.json", json);
+      manifest.evaluation(e);
+    }
+    FaultRecord.drain(spark);
+    manifest.faults(faults);
+    manifest.resume(work.manifestNode());
+    ProgressSamples samples = progress.finish();
+    timer.stop();
+    manifest.finish(timer.seconds(), timer.totalSeconds(), workCounts, counters);
+    output.writeText(ProgressSamples.FILE, samples.toJson().toString() + "\n");
+    manifest.progressSamples(samples);
+    RunReport.writeQuietly(spark, output, manifest.node(), config.source().redactor());
+    // Last: the list of every file the run publishes, the report included.
+    manifest.files(output.dataFiles(), output.commit().name().toLowerCase(java.util.Locale.ROOT));
+    output.publish(manifest.toJson(), lease);
+    work.delete();
+    return new RunResult(
+        config.runId(),
+        output.path(),
+        manifest.node(),
+        RunSummary.format(manifest.node()),
+        evaluation);
+  }
+
+  /**
+   * The manifest's work figures, counted on the staged tables and the scoring stage's action result
+   * ({@link WorkCounts}).
+   */
+  private WorkCounts workCounts(RunOutput output) {
+    long tokens = 0;
+    long texts = 0;
+    if (config.mode() == Mode.WEST_OF_N) {
+      Row c =
+          output
+              .read("candidates")
+              .agg(count(lit(1)), sum(col(OutputSchema.RESPONSE_TOKENS)))
+              .first();
+      texts = c.getLong(0);
+      tokens = c.isNullAt(1) ? 0 : c.getLong(1);
+    }
+    long mismatches =
+        output.read("pairs").filter(col(OutputSchema.PREFIX_MISMATCH).equalTo(true)).count();
+    int models = config.models().checkpoint().isPresent() ? 2 : 1;
+    return new WorkCounts(tokens, texts, 4L * scoredRows * models, mismatches);
+  }
+
+  /** Rows per partition of a model stage's output (an action on the persisted dataset). */
+  private static Map<Integer, Long> rowsByPartition(Dataset<Row> rows) {
+    Map<Integer, Long> byPartition = new TreeMap<>();
+    for (Row r : rows.groupBy(spark_partition_id().as("p")).count().collectAsList()) {
+      byPartition.put(r.getInt(0), r.getLong(1));
+    }
+    return byPartition;
   }
 
   private List<String> westOfN(
@@ -175,20 +317,22 @@ public final class PipelineRunner {
       RunOutput output,
       PipelineCounters counters,
       ProgressReporter progress,
-      RunManifest manifest) {
-    PipelineConfig.Models models = config.models();
+      RunManifest manifest,
+      ResumableWork work) {
     GenerationSettings generation =
         new GenerationSettings(
-            config.decoderSpec(models.policy().orElseThrow()),
-            config.teacher().pairwise() ? null : config.rewardSpec(models.reward().orElseThrow()),
+            config.spec(ConfigKeys.MODEL_POLICY),
+            config.teacher().pairwise() ? null : config.spec(ConfigKeys.MODEL_REWARD),
             SamplingSettings.of(config.sampling()),
             config.runSeed(),
             config.runtime().tokenBudget(),
+            config.runtime().logitsBudgetMb() << 20,
             config.runtime().promptsPerCall(),
             config.refinement(),
             config.templateKwargs(),
             counters,
-            config.runtime().placement());
+            config.runtime().placement(),
+            config.pairOptions().format());
     progress.stage(
         "generate",
         "prompts",
@@ -197,16 +341,19 @@ public final class PipelineRunner {
             counters.promptsGenerated, ExecutorRegistry.instance().progress().prompts),
         ProgressReporter.live(
             counters.generatedTokens, ExecutorRegistry.instance().progress().tokens));
+    ResumableWork.Stage generate = work.stage("generate");
     Dataset<Row> samples =
         persist(
             GpuStages.mapPartitions(
                 spark,
                 byPrompt(prompts),
-                new GenerationFunction(generation),
+                generate.wrap(new GenerationFunction(generation)),
                 OutputSchema.SAMPLES,
                 gpuProfile));
     long sampleRows = samples.count();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
+    generate.record("samples", rowsByPartition(sampled), partitions());
+    finishReasons(sampled, manifest);
 
     Dataset<Row> selections;
     if (config.teacher().pairwise()) {
@@ -219,7 +366,9 @@ public final class PipelineRunner {
                   .groupByKey(
                       (MapFunction<Row, String>) r -> r.getAs(OutputSchema.PROMPT_ID),
                       Encoders.STRING())
-                  .flatMapGroups(new WestOfNGroupFunction(), Encoders.row(OutputSchema.PAIR_WORK)));
+                  .flatMapGroups(
+                      new WestOfNGroupFunction(config.pairOptions().truncated()),
+                      Encoders.row(OutputSchema.PAIR_WORK)));
     }
     long sampledPrompts = selections.count();
     if (config.teacher().pairwise()) {
@@ -250,23 +399,28 @@ public final class PipelineRunner {
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
         ProgressReporter.live(
             counters.scoredTokens, ExecutorRegistry.instance().progress().scoredTokens));
+    ResumableWork.Stage score = work.stage("score");
     Dataset<Row> scored =
         persist(
             GpuStages.mapPartitions(
                 spark,
                 byPrompt(kept),
-                new PairScoringFunction(scoring),
+                score.wrap(new PairScoringFunction(scoring)),
                 OutputSchema.PAIR_WORK,
                 gpuProfile));
-    scored.count();
+    scoredRows = scored.count();
+    score.record("pairs", rowsByPartition(scored), partitions());
 
     progress.stage("write");
     output.write("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
+    Dataset<Row> scoredPairs = scored.filter(col(OutputSchema.REJECT_REASON).isNull());
+    Column conversational =
+        col(OutputSchema.RESPONSE_FORMAT)
+            .eqNullSafe(lit(OutputSchema.RESPONSE_FORMAT_CONVERSATIONAL));
     output.write(
-        "pairs",
-        scored
-            .filter(col(OutputSchema.REJECT_REASON).isNull())
-            .select(columns(OutputSchema.PAIRS)));
+        "pairs", scoredPairs.filter(not(conversational)).select(columns(OutputSchema.PAIRS)));
+    output.write(
+        "pairs_conversational", scoredPairs.filter(conversational).select(conversationalColumns()));
     output.write(
         "filtered",
         judged
@@ -278,7 +432,44 @@ public final class PipelineRunner {
             .unionByName(rejectsOf(samples))
             .unionByName(rejectsOf(judged))
             .unionByName(rejectsOf(scored)));
-    return List.of("pairs", "filtered", "rejects");
+    return List.of("pairs", "pairs_conversational", "filtered", "rejects");
+  }
+
+  /**
+   * Samples per finish reason ({@code counts.samples_by_finish_reason}) and, with {@code
+   * selection.truncated=exclude}, how many were left out of selection for stopping at
+   * max-new-tokens ({@code counts.samples_excluded_by_reason}).
+   */
+  private void finishReasons(Dataset<Row> sampled, RunManifest manifest) {
+    java.util.Map<String, Long> byReason = new java.util.TreeMap<>();
+    for (Row r : sampled.groupBy(OutputSchema.FINISH_REASON).count().collectAsList()) {
+      byReason.put(r.getString(0), r.getLong(1));
+    }
+    manifest.counts("samples_by_finish_reason", byReason);
+    long truncated = byReason.getOrDefault(FinishReason.LENGTH.name(), 0L);
+    manifest.counts(
+        "samples_excluded_by_reason",
+        config.pairOptions().truncated() == TruncatedSamples.EXCLUDE && truncated > 0
+            ? java.util.Map.of(FinishReason.LENGTH.name(), truncated)
+            : java.util.Map.of());
+  }
+
+  /**
+   * The columns of {@link OutputSchema#PAIRS_CONVERSATIONAL} from a scored pair: the conversation
+   * as {@code prompt}, each response as one assistant turn.
+   */
+  private static Column[] conversationalColumns() {
+    List<Column> out = new ArrayList<>();
+    for (String name : OutputSchema.PAIRS_CONVERSATIONAL.fieldNames()) {
+      out.add(
+          switch (name) {
+            case OutputSchema.PROMPT -> col(OutputSchema.MESSAGES).as(name);
+            case OutputSchema.CHOSEN, OutputSchema.REJECTED ->
+                array(struct(lit("assistant").as("role"), col(name).as("content"))).as(name);
+            default -> col(name);
+          });
+    }
+    return out.toArray(Column[]::new);
   }
 
   /**
@@ -318,10 +509,11 @@ public final class PipelineRunner {
       RunOutput output,
       PipelineCounters counters,
       ProgressReporter progress,
-      RunManifest manifest) {
+      RunManifest manifest,
+      ResumableWork work) {
     PromptRenderFunction render =
         new PromptRenderFunction(
-            config.decoderSpec(config.templateModel()),
+            config.spec(config.templateModelKey()),
             config.refinement(),
             config.runtime().placement(),
             config.templateKwargs());
@@ -338,15 +530,17 @@ public final class PipelineRunner {
         ProgressReporter.live(counters.pairsScored, ExecutorRegistry.instance().progress().pairs),
         ProgressReporter.live(
             counters.scoredTokens, ExecutorRegistry.instance().progress().scoredTokens));
+    ResumableWork.Stage score = work.stage("score");
     Dataset<Row> scored =
         persist(
             GpuStages.mapPartitions(
                 spark,
                 ready,
-                new PairScoringFunction(scoringSettings(counters)),
+                score.wrap(new PairScoringFunction(scoringSettings(counters))),
                 OutputSchema.PAIR_WORK,
                 gpuProfile));
-    scored.count();
+    scoredRows = scored.count();
+    score.record("pairs", rowsByPartition(scored), partitions());
     progress.stage("write");
     output.write(
         "pairs",
@@ -361,14 +555,16 @@ public final class PipelineRunner {
   private ScoringSettings scoringSettings(PipelineCounters counters) {
     PipelineConfig.Models models = config.models();
     return new ScoringSettings(
-        config.decoderSpec(models.reference().orElseThrow()),
-        models.checkpoint().map(config::decoderSpec).orElse(null),
+        config.spec(ConfigKeys.MODEL_REFERENCE),
+        models.checkpoint().isPresent() ? config.spec(ConfigKeys.MODEL_CHECKPOINT) : null,
         config.runtime().tokenBudget(),
         config.runtime().logitsBudgetMb() << 20,
         config.runtime().promptsPerCall(),
         config.margin(),
         counters,
-        config.runtime().placement());
+        config.runtime().placement(),
+        config.refinement(),
+        config.templateKwargs());
   }
 
   /** Builds the filters; the quantile cuts are global, over every selected pair of the run. */
@@ -453,6 +649,38 @@ public final class PipelineRunner {
   private Dataset<Row> byPrompt(Dataset<Row> rows) {
     return rows.repartition(partitions(), col(OutputSchema.PROMPT_ID))
         .sortWithinPartitions(OutputSchema.PROMPT_ID, OutputSchema.INPUT_ROW);
+  }
+
+  /**
+   * Sizes {@code spark.sql.shuffle.partitions} to the data ({@link ShufflePartitions}) when the run
+   * does not set it (through {@code spark.conf.spark.sql.shuffle.partitions}, {@code spark-submit
+   * --conf} or spark-defaults), for the rest of this run; the session gets its setting back at the
+   * end. The manifest records the value the shuffles ran with.
+   */
+  private void sizeShuffles(long inputRows, RunManifest manifest) {
+    if (spark.conf().contains(ShufflePartitions.PROPERTY)) {
+      try {
+        manifest.shufflePartitions(
+            Integer.parseInt(spark.conf().get(ShufflePartitions.PROPERTY).trim()), false);
+      } catch (NumberFormatException e) {
+        // Spark itself refuses the value when it plans the first shuffle.
+      }
+      return;
+    }
+    long rows =
+        config.mode() == Mode.WEST_OF_N
+            ? inputRows * Math.max(1, config.sampling().samplesPerPrompt())
+            : inputRows;
+    int partitions = ShufflePartitions.forRows(rows, spark.sparkContext().defaultParallelism());
+    spark.conf().set(ShufflePartitions.PROPERTY, Integer.toString(partitions));
+    sizedShuffles = true;
+    manifest.shufflePartitions(partitions, true);
+    LOG.info(
+        "{} not set: {} shuffle partitions for {} rows ({})",
+        ShufflePartitions.PROPERTY,
+        partitions,
+        rows,
+        config.mode() == Mode.WEST_OF_N ? "input rows × sampling.n" : "input rows");
   }
 
   private int partitions() {

@@ -13,21 +13,24 @@ import org.prefscore.job.config.ModelPreflight;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
 import org.prefscore.job.config.ResolvedConfig;
+import org.prefscore.job.io.RunRefusedException;
 import org.prefscore.job.report.DryRunPlan;
 import org.prefscore.job.report.html.RunReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Entry point: {@code prefscore <mode> [--config FILE] [--set key=value]... [--dry-run]}, or {@code
- * prefscore report RUN_DIR} (rebuilds a finished run's report.html).
+ * Entry point: {@code prefscore <mode> [--config FILE] [--set key=value]... [--resume]
+ * [--dry-run]}, or {@code prefscore report RUN_DIR} (rebuilds a finished run's report.html).
  *
  * <p>Parses the command line, resolves and validates the configuration and opens every local model
  * directory ({@link ModelPreflight}) before Spark starts (every problem in one message), logs it
  * once with secrets redacted ({@link Redactor}: also every configuration error and failure
  * message), then runs {@link PipelineRunner} on a SparkSession. Only {@link #main} calls {@code
- * System.exit}: 0 on success, 2 for an invalid command line or configuration, 1 for any other
- * failure; {@link #execute} throws instead, for tests and embedding.
+ * System.exit}: 0 on success, 2 for an invalid command line or configuration or a refused run
+ * ({@link RunRefusedException}: the run id is being written by another run, the input is empty, a
+ * resume's persisted work does not match), 1 for any other failure; {@link #execute} throws
+ * instead, for tests and embedding.
  */
 public final class PrefscoreJob {
 
@@ -36,12 +39,20 @@ public final class PrefscoreJob {
   private PrefscoreJob() {}
 
   public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs the command line and returns the exit status {@link #main} exits with. */
+  static int run(String[] args, PrintStream out, PrintStream err) {
     int code;
     try {
-      execute(args, System.out, System.err, null);
+      execute(args, out, err, null);
       code = 0;
     } catch (ConfigException e) {
-      System.err.println(e.getMessage());
+      err.println(e.getMessage());
+      code = 2;
+    } catch (RunRefusedException e) {
+      err.println("prefscore: run refused: " + redactorFor(args).redact(e.getMessage()));
       code = 2;
     } catch (Throwable e) {
       // A failure's message may echo a path with user-info or a secret value.
@@ -49,10 +60,10 @@ public final class PrefscoreJob {
       StringWriter trace = new StringWriter();
       e.printStackTrace(new PrintWriter(trace));
       LOG.error("run failed: {}", redactor.redact(trace.toString()));
-      System.err.println("prefscore: run failed: " + redactor.redact(e.toString()));
+      err.println("prefscore: run failed: " + redactor.redact(e.toString()));
       code = 1;
     }
-    System.exit(code);
+    return code;
   }
 
   /**

@@ -44,7 +44,8 @@ class ModelPreflightTest {
     return target;
   }
 
-  private String[] args(Path policy, Path reward, boolean dryRun) throws IOException {
+  private String[] args(Path policy, Path reward, boolean dryRun, String... settings)
+      throws IOException {
     Path input = tmp.resolve("in.jsonl");
     Files.writeString(input, "{\"prompt\": \"Hello.\"}\n");
     List<String> a =
@@ -63,6 +64,10 @@ class ModelPreflightTest {
                 "models.reward=" + reward,
                 "--set",
                 "progress.interval-seconds=0"));
+    for (String setting : settings) {
+      a.add("--set");
+      a.add(setting);
+    }
     if (dryRun) {
       a.add("--dry-run");
     }
@@ -70,10 +75,11 @@ class ModelPreflightTest {
   }
 
   /** Runs the CLI in a dry run and a normal run; both must fail before Spark with the message. */
-  private void failsBeforeSpark(Path policy, Path reward, String key, Path file, String problem)
+  private void failsBeforeSpark(
+      Path policy, Path reward, String key, Path file, String problem, String... settings)
       throws IOException {
     for (boolean dryRun : new boolean[] {true, false}) {
-      String[] a = args(policy, reward, dryRun);
+      String[] a = args(policy, reward, dryRun, settings);
       long start = System.nanoTime();
       assertThatThrownBy(
               () ->
@@ -234,6 +240,65 @@ class ModelPreflightTest {
                 + ": decoder llama: 2 layers, 961 logits, tokenizer 961 ids",
             "chat template compiles and renders a probe conversation (chat prompts)",
             "models.reward  " + reward() + ": reward model gpt2");
+  }
+
+  /** tiny-llama's JSON files with its graph under onnx/ beside the float16 export (Hub layout). */
+  private Path hubLayout() throws IOException {
+    Path dir = tmp.resolve("hub");
+    Files.createDirectories(dir.resolve("onnx"));
+    Path llama = Path.of(TestSupport.model("tiny-llama"));
+    for (String f :
+        List.of(
+            "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
+      Files.copy(llama.resolve(f), dir.resolve(f));
+    }
+    Files.copy(llama.resolve("model.onnx"), dir.resolve("onnx/model.onnx"));
+    Path dtypes = Path.of(TestSupport.model("tiny-llama-dtypes"), "onnx");
+    for (String f : List.of("model_fp16.onnx", "model_fp16.onnx_data")) {
+      Files.copy(dtypes.resolve(f), dir.resolve("onnx").resolve(f));
+    }
+    return dir;
+  }
+
+  @Test
+  void severalGraphsAndNoneChosenFailBeforeSparkListingThem() throws IOException {
+    Path hub = hubLayout();
+    failsBeforeSpark(
+        hub,
+        Path.of(reward()),
+        "models.policy",
+        hub,
+        "has 2 ONNX graphs [onnx/model.onnx, onnx/model_fp16.onnx]: choose one");
+    failsBeforeSpark(
+        hub,
+        Path.of(reward()),
+        "models.policy.onnx-file",
+        hub,
+        "has no ONNX graph 'model_q4.onnx' (at the top or under onnx/); its graphs are"
+            + " [onnx/model.onnx, onnx/model_fp16.onnx]",
+        "models.policy.onnx-file=model_q4.onnx");
+  }
+
+  @Test
+  void aChosenGraphOfAHubLayoutIsCheckedAndNamedInTheDryRunPlan() throws IOException {
+    Path hub = hubLayout();
+    for (String choice : List.of("model_fp16.onnx", "onnx/model.onnx")) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      PrefscoreJob.execute(
+          args(hub, Path.of(reward()), true, "models.policy.onnx-file=" + choice),
+          new PrintStream(out, true, StandardCharsets.UTF_8),
+          System.err,
+          c -> {
+            throw new AssertionError("a dry run must not start Spark");
+          });
+      String graph = choice.startsWith("onnx/") ? choice : "onnx/" + choice;
+      assertThat(out.toString(StandardCharsets.UTF_8))
+          .contains(
+              "models.policy  " + hub + ": decoder llama: 2 layers, 961 logits",
+              "graph " + graph + "; a prefill and a decode step ran",
+              "chat template compiles and renders a probe conversation (chat prompts)",
+              "models.reward  " + reward() + ": reward model gpt2");
+    }
   }
 
   @Test

@@ -35,10 +35,11 @@ import org.prefscore.job.io.RunOutput;
  * on a real S3 server (S3Proxy, a separate process on 127.0.0.1 with a filesystem backend), and the
  * s3a settings and credentials come from the job's own config ({@code
  * spark.conf.spark.hadoop.fs.s3a.*}). Checks: the output read back from S3 equals a
- * local-filesystem run with the same seed; manifest and _SUCCESS are there (and a failed rerun
- * leaves neither); the executor copied each remote model directory to its local cache once; and the
- * access and secret key values appear nowhere in the manifest, the driver's log output, the job's
- * stdout/stderr or the dry-run plan.
+ * local-filesystem run with the same seed; manifest and _SUCCESS are there, published by the
+ * manifest-last commit (the manifest lists every data file; a failed rerun leaves them as they were
+ * and marks its own staging folder failed); the executor copied each remote model directory to its
+ * local cache once; and the access and secret key values appear nowhere in the manifest, the
+ * driver's log output, the job's stdout/stderr or the dry-run plan.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -169,6 +170,7 @@ class S3PipelineIT {
         "sampling.n=4",
         "sampling.temperature=1.0",
         "sampling.max-new-tokens=8",
+        "selection.truncated=keep",
         "filter.likelihood.mode=quantile",
         "filter.likelihood.quantile=0.1",
         "progress.interval-seconds=0",
@@ -250,6 +252,8 @@ class S3PipelineIT {
                 Path.of(URI.create(localRun.result().outputPath() + "/manifest.json"))));
     assertThat(manifest.path("status").asText()).isEqualTo("SUCCEEDED");
     assertThat(manifest.path("counts")).isEqualTo(localManifest.path("counts"));
+    assertListedFilesExist(manifest);
+    assertThat(localManifest.path("files").path("commit").asText()).isEqualTo("rename");
     assertThat(manifest.path("accounting").path("holds").asBoolean()).isTrue();
     assertThat(manifest.path("counts").path("pairs_after_filters").asLong()).isPositive();
     // Fingerprints streamed from S3 equal the local files'.
@@ -332,7 +336,7 @@ class S3PipelineIT {
   /** Last: it replaces the output the other tests read. */
   @Test
   @Order(Integer.MAX_VALUE)
-  void aFailedRerunLeavesNothingThatLooksComplete() throws IOException {
+  void aFailedRerunKeepsThePreviousOutputCompleteAndMarksItsStagingFailed() throws IOException {
     // A reward model directory that passes the driver's checks but cannot be loaded on the
     // executor.
     try (FileSystem fs = FileSystem.newInstance(URI.create("s3a://" + BUCKET + "/"), hadoop)) {
@@ -345,7 +349,8 @@ class S3PipelineIT {
       }
     }
     assertThat(existsOnS3(s3a("runs/s3/" + RunOutput.SUCCESS))).isTrue();
-    // The same run id: the rerun first removes that id's output, then fails in generation.
+    String before = readS3(s3a("runs/s3/" + RunOutput.MANIFEST));
+    // The same run id: the rerun works in its staging folder and fails in generation.
     String[] args = {
       "west-of-n",
       "--config",
@@ -356,7 +361,39 @@ class S3PipelineIT {
       "runtime.model-cache-dir=" + dir.resolve("model-cache-failed")
     };
     assertThatThrownBy(() -> run(args)).hasStackTraceContaining("model.onnx");
-    assertThat(existsOnS3(s3a("runs/s3/" + RunOutput.MANIFEST))).isFalse();
-    assertThat(existsOnS3(s3a("runs/s3/" + RunOutput.SUCCESS))).isFalse();
+    assertThat(existsOnS3(s3a("runs/s3/" + RunOutput.SUCCESS))).isTrue();
+    String after = readS3(s3a("runs/s3/" + RunOutput.MANIFEST));
+    assertThat(after).isEqualTo(before);
+    assertListedFilesExist(JSON.readTree(after));
+    try (FileSystem fs = FileSystem.newInstance(URI.create("s3a://" + BUCKET + "/"), hadoop)) {
+      org.apache.hadoop.fs.FileStatus[] failed =
+          fs.globStatus(
+              new org.apache.hadoop.fs.Path(
+                  s3a("runs/" + RunOutput.STAGING_ROOT + "/s3/attempt-*/" + RunOutput.FAILED)));
+      assertThat(failed).as("the failed attempt's marker").hasSize(1);
+      assertThat(
+              fs.exists(
+                  new org.apache.hadoop.fs.Path(
+                      s3a("runs/" + RunOutput.STAGING_ROOT + "/s3/lease.json"))))
+          .as("the lease was released")
+          .isFalse();
+    }
+  }
+
+  /** Manifest-last commit: every data file the manifest lists is on S3 with its listed size. */
+  private void assertListedFilesExist(JsonNode manifest) throws IOException {
+    assertThat(manifest.path("files").path("commit").asText()).isEqualTo("manifest");
+    int listed = 0;
+    try (FileSystem fs = FileSystem.newInstance(URI.create("s3a://" + BUCKET + "/"), hadoop)) {
+      for (String table : List.of("candidates", "pairs", "filtered", "rejects")) {
+        for (JsonNode f : manifest.path("files").path(table)) {
+          org.apache.hadoop.fs.Path p =
+              new org.apache.hadoop.fs.Path(s3a("runs/s3/" + f.path("path").asText()));
+          assertThat(fs.getFileStatus(p).getLen()).isEqualTo(f.path("bytes").asLong());
+          listed++;
+        }
+      }
+    }
+    assertThat(listed).isGreaterThanOrEqualTo(4);
   }
 }

@@ -163,9 +163,13 @@ class ScorePairsAndEvaluateTest {
                 SequenceScorer.Request.of("Explain why the sky is blue.", "The sky is green.")),
             false);
     assertThat(TestSupport.asDouble(first.get("ref_chosen_logps")))
-        .isCloseTo(direct.get(0).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(0).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(0).logprob())));
     assertThat(TestSupport.asDouble(first.get("ref_rejected_logps")))
-        .isCloseTo(direct.get(1).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(1).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(1).logprob())));
     for (Map<String, Object> p : pairs) {
       assertThat(TestSupport.asDouble(p.get("dpo_margin"))).isZero();
       assertThat(p.get("policy_terms")).isEqualTo("reference");
@@ -325,7 +329,8 @@ class ScorePairsAndEvaluateTest {
     assertThat(first.get("rejected")).isEqualTo("Green, surely.<|im_end|>\n");
     assertThat(first.get("response_format")).isEqualTo("chat");
     assertThat(pairs.get(1).get("chosen")).isEqualTo("4<|im_end|>\n");
-    // Scored as rendered: the template's end-of-turn text, no EOS appended.
+    // Scored as rendered, as TRL scores conversational rows: the template's end-of-turn text, no
+    // EOS appended, no special tokens added (one BOS, the template's).
     SequenceScorer scorer =
         new SequenceScorer(
             ExecutorRegistry.instance().decoder(ModelSpec.decoder(llama, EngineOptions.cpu(1))),
@@ -333,14 +338,18 @@ class ScorePairsAndEvaluateTest {
     List<SequenceScorer.Result> direct =
         scorer.score(
             List.of(
-                new SequenceScorer.Request(x, "Blue.<|im_end|>\n", false),
-                new SequenceScorer.Request(x, "Green, surely.<|im_end|>\n", false),
+                SequenceScorer.Request.chat(x, "Blue.<|im_end|>\n"),
+                SequenceScorer.Request.chat(x, "Green, surely.<|im_end|>\n"),
                 SequenceScorer.Request.of(x, "Blue.<|im_end|>\n")),
             false);
     assertThat(TestSupport.asDouble(first.get("ref_chosen_logps")))
-        .isCloseTo(direct.get(0).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(0).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(0).logprob())));
     assertThat(TestSupport.asDouble(first.get("ref_rejected_logps")))
-        .isCloseTo(direct.get(1).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(1).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(1).logprob())));
     assertThat(direct.get(2).logprob()).isLessThan(direct.get(0).logprob() - 1e-3);
     assertThat((String) first.get("px_prompt"))
         .contains(

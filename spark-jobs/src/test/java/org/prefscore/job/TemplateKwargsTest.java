@@ -95,7 +95,13 @@ class TemplateKwargsTest {
     }
     Files.write(input, lines, StandardCharsets.UTF_8);
     TestSupport.Run run =
-        run("west-of-n", input, "won", "chat.template-kwargs={\"enable_thinking\": false}");
+        run(
+            "west-of-n",
+            input,
+            "won",
+            "chat.template-kwargs={\"enable_thinking\": false}",
+            // the rendered prompts as text in pairs (auto would write the messages)
+            "output.pair-format=text");
     List<String> rendered = prompts(run, "pairs", "filtered");
     assertThat(rendered).isNotEmpty();
     for (String p : rendered) {

@@ -64,6 +64,8 @@ public final class TestSupport {
             "sampling.n=4",
             "sampling.temperature=1.0",
             "sampling.max-new-tokens=4",
+            // 4 tokens: nearly every sample stops at max-new-tokens; keep them as candidates.
+            "selection.truncated=keep",
             "progress.interval-seconds=0"));
   }
 

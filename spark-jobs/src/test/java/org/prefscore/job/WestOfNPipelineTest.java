@@ -128,6 +128,8 @@ class WestOfNPipelineTest {
             "--set",
             "sampling.max-new-tokens=8",
             "--set",
+            "selection.truncated=keep",
+            "--set",
             "filter.confidence.quantile=0.5",
             "--set",
             "filter.quantile.relative-error=0",
@@ -159,6 +161,8 @@ class WestOfNPipelineTest {
                 + "min(input_row) AS lo, max(input_row) AS hi FROM (SELECT input_row FROM "
                 + table("pairs")
                 + " UNION ALL SELECT input_row FROM "
+                + table("pairs_conversational")
+                + " UNION ALL SELECT input_row FROM "
                 + table("filtered")
                 + " UNION ALL SELECT input_row FROM "
                 + table("rejects")
@@ -172,6 +176,7 @@ class WestOfNPipelineTest {
     assertThat(acc.path("input_rows").asLong()).isEqualTo(rows);
     assertThat(
             acc.path("pairs").asLong()
+                + acc.path("pairs_conversational").asLong()
                 + acc.path("filtered").asLong()
                 + acc.path("rejects").asLong())
         .isEqualTo(rows);
@@ -309,11 +314,17 @@ class WestOfNPipelineTest {
                 SequenceScorer.Request.of((String) p.get("px_prompt"), (String) p.get("chosen"))),
             false);
     assertThat(TestSupport.asDouble(p.get("ref_chosen_logps")))
-        .isCloseTo(direct.get(0).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(0).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(0).logprob())));
     assertThat(TestSupport.asDouble(p.get("ref_rejected_logps")))
-        .isCloseTo(direct.get(1).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(1).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(1).logprob())));
     assertThat(TestSupport.asDouble(p.get("ref_chosen_logps_px")))
-        .isCloseTo(direct.get(2).logprob(), within(1e-6));
+        .isCloseTo(
+            direct.get(2).logprob(),
+            within(org.prefscore.testing.Fixtures.logprobTolerance(direct.get(2).logprob())));
     assertThat((String) p.get("px_prompt"))
         .startsWith("Please generate a response with a usefulness rating of 100");
     for (Map<String, Object> r : pairs) {
@@ -399,6 +410,8 @@ class WestOfNPipelineTest {
               "--set",
               "sampling.max-new-tokens=8",
               "--set",
+              "selection.truncated=keep",
+              "--set",
               "filter.confidence.quantile=0.5",
               "--set",
               "filter.quantile.relative-error=0",
@@ -442,8 +455,90 @@ class WestOfNPipelineTest {
         .isPositive();
   }
 
+  /**
+   * A run whose configuration does not set spark.sql.shuffle.partitions (only --set flags, as a
+   * user's first run) gets its shuffles sized to its data instead of Spark's 200, writes the same
+   * rows bit for bit as the run with a configured value (DuckDB EXCEPT both ways, every table),
+   * says so in the manifest, and leaves the session's setting as it found it.
+   */
   @Test
-  void rerunWithTheSameRunIdReplacesTheOutputAndAFailedRunLooksIncomplete() throws IOException {
+  void aRunThatSetsNoShufflePartitionsGetsThemSizedToItsDataWithTheSameOutput() {
+    assertThat(run.result().manifest().path("spark").path("shuffle_partitions").asInt())
+        .isEqualTo(2);
+    assertThat(run.result().manifest().path("spark").path("shuffle_partitions_source").asText())
+        .isEqualTo("configured");
+    String before = spark.conf().get(ShufflePartitions.PROPERTY);
+    spark.conf().unset(ShufflePartitions.PROPERTY);
+    TestSupport.Run sized;
+    try {
+      sized =
+          TestSupport.run(
+              spark,
+              "west-of-n",
+              "--set",
+              "input.path=" + input,
+              "--set",
+              "output.path=" + tmp.resolve("out"),
+              "--set",
+              "run.id=r1-sized",
+              "--set",
+              "models.policy=" + TestSupport.model("tiny-llama"),
+              "--set",
+              "models.reward=" + TestSupport.model("tiny-reward"),
+              "--set",
+              "sampling.n=4",
+              "--set",
+              "sampling.temperature=1.0",
+              "--set",
+              "sampling.max-new-tokens=8",
+              "--set",
+              "filter.confidence.quantile=0.5",
+              "--set",
+              "filter.quantile.relative-error=0",
+              "--set",
+              "filter.likelihood.mode=quantile",
+              "--set",
+              "filter.likelihood.quantile=0.1",
+              "--set",
+              "filter.likelihood.normalization=per-token",
+              "--set",
+              "progress.interval-seconds=0");
+      assertThat(spark.conf().contains(ShufflePartitions.PROPERTY)).isFalse();
+    } finally {
+      spark.conf().set(ShufflePartitions.PROPERTY, before);
+    }
+    JsonNode m = sized.result().manifest();
+    assertThat(m.path("spark").path("shuffle_partitions_source").asText())
+        .isEqualTo("sized to the data");
+    assertThat(m.path("spark").path("shuffle_partitions").asInt())
+        .isEqualTo(ShufflePartitions.forRows(rows * 4, spark.sparkContext().defaultParallelism()))
+        .isLessThan(200);
+    String other = sized.result().outputPath();
+    for (String t : List.of("candidates", "pairs", "filtered", "rejects")) {
+      for (String[] ab :
+          List.of(
+              new String[] {table(t), TestSupport.parquet(other, t)},
+              new String[] {TestSupport.parquet(other, t), table(t)})) {
+        List<Map<String, Object>> diff =
+            TestSupport.duckdb(
+                "SELECT count(*) AS n FROM (SELECT * FROM "
+                    + ab[0]
+                    + " EXCEPT ALL SELECT * FROM "
+                    + ab[1]
+                    + ")");
+        assertThat(TestSupport.asLong(diff.get(0).get("n"))).as(t).isZero();
+      }
+      assertThat(
+              TestSupport.asLong(
+                  TestSupport.duckdb("SELECT count(*) AS n FROM " + table(t)).get(0).get("n")))
+          .as(t)
+          .isPositive();
+    }
+  }
+
+  @Test
+  void rerunWithTheSameRunIdReplacesTheOutputAndAFailedRerunKeepsThePreviousOne()
+      throws IOException {
     String out = tmp.resolve("rerun").toString();
     String[] base = {
       "west-of-n",
@@ -461,6 +556,8 @@ class WestOfNPipelineTest {
       "sampling.n=2",
       "--set",
       "sampling.max-new-tokens=4",
+      "--set",
+      "selection.truncated=keep",
       "--set",
       "input.limit=3",
       "--set",
@@ -490,7 +587,8 @@ class WestOfNPipelineTest {
     assertThat(dir.resolve("_SUCCESS")).exists();
 
     // A reward directory that passed the driver's check and then broke (overwritten while the
-    // session started): the run fails on the executors, after the old output is gone.
+    // session started): the run fails on the executors, in its staging folder; the previous
+    // output stays complete and readable, the failed staging folder says it failed.
     Path reward = tmp.resolve("reward-that-breaks");
     Files.createDirectories(reward);
     try (java.util.stream.Stream<Path> files =
@@ -520,7 +618,32 @@ class WestOfNPipelineTest {
                     }))
         .isNotInstanceOf(ConfigException.class)
         .hasStackTraceContaining("model.onnx");
-    assertThat(dir.resolve("_SUCCESS")).doesNotExist();
-    assertThat(dir.resolve("manifest.json")).doesNotExist();
+    assertThat(dir.resolve("_SUCCESS")).exists();
+    JsonNode kept = JSON.readTree(dir.resolve("manifest.json").toFile());
+    assertThat(kept.path("started_at").asText())
+        .isEqualTo(second.result().manifest().path("started_at").asText());
+    assertThat(
+            TestSupport.duckdb(
+                    "SELECT count(*) AS n FROM "
+                        + TestSupport.parquet(dir.toString(), "pairs")
+                        + "")
+                .get(0)
+                .get("n"))
+        .isEqualTo(kept.path("accounting").path("pairs").asLong());
+    Path area = Path.of(out, "_prefscore-staging", "same");
+    List<Path> failed;
+    try (java.util.stream.Stream<Path> attempts = Files.list(area)) {
+      failed =
+          attempts
+              .filter(a -> a.getFileName().toString().startsWith("attempt-"))
+              .map(a -> a.resolve("_FAILED"))
+              .filter(Files::exists)
+              .toList();
+    }
+    assertThat(failed).hasSize(1);
+    assertThat(Files.readString(failed.get(0)))
+        .contains("\"status\":\"FAILED\"")
+        .contains("model.onnx");
+    assertThat(area.resolve("lease.json")).as("the failed run released its lease").doesNotExist();
   }
 }

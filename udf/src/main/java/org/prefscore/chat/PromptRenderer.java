@@ -202,6 +202,41 @@ public final class PromptRenderer {
     return new RenderedTurns(prompt, pxPrompt, texts[0], texts[1]);
   }
 
+  /**
+   * TRL's conversational renderings of a conversation and plain assistant responses to it (a
+   * West-of-N pair of a chat prompt): x and p ⊕ x rendered with {@code add_generation_prompt=true},
+   * and for each response the conversation (and its p ⊕ x form) + {@code {"role": "assistant",
+   * "content": response}} rendered without it. TRL tokenizes these (without special tokens) and
+   * takes the response's ids as the joint ids past the prompt's.
+   *
+   * @throws RenderException when a rendering fails
+   */
+  public Conversation renderConversation(List<ChatMessage> messages, List<String> responses) {
+    ChatTemplate template = template();
+    List<ChatMessage> augmented = augmented(messages);
+    try {
+      String x = template.render(messages, true, copy(templateKwargs));
+      String px = template.render(augmented, true, copy(templateKwargs));
+      List<String> full = new ArrayList<>(responses.size());
+      List<String> fullPx = new ArrayList<>(responses.size());
+      for (String response : responses) {
+        List<ChatMessage> turn = List.of(ChatMessage.assistant(response));
+        full.add(template.render(concat(messages, turn), false, copy(templateKwargs)));
+        fullPx.add(template.render(concat(augmented, turn), false, copy(templateKwargs)));
+      }
+      return new Conversation(x, px, List.copyOf(full), List.copyOf(fullPx));
+    } catch (RuntimeException e) {
+      throw new RenderException("chat template failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The renderings of {@link #renderConversation}: x, p ⊕ x, and per response the conversation +
+   * that response after x and after p ⊕ x.
+   */
+  public record Conversation(
+      String prompt, String pxPrompt, List<String> full, List<String> fullPx) {}
+
   /** The conversation with p and the separator put in front of its last user message. */
   private List<ChatMessage> augmented(List<ChatMessage> messages) {
     int lastUser = -1;

@@ -83,9 +83,13 @@ public final class ExecutorRegistry {
     return (RewardModel) models.computeIfAbsent(spec, ModelLoader::loadReward);
   }
 
-  /** The files of the model directory {@code localDirectory}, read on first use (no graph). */
-  public ModelFiles modelFiles(String localDirectory) {
-    return files.computeIfAbsent(localDirectory, d -> ModelFiles.read(Path.of(d)));
+  /**
+   * The files of the model directory {@code localDirectory} with its graph {@code onnxFile} ({@link
+   * org.prefscore.runtime.OnnxGraphs#choose}), read on first use (the graph is not opened).
+   */
+  public ModelFiles modelFiles(String localDirectory, String onnxFile) {
+    return files.computeIfAbsent(
+        localDirectory + "\n" + onnxFile, k -> ModelFiles.read(Path.of(localDirectory), onnxFile));
   }
 
   /**

@@ -22,5 +22,11 @@ public enum NoPairReason {
    * The reward model refused some of the prompt's samples (too long for it) and fewer than two have
    * a reward; see {@link WestOfNSelector#select(String, List, int)}.
    */
-  REWARD_REFUSED
+  REWARD_REFUSED,
+  /**
+   * Samples that stopped at max-new-tokens (finish reason LENGTH) are not candidates ({@code
+   * selection.truncated=exclude}) and fewer than two complete distinct responses are left; see
+   * {@link WestOfNSelector#selectComplete(String, List, int, int)}.
+   */
+  FEWER_THAN_TWO_COMPLETE_SAMPLES
 }

@@ -39,6 +39,35 @@ public final class WestOfNSelector implements Serializable {
     return select(scored);
   }
 
+  /**
+   * Selection over one prompt's complete samples when {@code truncated} others, which stopped at
+   * max-new-tokens, were left out (they are no candidates): {@link #select(String, List, int)} over
+   * {@code complete}, except that a {@link NoPairReason#FEWER_THAN_TWO_DISTINCT_RESPONSES} is
+   * reported as {@link NoPairReason#FEWER_THAN_TWO_COMPLETE_SAMPLES} when any sample was left out
+   * (the truncation, not the policy's lack of diversity, left too few).
+   *
+   * @param complete the samples with a reward that finished (EOS or a stop string)
+   * @param truncated samples left out because they stopped at max-new-tokens
+   * @param refused samples the reward model refused
+   */
+  public Selection selectComplete(
+      String promptId, List<Candidate> complete, int truncated, int refused) {
+    if (complete.isEmpty() && truncated > 0) {
+      return new NoPair(promptId, NoPairReason.FEWER_THAN_TWO_COMPLETE_SAMPLES, 0, 0);
+    }
+    Selection s = select(promptId, complete, refused);
+    if (truncated > 0
+        && s instanceof NoPair n
+        && n.reason() == NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES) {
+      return new NoPair(
+          promptId,
+          NoPairReason.FEWER_THAN_TWO_COMPLETE_SAMPLES,
+          n.distinctCandidates(),
+          n.duplicatesRemoved());
+    }
+    return s;
+  }
+
   /** Selection over all candidates of one prompt, as described above. */
   public Selection select(List<Candidate> candidates) {
     CandidatePool pool = CandidatePool.of(candidates);

@@ -13,6 +13,14 @@ public final class LogMath {
         max = values[i];
       }
     }
+    return logSumExp(values, offset, length, max);
+  }
+
+  /**
+   * {@link #logSumExp(float[], int, int)} when the caller already knows {@code max}, the largest of
+   * the values: the same result, bit for bit, one pass fewer.
+   */
+  public static double logSumExp(float[] values, int offset, int length, float max) {
     if (max == Float.NEGATIVE_INFINITY) {
       return Double.NEGATIVE_INFINITY;
     }

@@ -143,6 +143,8 @@ public final class ModelCheck {
               + files.eosTokenIds()
               + ", context "
               + files.contextWindow()
+              + ", graph "
+              + graphName(files)
               + "; a prefill and a decode step ran");
     }
   }
@@ -203,6 +205,8 @@ public final class ModelCheck {
               + files.tokenizerVocabSize()
               + " ids, context "
               + files.contextWindow()
+              + ", graph "
+              + graphName(files)
               + "; two texts scored");
     }
   }
@@ -230,5 +234,13 @@ public final class ModelCheck {
             "the " + pass + " gives NaN logits (row " + (i / width) + ", id " + (i % width) + ")");
       }
     }
+  }
+
+  /**
+   * The graph's path in its directory, with {@code /} ({@code model.onnx}, {@code
+   * onnx/model_fp16.onnx}).
+   */
+  private static String graphName(ModelFiles files) {
+    return files.directory().relativize(files.onnxFile()).toString().replace('\\', '/');
   }
 }

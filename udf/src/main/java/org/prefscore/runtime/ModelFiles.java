@@ -19,7 +19,8 @@ import java.util.Set;
  * parsing: no engine is involved. Every problem names the file it was found in.
  *
  * @param directory the model directory
- * @param onnxFile the graph, {@code model.onnx}
+ * @param onnxFile the graph: {@code model.onnx} at the top or a {@code *.onnx} under {@code onnx/}
+ *     ({@link OnnxGraphs#choose})
  * @param tokenizerFile {@code tokenizer.json}
  * @param modelType {@code model_type} from config.json (e.g. gpt2, gpt_neox, llama)
  * @param contextWindow maximum positions the model was built for
@@ -54,13 +55,28 @@ public record ModelFiles(
   private static final List<String> CONTEXT_KEYS =
       List.of("max_position_embeddings", "n_positions", "max_seq_len", "n_ctx", "seq_length");
 
-  /** Reads and checks a model directory. */
+  /** Reads and checks a model directory that holds one ONNX graph. */
   public static ModelFiles read(Path directory) {
+    return read(directory, "");
+  }
+
+  /**
+   * Reads and checks a model directory.
+   *
+   * @param onnxFile which graph ({@link OnnxGraphs#choose}): a path relative to the directory or a
+   *     file name; empty: the directory's only graph
+   */
+  public static ModelFiles read(Path directory, String onnxFile) {
     if (!Files.isDirectory(directory)) {
       throw new ModelLoadException(directory, "model directory does not exist");
     }
     Path configFile = require(directory.resolve("config.json"), "model configuration");
-    Path onnxFile = require(directory.resolve("model.onnx"), "ONNX graph");
+    Path graph;
+    try {
+      graph = directory.resolve(OnnxGraphs.choose(OnnxGraphs.list(directory), onnxFile));
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(directory, e.getMessage());
+    }
     Path tokenizerFile = require(directory.resolve("tokenizer.json"), "tokenizer");
     JsonNode config = readJson(configFile);
     JsonNode generation = readOptionalJson(directory.resolve("generation_config.json"));
@@ -137,7 +153,7 @@ public record ModelFiles(
 
     return new ModelFiles(
         directory,
-        onnxFile,
+        graph,
         tokenizerFile,
         modelType,
         context,

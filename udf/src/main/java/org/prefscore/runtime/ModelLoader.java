@@ -22,7 +22,7 @@ public final class ModelLoader {
   public static LanguageModel loadDecoder(ModelSpec spec) {
     requireKind(spec, ModelSpec.Kind.DECODER);
     long start = System.nanoTime();
-    ModelFiles files = ModelFiles.read(Path.of(spec.directory()));
+    ModelFiles files = ModelFiles.read(Path.of(spec.directory()), spec.onnxFile());
     TextTokenizer tokenizer = HfTokenizer.load(files.tokenizerFile());
     try {
       checkSpecialTokens(files, tokenizer);
@@ -45,7 +45,7 @@ public final class ModelLoader {
   public static RewardModel loadReward(ModelSpec spec) {
     requireKind(spec, ModelSpec.Kind.REWARD);
     long start = System.nanoTime();
-    ModelFiles files = ModelFiles.read(Path.of(spec.directory()));
+    ModelFiles files = ModelFiles.read(Path.of(spec.directory()), spec.onnxFile());
     TextTokenizer tokenizer = HfTokenizer.load(files.tokenizerFile());
     try {
       checkSpecialTokens(files, tokenizer);

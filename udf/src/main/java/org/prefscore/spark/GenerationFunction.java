@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
+import org.prefscore.chat.ChatMessage;
 import org.prefscore.chat.PromptRenderer;
 import org.prefscore.executor.Chunks;
 import org.prefscore.executor.ExecutorRegistry;
@@ -60,7 +61,8 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         // The task's cores sample the rows of a step between forward passes, as many as the engine
         // may use inside one (runtime.intra-op-threads; 0, "ONNX Runtime decides": one).
         int samplingThreads = Math.max(1, settings.policy().engine().intraOpThreads());
-        GenerationOptions options = GenerationOptions.of(settings.tokenBudget());
+        GenerationOptions options =
+            GenerationOptions.of(settings.tokenBudget()).withLogitsBytes(settings.logitsBytes());
         if (samplingThreads > 1) {
           options = options.withSamplingThreads(samplingThreads, registry.samplingPool());
         }
@@ -75,13 +77,15 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
       List<Row> out = new ArrayList<>();
       List<Row> rendered = new ArrayList<>();
       List<PromptRenderer.Rendered> texts = new ArrayList<>();
+      List<List<ChatMessage>> conversations = new ArrayList<>();
       List<SampleGenerator.Request> requests = new ArrayList<>();
       for (Row row : chunk) {
         try {
-          PromptRenderer.Rendered r =
-              renderer.render(Rows.get(row, OutputSchema.PROMPT), InputMessages.of(row));
+          List<ChatMessage> messages = conversation(row);
+          PromptRenderer.Rendered r = renderer.render(Rows.get(row, OutputSchema.PROMPT), messages);
           rendered.add(row);
           texts.add(r);
+          conversations.add(messages);
           requests.add(
               new SampleGenerator.Request(Rows.get(row, OutputSchema.PROMPT_ID), r.prompt()));
         } catch (PromptRenderer.RenderException | IllegalArgumentException e) {
@@ -135,6 +139,11 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
                   .set(OutputSchema.PROMPT_ID, s.promptId())
                   .set(OutputSchema.PROMPT, carriesPrompt ? texts.get(i).prompt() : null)
                   .set(OutputSchema.PX_PROMPT, carriesPrompt ? texts.get(i).pxPrompt() : null)
+                  .set(
+                      OutputSchema.MESSAGES,
+                      carriesPrompt && settings.pairFormat() != PairFormat.TEXT
+                          ? InputMessages.rows(conversations.get(i))
+                          : null)
                   .set(OutputSchema.SAMPLE_INDEX, s.sampleIndex())
                   .set(OutputSchema.SEED, s.seed())
                   .set(OutputSchema.TEXT, s.text())
@@ -156,6 +165,18 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
       settings.counters().promptsGenerated.add(chunk.size());
       ExecutorRegistry.instance().progress().prompts.addAndGet(chunk.size());
       return out;
+    }
+
+    /**
+     * The row's conversation, or null for a plain prompt; with {@link PairFormat#CONVERSATIONAL} a
+     * plain prompt becomes one user message.
+     */
+    private List<ChatMessage> conversation(Row row) {
+      List<ChatMessage> messages = InputMessages.of(row);
+      if (messages == null && settings.pairFormat() == PairFormat.CONVERSATIONAL) {
+        return List.of(ChatMessage.user(Rows.get(row, OutputSchema.PROMPT)));
+      }
+      return messages;
     }
 
     private Row reject(Row prompt, PromptRenderer.Rendered text, String reason, String detail) {

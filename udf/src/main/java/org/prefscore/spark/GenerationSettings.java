@@ -15,6 +15,7 @@ import org.prefscore.runtime.ModelSpec;
  * @param sampling N, temperature, ...
  * @param runSeed the run seed every sample seed derives from
  * @param tokenBudget the runtime's token budget per forward pass
+ * @param logitsBytes the runtime's bound on one forward pass's logits (runtime.logits-budget-mb)
  * @param promptsPerCall prompts handed to one SampleGenerator call
  * @param refinement p and its separator, to render p ⊕ x next to x
  * @param templateKwargs chat template keyword arguments for every rendering (chat.template-kwargs):
@@ -22,6 +23,7 @@ import org.prefscore.runtime.ModelSpec;
  * @param counters accumulators
  * @param placement where executors load the models from (local copies of remote directories) and on
  *     which GPU
+ * @param pairFormat output.pair-format: which prompts are sampled and carried as conversations
  */
 public record GenerationSettings(
     ModelSpec policy,
@@ -29,15 +31,46 @@ public record GenerationSettings(
     SamplingSettings sampling,
     long runSeed,
     long tokenBudget,
+    long logitsBytes,
     int promptsPerCall,
     RefinementPrompt refinement,
     Map<String, Object> templateKwargs,
     PipelineCounters counters,
-    ModelPlacement placement)
+    ModelPlacement placement,
+    PairFormat pairFormat)
     implements Serializable {
 
   public GenerationSettings {
     placement = placement == null ? ModelPlacement.defaults() : placement;
     templateKwargs = PromptRenderer.checked(templateKwargs);
+    pairFormat = pairFormat == null ? PairFormat.AUTO : pairFormat;
+  }
+
+  /** With {@link PairFormat#AUTO}. */
+  public GenerationSettings(
+      ModelSpec policy,
+      ModelSpec reward,
+      SamplingSettings sampling,
+      long runSeed,
+      long tokenBudget,
+      long logitsBytes,
+      int promptsPerCall,
+      RefinementPrompt refinement,
+      Map<String, Object> templateKwargs,
+      PipelineCounters counters,
+      ModelPlacement placement) {
+    this(
+        policy,
+        reward,
+        sampling,
+        runSeed,
+        tokenBudget,
+        logitsBytes,
+        promptsPerCall,
+        refinement,
+        templateKwargs,
+        counters,
+        placement,
+        PairFormat.AUTO);
   }
 }

@@ -60,4 +60,21 @@ public final class InputMessages {
     }
     return messages;
   }
+
+  /**
+   * {@code messages} as the value of an {@link OutputSchema#MESSAGES_TYPE} column of a row that a
+   * Row encoder serializes (a Scala Seq of {@link OutputSchema#MESSAGE} rows); null for null.
+   */
+  public static scala.collection.Seq<Row> rows(List<ChatMessage> messages) {
+    if (messages == null) {
+      return null;
+    }
+    List<Row> rows = new ArrayList<>(messages.size());
+    for (ChatMessage m : messages) {
+      rows.add(
+          new org.apache.spark.sql.catalyst.expressions.GenericRowWithSchema(
+              new Object[] {m.role(), m.content()}, OutputSchema.MESSAGE));
+    }
+    return scala.collection.JavaConverters.asScalaBuffer(rows).toList();
+  }
 }

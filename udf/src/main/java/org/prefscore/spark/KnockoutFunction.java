@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.prefscore.chat.ChatTemplate;
@@ -75,13 +77,20 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     final Row any;
     final String query;
     final KnockoutTournament tournament;
+    final Map<Integer, Row> byIndex;
     String refused;
 
-    Entry(Row carrier, Row any, String query, KnockoutTournament tournament) {
+    Entry(
+        Row carrier,
+        Row any,
+        String query,
+        KnockoutTournament tournament,
+        Map<Integer, Row> byIndex) {
       this.carrier = carrier;
       this.any = any;
       this.query = query;
       this.tournament = tournament;
+      this.byIndex = byIndex;
     }
 
     boolean active() {
@@ -196,8 +205,10 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
   private Entry entry(String promptId, List<Row> samples) {
     Row carrier = null;
     List<Candidate> candidates = new ArrayList<>(samples.size());
+    Map<Integer, Row> byIndex = new TreeMap<>();
     for (Row s : samples) {
       int index = Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX);
+      byIndex.put(index, s);
       if (index == 0) {
         carrier = s;
       }
@@ -217,7 +228,7 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     }
     KnockoutTournament t =
         KnockoutTournament.start(candidates, bracketSeed(settings.runSeed(), promptId));
-    return new Entry(carrier, samples.get(0), Rows.get(carrier, OutputSchema.PROMPT), t);
+    return new Entry(carrier, samples.get(0), Rows.get(carrier, OutputSchema.PROMPT), t, byIndex);
   }
 
   private static Row row(Entry e) {
@@ -227,7 +238,8 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
             .set(OutputSchema.PROMPT_ID, t.promptId())
             .set(OutputSchema.INPUT_ROW, Rows.get(e.any, OutputSchema.INPUT_ROW))
             .set(OutputSchema.PROMPT, Rows.get(e.carrier, OutputSchema.PROMPT))
-            .set(OutputSchema.PX_PROMPT, Rows.get(e.carrier, OutputSchema.PX_PROMPT));
+            .set(OutputSchema.PX_PROMPT, Rows.get(e.carrier, OutputSchema.PX_PROMPT))
+            .set(OutputSchema.MESSAGES, Rows.get(e.carrier, OutputSchema.MESSAGES));
     if (e.refused != null) {
       return out.set(OutputSchema.REJECT_STAGE, STAGE)
           .set(OutputSchema.REJECT_REASON, JUDGE_REFUSED)
@@ -244,7 +256,7 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
           .build();
     }
     PreferencePair pair = (PreferencePair) selection;
-    return WestOfNGroupFunction.pairFields(out, pair)
+    return WestOfNGroupFunction.pairFields(out, pair, e.byIndex, e.carrier)
         .set(OutputSchema.REWARD_CHOSEN, null)
         .set(OutputSchema.REWARD_REJECTED, null)
         .set(OutputSchema.KNOCKOUT_BRACKET, bracketColumn(t))

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
@@ -53,6 +54,8 @@ public final class OutputSchema {
   public static final String REJECTED_SEED = "rejected_seed";
   public static final String CHOSEN_TOKENS = "chosen_tokens";
   public static final String REJECTED_TOKENS = "rejected_tokens";
+  public static final String CHOSEN_FINISH_REASON = "chosen_finish_reason";
+  public static final String REJECTED_FINISH_REASON = "rejected_finish_reason";
   public static final String REWARD_CHOSEN = "reward_chosen";
   public static final String REWARD_REJECTED = "reward_rejected";
   public static final String CONFIDENCE = "confidence";
@@ -99,6 +102,12 @@ public final class OutputSchema {
    * appended.
    */
   public static final String RESPONSE_FORMAT_CHAT = "chat";
+
+  /**
+   * Value of {@link #RESPONSE_FORMAT} for a west-of-n pair of a conversation: written to {@code
+   * pairs_conversational} in TRL's conversational format and scored as TRL scores it.
+   */
+  public static final String RESPONSE_FORMAT_CONVERSATIONAL = "conversational";
 
   /** Value of {@link #POLICY_TERMS} when a policy checkpoint scored the pair. */
   public static final String POLICY_TERMS_CHECKPOINT = "checkpoint";
@@ -172,13 +181,21 @@ public final class OutputSchema {
           field(
               RESPONSE_FORMAT,
               STRING,
-              "text: chosen/rejected are plain text, scored with the EOS token appended; chat: they are assistant turns as the chat template renders them after x (input.response-format=messages), scored as they are"),
+              "text: chosen/rejected are plain text, scored with the EOS token appended (unless they end with it); chat: they are assistant turns as the chat template renders them after x (input.response-format=messages), scored as they are; conversational: prompt/chosen/rejected are messages (table pairs_conversational), scored as TRL scores conversational data"),
           field(CHOSEN_SAMPLE_INDEX, INT, "sample index of y+ (west-of-n; null otherwise)"),
           field(REJECTED_SAMPLE_INDEX, INT, "sample index of y- (west-of-n; null otherwise)"),
           field(CHOSEN_SEED, LONG, "seed of y+ (west-of-n; null otherwise)"),
           field(REJECTED_SEED, LONG, "seed of y- (west-of-n; null otherwise)"),
           field(CHOSEN_TOKENS, INT, "generated tokens of y+ (west-of-n; null otherwise)"),
           field(REJECTED_TOKENS, INT, "generated tokens of y- (west-of-n; null otherwise)"),
+          field(
+              CHOSEN_FINISH_REASON,
+              STRING,
+              "why sampling y+ stopped: EOS, STOP or LENGTH (max-new-tokens; see selection.truncated) (west-of-n; null otherwise)"),
+          field(
+              REJECTED_FINISH_REASON,
+              STRING,
+              "why sampling y- stopped: EOS, STOP or LENGTH (west-of-n; null otherwise)"),
           field(REWARD_CHOSEN, DOUBLE, "r(x, y+) of models.reward (west-of-n; null otherwise)"),
           field(REWARD_REJECTED, DOUBLE, "r(x, y-) of models.reward (west-of-n; null otherwise)"),
           field(
@@ -265,6 +282,13 @@ public final class OutputSchema {
    */
   public static final StructType PAIRS = struct(PAIR_FIELDS);
 
+  /**
+   * {@code pairs_conversational}: the pairs of chat prompts in TRL's conversational preference
+   * format (west-of-n): {@code prompt} is the conversation, {@code chosen} / {@code rejected} are
+   * one assistant turn each; every other column as in {@link #PAIRS}.
+   */
+  public static final StructType PAIRS_CONVERSATIONAL = conversational(PAIR_FIELDS);
+
   /** {@code filtered}: West-of-N pairs a filter dropped (not scored: Sr-DPO columns are null). */
   public static final StructType FILTERED =
       PAIRS.add(
@@ -309,6 +333,7 @@ public final class OutputSchema {
           .add(field(INPUT_ROW, LONG, ""))
           .add(field(PROMPT, STRING, ""))
           .add(field(PX_PROMPT, STRING, ""))
+          .add(new StructField(MESSAGES, MESSAGES_TYPE, true, Metadata.empty()))
           .add(field(REJECT_STAGE, STRING, ""))
           .add(field(REJECT_REASON, STRING, ""))
           .add(field(REJECT_DETAIL, STRING, ""));
@@ -316,6 +341,7 @@ public final class OutputSchema {
   /** Internal: a pair on its way through selection, filtering and scoring. */
   public static final StructType PAIR_WORK =
       FILTERED
+          .add(new StructField(MESSAGES, MESSAGES_TYPE, true, Metadata.empty()))
           .add(field(REJECT_STAGE, STRING, ""))
           .add(field(REJECT_REASON, STRING, ""))
           .add(field(REJECT_DETAIL, STRING, ""));
@@ -325,6 +351,7 @@ public final class OutputSchema {
     Map<String, StructType> tables = new LinkedHashMap<>();
     tables.put("candidates", CANDIDATES);
     tables.put("pairs", PAIRS);
+    tables.put("pairs_conversational", PAIRS_CONVERSATIONAL);
     tables.put("filtered", FILTERED);
     tables.put("rejects", REJECTS);
     return tables;
@@ -337,6 +364,24 @@ public final class OutputSchema {
       names.add(f.name());
     }
     return names;
+  }
+
+  private static StructType conversational(List<StructField> fields) {
+    List<StructField> out = new ArrayList<>();
+    for (StructField f : fields) {
+      String doc =
+          switch (f.name()) {
+            case PROMPT -> "x: the conversation (TRL's conversational prompt)";
+            case CHOSEN -> "y+: [{\"role\": \"assistant\", \"content\": ...}] (TRL's chosen)";
+            case REJECTED -> "y-: [{\"role\": \"assistant\", \"content\": ...}] (TRL's rejected)";
+            default -> null;
+          };
+      out.add(
+          doc == null
+              ? f
+              : new StructField(f.name(), MESSAGES_TYPE, true, Metadata.empty()).withComment(doc));
+    }
+    return struct(out);
   }
 
   private static StructField field(String name, DataType type, String doc) {

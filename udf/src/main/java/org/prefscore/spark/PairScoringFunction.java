@@ -3,12 +3,16 @@ package org.prefscore.spark;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Supplier;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
+import org.prefscore.chat.ChatMessage;
+import org.prefscore.chat.PromptRenderer;
 import org.prefscore.executor.Chunks;
 import org.prefscore.executor.ExecutorRegistry;
 import org.prefscore.method.PreferenceLogprobs;
 import org.prefscore.method.SrDpoTerms;
+import org.prefscore.runtime.LanguageModel;
 import org.prefscore.runtime.ModelSpec;
 import org.prefscore.runtime.score.SequenceScorer;
 
@@ -20,9 +24,11 @@ import org.prefscore.runtime.score.SequenceScorer;
  * terms (π = π_ref: margins and Δ are exactly 0) and {@code policy_terms} says {@code reference}.
  *
  * <p>Log-probs follow TRL's DPOTrainer tokenization ({@link SequenceScorer}): EOS appended to text
- * responses, not to chat turns ({@code response_format}). A pair any term of which the runtime
- * refuses (SEQUENCE_TOO_LONG, EMPTY_PROMPT) becomes a reject of stage {@code score} naming the
- * model and the term.
+ * responses (unless they end with it), not to chat turns ({@code response_format}); a
+ * conversational pair (west-of-n, a chat prompt) is rendered again with the reference's chat
+ * template, as TRL renders conversational data, and a rendering that fails is a CHAT_TEMPLATE_ERROR
+ * reject. A pair any term of which the runtime refuses (SEQUENCE_TOO_LONG, EMPTY_PROMPT) becomes a
+ * reject of stage {@code score} naming the model and the term.
  */
 public final class PairScoringFunction implements MapPartitionsFunction<Row, Row> {
 
@@ -46,6 +52,7 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
   private final class Worker {
     private SequenceScorer reference;
     private SequenceScorer checkpoint;
+    private PromptRenderer renderer;
 
     List<Row> process(List<Row> chunk) {
       if (reference == null) {
@@ -53,32 +60,58 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
         checkpoint = settings.checkpoint() == null ? null : scorer(settings.checkpoint());
       }
       List<SequenceScorer.Request> requests = new ArrayList<>(4 * chunk.size());
+      List<Row> rows = new ArrayList<>(chunk.size());
+      List<Row> out = new ArrayList<>(chunk.size());
       for (Row row : chunk) {
-        String x = Rows.get(row, OutputSchema.PROMPT);
-        String px = Rows.get(row, OutputSchema.PX_PROMPT);
-        String chosen = Rows.get(row, OutputSchema.CHOSEN);
-        String rejected = Rows.get(row, OutputSchema.REJECTED);
-        // Chat turns end with the template's end-of-turn text: no EOS appended (TRL's convention).
-        boolean eos =
-            !OutputSchema.RESPONSE_FORMAT_CHAT.equals(Rows.get(row, OutputSchema.RESPONSE_FORMAT));
-        requests.add(new SequenceScorer.Request(x, chosen, eos));
-        requests.add(new SequenceScorer.Request(x, rejected, eos));
-        requests.add(new SequenceScorer.Request(px, chosen, eos));
-        requests.add(new SequenceScorer.Request(px, rejected, eos));
+        try {
+          requests.addAll(requests(row));
+          rows.add(row);
+        } catch (PromptRenderer.RenderException | IllegalArgumentException e) {
+          out.add(
+              Rows.of(OutputSchema.PAIR_WORK)
+                  .copyFrom(row)
+                  .set(OutputSchema.REJECT_STAGE, STAGE)
+                  .set(OutputSchema.REJECT_REASON, "CHAT_TEMPLATE_ERROR")
+                  .set(OutputSchema.REJECT_DETAIL, e.getMessage())
+                  .build());
+        }
       }
       List<SequenceScorer.Result> ref = timed(reference, requests);
       List<SequenceScorer.Result> ckpt = checkpoint == null ? null : timed(checkpoint, requests);
-      List<Row> out = new ArrayList<>(chunk.size());
-      for (int k = 0; k < chunk.size(); k++) {
+      for (int k = 0; k < rows.size(); k++) {
         out.add(
             row(
-                chunk.get(k),
+                rows.get(k),
                 ref.subList(4 * k, 4 * k + 4),
                 ckpt == null ? null : ckpt.subList(4 * k, 4 * k + 4)));
       }
       settings.counters().pairsScored.add(chunk.size());
       ExecutorRegistry.instance().progress().pairs.addAndGet(chunk.size());
       return out;
+    }
+
+    private List<SequenceScorer.Request> requests(Row row) {
+      return terms(
+          Rows.get(row, OutputSchema.RESPONSE_FORMAT),
+          Rows.get(row, OutputSchema.PROMPT),
+          Rows.get(row, OutputSchema.PX_PROMPT),
+          Rows.get(row, OutputSchema.CHOSEN),
+          Rows.get(row, OutputSchema.REJECTED),
+          InputMessages.of(row, OutputSchema.MESSAGES),
+          this::renderer);
+    }
+
+    private PromptRenderer renderer() {
+      if (renderer == null) {
+        ExecutorRegistry registry = ExecutorRegistry.instance();
+        LanguageModel model = registry.decoder(settings.placement().resolve(settings.reference()));
+        renderer =
+            new PromptRenderer(
+                () -> registry.chatTemplate(model.files()),
+                settings.refinement(),
+                settings.templateKwargs());
+      }
+      return renderer;
     }
 
     private Row row(Row pair, List<SequenceScorer.Result> ref, List<SequenceScorer.Result> ckpt) {
@@ -181,6 +214,56 @@ public final class PairScoringFunction implements MapPartitionsFunction<Row, Row
       settings.counters().prefixMismatches.add(scorer.prefixMismatches() - mismatches);
       return results;
     }
+  }
+
+  /**
+   * The four terms of a pair, (x, y+), (x, y-), (p⊕x, y+), (p⊕x, y-), tokenized as TRL's DPOTrainer
+   * tokenizes a row of that {@code response_format}.
+   *
+   * <ul>
+   *   <li>{@code conversational}: the conversation and the conversation + each response as an
+   *       assistant turn, rendered by {@code renderer} (the reference's chat template), tokenized
+   *       without special tokens; the response ids are the joint ids past the prompt's.
+   *   <li>{@code chat}: rendered turns after a rendered prompt (their end-of-turn text included):
+   *       no EOS appended, no special tokens added.
+   *   <li>otherwise plain text: EOS appended unless the response ends with it, special tokens
+   *       added.
+   * </ul>
+   *
+   * @param messages the conversation ({@code conversational} only)
+   */
+  static List<SequenceScorer.Request> terms(
+      String format,
+      String x,
+      String px,
+      String chosen,
+      String rejected,
+      List<ChatMessage> messages,
+      Supplier<PromptRenderer> renderer) {
+    if (OutputSchema.RESPONSE_FORMAT_CONVERSATIONAL.equals(format)) {
+      if (messages == null) {
+        throw new IllegalArgumentException("a conversational pair without its messages");
+      }
+      PromptRenderer.Conversation c =
+          renderer.get().renderConversation(messages, List.of(chosen, rejected));
+      return List.of(
+          SequenceScorer.Request.conversation(c.prompt(), c.full().get(0)),
+          SequenceScorer.Request.conversation(c.prompt(), c.full().get(1)),
+          SequenceScorer.Request.conversation(c.pxPrompt(), c.fullPx().get(0)),
+          SequenceScorer.Request.conversation(c.pxPrompt(), c.fullPx().get(1)));
+    }
+    if (OutputSchema.RESPONSE_FORMAT_CHAT.equals(format)) {
+      return List.of(
+          SequenceScorer.Request.chat(x, chosen),
+          SequenceScorer.Request.chat(x, rejected),
+          SequenceScorer.Request.chat(px, chosen),
+          SequenceScorer.Request.chat(px, rejected));
+    }
+    return List.of(
+        SequenceScorer.Request.of(x, chosen),
+        SequenceScorer.Request.of(x, rejected),
+        SequenceScorer.Request.of(px, chosen),
+        SequenceScorer.Request.of(px, rejected));
   }
 
   private SequenceScorer scorer(ModelSpec spec) {

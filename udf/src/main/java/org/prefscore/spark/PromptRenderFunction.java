@@ -66,7 +66,7 @@ public final class PromptRenderFunction implements MapPartitionsFunction<Row, Ro
       if (renderer == null) {
         String local = placement.localDirectory(templateModel.directory());
         ExecutorRegistry registry = ExecutorRegistry.instance();
-        ModelFiles files = registry.modelFiles(local);
+        ModelFiles files = registry.modelFiles(local, templateModel.onnxFile());
         renderer =
             new PromptRenderer(() -> registry.chatTemplate(files), refinement, templateKwargs);
       }

@@ -1,7 +1,10 @@
 package org.prefscore.spark;
 
 import java.io.Serializable;
+import java.util.Map;
+import org.prefscore.chat.PromptRenderer;
 import org.prefscore.method.RefinementMargin;
+import org.prefscore.method.RefinementPrompt;
 import org.prefscore.runtime.ModelSpec;
 
 /**
@@ -16,6 +19,9 @@ import org.prefscore.runtime.ModelSpec;
  * @param counters accumulators
  * @param placement where executors load the models from (local copies of remote directories) and on
  *     which GPU
+ * @param refinement p and its separator: conversational pairs are re-rendered (x, p ⊕ x) with the
+ *     reference's chat template when they are scored
+ * @param templateKwargs chat template keyword arguments for those renderings
  */
 public record ScoringSettings(
     ModelSpec reference,
@@ -25,10 +31,14 @@ public record ScoringSettings(
     int pairsPerCall,
     RefinementMargin margin,
     PipelineCounters counters,
-    ModelPlacement placement)
+    ModelPlacement placement,
+    RefinementPrompt refinement,
+    Map<String, Object> templateKwargs)
     implements Serializable {
 
   public ScoringSettings {
     placement = placement == null ? ModelPlacement.defaults() : placement;
+    refinement = refinement == null ? RefinementPrompt.paper() : refinement;
+    templateKwargs = PromptRenderer.checked(templateKwargs);
   }
 }

@@ -13,6 +13,7 @@ import org.prefscore.method.NoPairReason;
 import org.prefscore.method.PreferencePair;
 import org.prefscore.method.Selection;
 import org.prefscore.method.WestOfNSelector;
+import org.prefscore.runtime.decode.FinishReason;
 
 /**
  * West-of-N step 3 for one prompt after the shuffle: all {@link OutputSchema#SAMPLES} rows of one
@@ -21,7 +22,10 @@ import org.prefscore.method.WestOfNSelector;
  *
  * <p>Selection, including the rule for samples the reward model refused (REWARD_REFUSED), is {@link
  * WestOfNSelector#select(String, List, int)}: duplicates removed (lowest sample index kept),
- * argmax/argmin with ties to the lowest sample index, equal extremes give no pair.
+ * argmax/argmin with ties to the lowest sample index, equal extremes give no pair. With {@link
+ * TruncatedSamples#EXCLUDE} samples that stopped at max-new-tokens are no candidates ({@link
+ * WestOfNSelector#selectComplete}). A prompt that was sampled as a conversation (its sample 0
+ * carries the messages) gives a pair of response format {@code conversational}.
  */
 public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String, Row, Row> {
 
@@ -29,6 +33,20 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
   public static final String STAGE = "select";
 
   private final WestOfNSelector selector = new WestOfNSelector();
+  private final TruncatedSamples truncatedSamples;
+
+  /**
+   * @param truncatedSamples selection.truncated: whether samples that stopped at max-new-tokens are
+   *     candidates
+   */
+  public WestOfNGroupFunction(TruncatedSamples truncatedSamples) {
+    this.truncatedSamples = truncatedSamples;
+  }
+
+  /** Truncated samples are candidates (selection.truncated=keep). */
+  public WestOfNGroupFunction() {
+    this(TruncatedSamples.KEEP);
+  }
 
   @Override
   public Iterator<Row> call(String promptId, Iterator<Row> samples) {
@@ -36,11 +54,17 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
     Map<Integer, Row> byIndex = new TreeMap<>();
     List<Candidate> scored = new ArrayList<>();
     List<String> refusals = new ArrayList<>();
+    int truncated = 0;
     while (samples.hasNext()) {
       Row s = samples.next();
       any = s;
       int index = Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX);
       byIndex.put(index, s);
+      if (truncatedSamples == TruncatedSamples.EXCLUDE
+          && FinishReason.LENGTH.name().equals(Rows.get(s, OutputSchema.FINISH_REASON))) {
+        truncated++;
+        continue;
+      }
       Double reward = Rows.get(s, OutputSchema.REWARD);
       if (reward == null) {
         refusals.add(Rows.get(s, OutputSchema.REWARD_REFUSAL));
@@ -59,8 +83,9 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
             .set(OutputSchema.PROMPT_ID, promptId)
             .set(OutputSchema.INPUT_ROW, Rows.get(any, OutputSchema.INPUT_ROW))
             .set(OutputSchema.PROMPT, Rows.get(carrier, OutputSchema.PROMPT))
-            .set(OutputSchema.PX_PROMPT, Rows.get(carrier, OutputSchema.PX_PROMPT));
-    Selection selection = selector.select(promptId, scored, refusals.size());
+            .set(OutputSchema.PX_PROMPT, Rows.get(carrier, OutputSchema.PX_PROMPT))
+            .set(OutputSchema.MESSAGES, Rows.get(carrier, OutputSchema.MESSAGES));
+    Selection selection = selector.selectComplete(promptId, scored, truncated, refusals.size());
     if (selection instanceof NoPair noPair && noPair.reason() == NoPairReason.REWARD_REFUSED) {
       return List.of(
               out.set(OutputSchema.REJECT_STAGE, STAGE)
@@ -88,11 +113,16 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
                           + scored.size()
                           + " scored samples ("
                           + noPair.duplicatesRemoved()
-                          + " exact duplicates removed)")
+                          + " exact duplicates removed"
+                          + (truncated > 0
+                              ? ", " + truncated + " stopped at max-new-tokens left out"
+                              : "")
+                          + ")")
                   .build())
           .iterator();
     }
-    return List.of(pairFields(out, (PreferencePair) selection).build()).iterator();
+    return List.of(pairFields(out, (PreferencePair) selection, byIndex, carrier).build())
+        .iterator();
   }
 
   /** The reject columns of a prompt without a pair (the detail is the caller's). */
@@ -103,11 +133,20 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
         .set(OutputSchema.DUPLICATES_REMOVED, noPair.duplicatesRemoved());
   }
 
-  /** The selection columns of a pair. */
-  static Rows pairFields(Rows out, PreferencePair pair) {
+  /**
+   * The selection columns of a pair.
+   *
+   * @param byIndex the prompt's samples by sample index (their finish reasons)
+   * @param carrier the prompt's sample 0 (its messages, for a conversational prompt)
+   */
+  static Rows pairFields(Rows out, PreferencePair pair, Map<Integer, Row> byIndex, Row carrier) {
     Candidate c = pair.chosen();
     Candidate r = pair.rejected();
-    return out.set(OutputSchema.RESPONSE_FORMAT, OutputSchema.RESPONSE_FORMAT_TEXT)
+    return out.set(
+            OutputSchema.RESPONSE_FORMAT,
+            Rows.get(carrier, OutputSchema.MESSAGES) == null
+                ? OutputSchema.RESPONSE_FORMAT_TEXT
+                : OutputSchema.RESPONSE_FORMAT_CONVERSATIONAL)
         .set(OutputSchema.CHOSEN, c.text())
         .set(OutputSchema.REJECTED, r.text())
         .set(OutputSchema.CHOSEN_SAMPLE_INDEX, c.sampleIndex())
@@ -116,6 +155,12 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
         .set(OutputSchema.REJECTED_SEED, r.seed())
         .set(OutputSchema.CHOSEN_TOKENS, c.responseTokens())
         .set(OutputSchema.REJECTED_TOKENS, r.responseTokens())
+        .set(
+            OutputSchema.CHOSEN_FINISH_REASON,
+            Rows.get(byIndex.get(c.sampleIndex()), OutputSchema.FINISH_REASON))
+        .set(
+            OutputSchema.REJECTED_FINISH_REASON,
+            Rows.get(byIndex.get(r.sampleIndex()), OutputSchema.FINISH_REASON))
         .set(OutputSchema.REWARD_CHOSEN, c.reward())
         .set(OutputSchema.REWARD_REJECTED, r.reward())
         .set(OutputSchema.CONFIDENCE, pair.confidence())

@@ -52,7 +52,10 @@ import org.prefscore.runtime.decode.SamplingConfig;
  * --n}, {@code --n-prefill}, {@code --new-tokens}, {@code --temperature}, {@code --top-p-extra},
  * {@code --warmup} (rounds), {@code --repeats} (minimum timed rounds), {@code --min-seconds} (more
  * rounds, up to 30, until the timed rounds add up to this long), {@code --only a,b} (diagnostic
- * subset, e.g. {@code ours_greedy_n16}; no ratios), {@code --seed}, {@code --json-out FILE}.
+ * subset, e.g. {@code ours_greedy_n16}; ratios of the variants run), {@code --seed}, {@code
+ * --tokens-key NAME=KEY} (the prompts.json field holding model NAME's token counts), {@code --gpu
+ * N} (ONNX Runtime's CUDA provider on GPU N, for ours and the bare loop: needs the -Pgpu
+ * classpath), {@code --json-out FILE}.
  */
 public final class GenerationBenchmark {
 
@@ -70,7 +73,11 @@ public final class GenerationBenchmark {
 
   /** Timings of one variant over the repeats. */
   private static final class Stats {
-    record Sample(long tokens, long nanos, long forwardNanos) {}
+    record Sample(long tokens, long nanos, long forwardNanos, long samplingNanos) {
+      Sample(long tokens, long nanos, long forwardNanos) {
+        this(tokens, nanos, forwardNanos, 0);
+      }
+    }
 
     final List<Sample> samples = new ArrayList<>();
 
@@ -91,6 +98,16 @@ public final class GenerationBenchmark {
     double max() {
       double[] t = tokensPerSecond();
       return t[t.length - 1];
+    }
+
+    double samplingShare() {
+      double f = 0;
+      double w = 0;
+      for (Sample s : samples) {
+        f += s.samplingNanos();
+        w += s.nanos();
+      }
+      return f / w;
     }
 
     double forwardShare() {
@@ -129,6 +146,8 @@ public final class GenerationBenchmark {
     double minSeconds = 0;
     java.util.Set<String> only = null;
     Path jsonOut = null;
+    Map<String, String> tokenKeys = new HashMap<>();
+    int gpu = -1;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = i + 1 < args.length ? args[i + 1] : null;
@@ -186,6 +205,15 @@ public final class GenerationBenchmark {
           minSeconds = Double.parseDouble(v);
           i++;
         }
+        case "--gpu" -> {
+          gpu = Integer.parseInt(v);
+          i++;
+        }
+        case "--tokens-key" -> {
+          String[] kv = v.split("=", 2);
+          tokenKeys.put(kv[0], kv[1]);
+          i++;
+        }
         case "--only" -> {
           only = new java.util.HashSet<>(List.of(v.split(",")));
           i++;
@@ -196,7 +224,7 @@ public final class GenerationBenchmark {
     if (models.isEmpty()) {
       models.put("tiny-llama", "fixtures/models/tiny-llama");
     }
-    List<Prompt> prompts = readPrompts(promptsFile);
+    List<Prompt> defaultPrompts = readPrompts(promptsFile, "tokens");
 
     ObjectNode root = JSON.createObjectNode();
     root.put("bench", "generation-java");
@@ -209,12 +237,16 @@ public final class GenerationBenchmark {
     root.put("warmup", warmup);
     root.put("repeats", repeats);
     root.put("min_seconds", minSeconds);
-    root.put("prompts", prompts.size());
+    root.put("prompts", defaultPrompts.size());
     root.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     root.put("cpus", Runtime.getRuntime().availableProcessors());
     ObjectNode results = root.putObject("models");
 
     for (Map.Entry<String, String> m : models.entrySet()) {
+      List<Prompt> prompts =
+          tokenKeys.containsKey(m.getKey())
+              ? readPrompts(promptsFile, tokenKeys.get(m.getKey()))
+              : defaultPrompts;
       results.set(
           m.getKey(),
           benchModel(
@@ -231,7 +263,8 @@ public final class GenerationBenchmark {
               repeats,
               minSeconds,
               only,
-              seed));
+              seed,
+              gpu));
     }
     String line = JSON.writeValueAsString(root);
     System.out.println(line);
@@ -254,10 +287,14 @@ public final class GenerationBenchmark {
       int repeats,
       double minSeconds,
       java.util.Set<String> only,
-      long seed)
+      long seed,
+      int gpu)
       throws Exception {
-    LanguageModel loaded =
-        ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(threads)));
+    EngineOptions engine =
+        gpu >= 0 ? new EngineOptions(true, gpu, threads, 1) : EngineOptions.cpu(threads);
+    long loadStart = System.nanoTime();
+    LanguageModel loaded = ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), engine));
+    long loadNanos = System.nanoTime() - loadStart;
     // EOS never ends a sample: every engine generates exactly newTokens per row.
     LanguageModel model =
         new LanguageModel(withoutEos(loaded.files()), loaded.tokenizer(), loaded.graph());
@@ -288,7 +325,9 @@ public final class GenerationBenchmark {
     int bigRows = nPrefill * prompts.size();
     long runSeed = seed;
 
-    try (BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads)) {
+    long sessionStart = System.nanoTime();
+    try (BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads, gpu)) {
+      long sessionNanos = System.nanoTime() - sessionStart;
       List<List<SampleGenerator.PromptResult>> lastShared = new ArrayList<>(List.of(List.of()));
       List<List<SampleGenerator.PromptResult>> lastBase = new ArrayList<>(List.of(List.of()));
       List<Variant> all =
@@ -390,6 +429,31 @@ public final class GenerationBenchmark {
       out.put("kv_heads", model.graph().signature().numKvHeads());
       out.put("head_dim", model.graph().signature().headDim());
       out.put("vocab", model.graph().signature().logitsWidth());
+      out.put("selects_logit_positions", model.graph().selectsLogitPositions());
+      out.put("load_ms", loadNanos / 1e6);
+      out.put("bare_session_ms", sessionNanos / 1e6);
+      out.put("peak_rss_mb", peakRssMb());
+      // What one decoding step moves between Java and the engine at N rows and the mean cache
+      // length: the whole cache in (past) and out (present), one logits row per row.
+      org.prefscore.runtime.DecoderSignature sig = model.graph().signature();
+      double meanCache =
+          Arrays.stream(promptIds).mapToInt(x -> x.length).max().orElse(0) + newTokens / 2.0;
+      double kvPerRowPos = 2.0 * sig.numLayers() * sig.numKvHeads() * sig.headDim() * Float.BYTES;
+      ObjectNode bytes = out.putObject("bytes_per_step_n" + n);
+      bytes.put("kv_in", rows * meanCache * kvPerRowPos);
+      bytes.put("kv_out", rows * (meanCache + 1) * kvPerRowPos);
+      bytes.put("logits", (double) rows * sig.logitsWidth() * Float.BYTES);
+      System.out.printf(
+          Locale.ROOT,
+          "load %.0f ms (bare ORT session %.0f ms), peak RSS %.0f MB; per decode step at %d rows:"
+              + " KV in %.1f MB, out %.1f MB, logits %.1f MB%n",
+          loadNanos / 1e6,
+          sessionNanos / 1e6,
+          peakRssMb(),
+          rows,
+          bytes.get("kv_in").asDouble() / 1e6,
+          bytes.get("kv_out").asDouble() / 1e6,
+          bytes.get("logits").asDouble() / 1e6);
       ArrayNode lengths = out.putArray("prompt_tokens");
       for (long[] p : promptIds) {
         lengths.add(p.length);
@@ -405,7 +469,7 @@ public final class GenerationBenchmark {
           threads);
       System.out.printf(
           Locale.ROOT,
-          "%-22s %5s %9s %10s %10s %10s %7s %9s%n",
+          "%-22s %5s %9s %10s %10s %10s %7s %9s %9s%n",
           "variant",
           "rows",
           "ms(med)",
@@ -413,7 +477,8 @@ public final class GenerationBenchmark {
           "tok/s min",
           "tok/s max",
           "spread",
-          "fwd share");
+          "fwd share",
+          "smp share");
       for (Variant v : variants) {
         Stats s = stats.get(v.name());
         ObjectNode o = vs.putObject(v.name());
@@ -425,13 +490,14 @@ public final class GenerationBenchmark {
         o.put("tok_s_max", s.max());
         o.put("spread", (s.max() - s.min()) / s.median());
         o.put("forward_share", s.forwardShare());
+        o.put("sampling_share", s.samplingShare());
         ArrayNode perRun = o.putArray("tok_s_all");
         for (Stats.Sample x : s.samples) {
           perRun.add(x.tokens() * 1e9 / x.nanos());
         }
         System.out.printf(
             Locale.ROOT,
-            "%-22s %5d %9.1f %10.0f %10.0f %10.0f %6.1f%% %8.1f%%%n",
+            "%-22s %5d %9.1f %10.0f %10.0f %10.0f %6.1f%% %8.1f%% %8.1f%%%n",
             v.name(),
             v.rows(),
             s.medianMillis(),
@@ -439,37 +505,30 @@ public final class GenerationBenchmark {
             s.min(),
             s.max(),
             100 * (s.max() - s.min()) / s.median(),
-            100 * s.forwardShare());
-      }
-      if (only != null) {
-        return out; // a partial run (diagnostics): no ratios
+            100 * s.forwardShare(),
+            100 * s.samplingShare());
       }
       ObjectNode ratios = out.putObject("ratios");
-      double oursMed = stats.get("ours").median();
-      ratios.put("ours_over_bare", oursMed / stats.get("bare_ort").median());
-      ratios.put(
-          "ours_greedy_over_bare",
-          stats.get("ours_greedy").median() / stats.get("bare_ort").median());
-      ratios.put("ours_top_p_over_ours", stats.get("ours_top_p").median() / oursMed);
-      ratios.put(
+      ratio(ratios, stats, "ours_over_bare", "ours", "bare_ort");
+      ratio(ratios, stats, "ours_1thread_over_bare", "ours_1thread", "bare_ort");
+      ratio(ratios, stats, "ours_greedy_over_bare", "ours_greedy", "bare_ort");
+      ratio(ratios, stats, "ours_top_p_over_ours", "ours_top_p", "ours");
+      ratio(
+          ratios,
+          stats,
           "shared_over_unshared_n" + nPrefill,
-          stats.get("ours_n" + nPrefill + "_shared").median()
-              / stats.get("ours_n" + nPrefill + "_unshared").median());
-      ratios.put(
+          "ours_n" + nPrefill + "_shared",
+          "ours_n" + nPrefill + "_unshared");
+      ratio(
+          ratios,
+          stats,
           "ours_over_bare_n" + nPrefill,
-          stats.get("ours_n" + nPrefill + "_shared").median()
-              / stats.get("bare_ort_n" + nPrefill).median());
-      out.put("samples_identical_shared_vs_unshared", true);
-      System.out.printf(
-          Locale.ROOT,
-          "ours/bare %.3f  greedy ours/bare %.3f  top-p %.2f/1.0 %.3f  "
-              + "shared/unshared prefill (N=%d) %.3f  (samples identical: yes)%n",
-          ratios.get("ours_over_bare").asDouble(),
-          ratios.get("ours_greedy_over_bare").asDouble(),
-          topPExtra,
-          ratios.get("ours_top_p_over_ours").asDouble(),
-          nPrefill,
-          ratios.get("shared_over_unshared_n" + nPrefill).asDouble());
+          "ours_n" + nPrefill + "_shared",
+          "bare_ort_n" + nPrefill);
+      if (stats.containsKey("ours_n" + nPrefill + "_unshared")) {
+        out.put("samples_identical_shared_vs_unshared", true);
+      }
+      System.out.println("ratios " + ratios);
       return out;
     } finally {
       loaded.close();
@@ -503,7 +562,7 @@ public final class GenerationBenchmark {
     if (keep != null) {
       keep.set(0, results);
     }
-    return new Stats.Sample(tokens, nanos, generator.modelNanos());
+    return new Stats.Sample(tokens, nanos, generator.modelNanos(), generator.samplingNanos());
   }
 
   private static void assertSameSamples(
@@ -558,12 +617,12 @@ public final class GenerationBenchmark {
         f.charsPerToken());
   }
 
-  private static List<Prompt> readPrompts(Path file) throws IOException {
+  private static List<Prompt> readPrompts(Path file, String tokensKey) throws IOException {
     JsonNode root = JSON.readTree(file.toFile());
     List<Prompt> prompts = new ArrayList<>();
     for (JsonNode p : root.path("prompts")) {
       prompts.add(
-          new Prompt(p.path("id").asText(), p.path("text").asText(), p.path("tokens").asInt()));
+          new Prompt(p.path("id").asText(), p.path("text").asText(), p.path(tokensKey).asInt()));
     }
     if (prompts.isEmpty()) {
       throw new IllegalArgumentException("no prompts in " + file);
@@ -584,8 +643,11 @@ public final class GenerationBenchmark {
     private final long headDim;
     private final boolean hasPositions;
 
-    BareOrtLoop(Path onnx, int threads) throws OrtException {
+    BareOrtLoop(Path onnx, int threads, int gpu) throws OrtException {
       OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+      if (gpu >= 0) {
+        options.addCUDA(gpu);
+      }
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       options.setIntraOpNumThreads(threads);
       options.setInterOpNumThreads(1);
@@ -600,6 +662,16 @@ public final class GenerationBenchmark {
       kvHeads = shape[1];
       headDim = shape[3];
       hasPositions = session.getInputInfo().containsKey("position_ids");
+      keep = session.getInputInfo().containsKey("logits_to_keep");
+    }
+
+    private final boolean keep;
+
+    /** logits_to_keep = 1 (an int64 scalar) where the graph takes it. */
+    private void keepLast(Map<String, OnnxTensor> in, List<OnnxTensor> owned) throws OrtException {
+      if (keep) {
+        in.put("logits_to_keep", own(owned, OnnxTensor.createTensor(env, 1L)));
+      }
     }
 
     Stats.Sample run(long[][] prompts, int n, int newTokens, long padId) throws OrtException {
@@ -651,6 +723,7 @@ public final class GenerationBenchmark {
                       env, FloatBuffer.allocate(0), new long[] {p, kvHeads, 0, headDim})));
         }
       }
+      keepLast(in, owned);
       long t0 = System.nanoTime();
       OrtSession.Result result = session.run(in);
       forward += System.nanoTime() - t0;
@@ -660,9 +733,10 @@ public final class GenerationBenchmark {
       long[] next = new long[rows];
       int[] promptLength = new int[rows];
       FloatBuffer logits = logits(result);
-      int width = logits.capacity() / (p * maxPrompt);
+      int positions = keep ? 1 : maxPrompt;
+      int width = logits.capacity() / (p * positions);
       for (int r = 0; r < p; r++) {
-        long best = argmax(logits, (r * maxPrompt + maxPrompt - 1) * width, width);
+        long best = argmax(logits, (r * positions + positions - 1) * width, width);
         for (int s = 0; s < n; s++) {
           next[r * n + s] = best;
           promptLength[r * n + s] = prompts[r].length;
@@ -718,6 +792,7 @@ public final class GenerationBenchmark {
                   small,
                   OnnxTensor.createTensor(env, LongBuffer.wrap(stepPos), new long[] {rows, 1})));
         }
+        keepLast(stepIn, small);
         t0 = System.nanoTime();
         OrtSession.Result out = session.run(stepIn);
         forward += System.nanoTime() - t0;
@@ -788,6 +863,27 @@ public final class GenerationBenchmark {
   }
 
   private GenerationBenchmark() {}
+
+  private static void ratio(
+      ObjectNode ratios, Map<String, Stats> stats, String name, String a, String b) {
+    if (stats.containsKey(a) && stats.containsKey(b)) {
+      ratios.put(name, stats.get(a).median() / stats.get(b).median());
+    }
+  }
+
+  /** The JVM's peak resident set (VmHWM), in MB; -1 where /proc is missing. */
+  static double peakRssMb() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+    return -1;
+  }
 
   private static GenerationOptions benchmarkOptions(
       long budget, boolean share, int samplingThreads) {

@@ -94,6 +94,17 @@ public final class Fixtures {
     }
   }
 
+  /**
+   * Tolerance for comparing two sums of teacher-forced log-probs of the same request scored in
+   * different batch layouts (other batch mates, left padding, a cached continuation, chunks of
+   * positions): 1e-5, or 2e-7 of the value when larger. The engine's logits are float32 and move in
+   * their last bits with the layout; measured up to 1.3e-7 of the sum
+   * (SequenceScorerPrefillOnceTest).
+   */
+  public static double logprobTolerance(double value) {
+    return Math.max(1e-5, 2e-7 * Math.abs(value));
+  }
+
   /** Loads a fixture decoder on CPU with one intra-op thread; the caller closes it. */
   public static LanguageModel decoder(String name) {
     return ModelLoader.loadDecoder(ModelSpec.decoder(model(name).toString(), EngineOptions.cpu(1)));

@@ -32,7 +32,7 @@ public final class ConfigKeys {
       key(
           "run.id",
           "",
-          "output folder name under output.path; empty: a new id (UTC time + random suffix). Reusing an id replaces that run's output");
+          "output folder name under output.path; empty: a new id (UTC time + random suffix). Reusing an id replaces that run's output when the new run is published (docs/outputs.md); one run at a time per id");
   public static final ConfigKey RUN_SEED =
       key(
           "run.seed",
@@ -87,6 +87,11 @@ public final class ConfigKeys {
           "evaluate/score-pairs: column holding an external score gap s+ − s- to correlate with m(x); empty: none");
   public static final ConfigKey INPUT_LIMIT =
       key("input.limit", "0", "read at most this many input rows (the first ones); 0: all");
+  public static final ConfigKey INPUT_ALLOW_EMPTY =
+      key(
+          "input.allow-empty",
+          "false",
+          "true: an input with no rows gives a published run with empty tables; false: it fails with exit status 2");
 
   // --- output
   public static final ConfigKey OUTPUT_PATH =
@@ -94,6 +99,28 @@ public final class ConfigKeys {
           "output.path",
           "",
           "output root, any Hadoop FS path; the run writes <output.path>/<run.id>/; required");
+  public static final ConfigKey OUTPUT_COMMIT =
+      key(
+          "output.commit",
+          "auto",
+          "how a finished run is published (docs/outputs.md): rename (swap the staged folder in by a directory rename), manifest (copy the files, then manifest.json lists them: object stores), auto: manifest on s3a/s3/s3n/gs/abfs/abfss/wasb/wasbs/oss paths, else rename");
+
+  // --- run durability (docs/outputs.md)
+  public static final ConfigKey RUN_RESUME =
+      key(
+          "run.resume",
+          "false",
+          "true (or --resume): reuse the samples and scores a killed or failed run of the same run.id persisted, redo only the partitions missing; refused, naming what differs, when config, models or input changed");
+  public static final ConfigKey RUN_LEASE_SECONDS =
+      key(
+          "run.lease-seconds",
+          "120",
+          "the run id's lease expires this many seconds after its holder's last heartbeat (heartbeat every lease/4 s); a holder on this host whose process is gone has no lease");
+  public static final ConfigKey OUTPUT_PAIR_FORMAT =
+      key(
+          "output.pair-format",
+          "auto",
+          "west-of-n: auto (a chat prompt's pair goes to pairs_conversational in TRL's conversational format, prompt = the messages, chosen/rejected = one assistant turn; a plain prompt's to pairs as text), text (every pair to pairs as text, a chat prompt as its rendered template, scored as TRL scores that string) or conversational (every pair to pairs_conversational; a plain prompt is sampled and written as one user message)");
 
   // --- models
   public static final ConfigKey MODEL_POLICY =
@@ -126,6 +153,32 @@ public final class ConfigKeys {
           "models.policy-checkpoint",
           "",
           "model directory of a policy checkpoint π_t scored next to π_ref; empty: policy terms = reference terms (Δ = 0); required by evaluate");
+
+  public static final ConfigKey MODEL_POLICY_ONNX_FILE =
+      key(
+          "models.policy.onnx-file",
+          "",
+          "which ONNX graph of models.policy to load: a path in the directory (onnx/model_fp16.onnx) or a file name (model_fp16.onnx, found at the top or under onnx/); empty: the directory's only *.onnx at the top or under onnx/ (with several, the error lists them)");
+  public static final ConfigKey MODEL_REWARD_ONNX_FILE =
+      key(
+          "models.reward.onnx-file",
+          "",
+          "which ONNX graph of models.reward to load (as models.policy.onnx-file)");
+  public static final ConfigKey MODEL_REFERENCE_ONNX_FILE =
+      key(
+          "models.reference.onnx-file",
+          "",
+          "which ONNX graph of models.reference to load (as models.policy.onnx-file); west-of-n with models.reference empty: models.policy.onnx-file");
+  public static final ConfigKey MODEL_CHECKPOINT_ONNX_FILE =
+      key(
+          "models.policy-checkpoint.onnx-file",
+          "",
+          "which ONNX graph of models.policy-checkpoint to load (as models.policy.onnx-file)");
+
+  /** The onnx-file key of a model directory key ({@link #MODEL_POLICY} and the like). */
+  public static ConfigKey onnxFileKey(ConfigKey modelKey) {
+    return KEYS.get(modelKey.name() + ".onnx-file");
+  }
 
   // --- judge (pairwise teacher)
   public static final ConfigKey JUDGE_PROMPT =
@@ -161,7 +214,7 @@ public final class ConfigKeys {
       key(
           "runtime.logits-budget-mb",
           "256",
-          "upper bound on the logits of one teacher-forced scoring pass, in MB (padded tokens × vocabulary × 4 bytes; the engine's output and its copy each take this much): with a 150k-id vocabulary 256 MB is ~440 tokens per pass, raise it on executors (GPUs) with memory to spare");
+          "upper bound on the logits one forward pass outputs, in MB, for scoring and generation alike (rows × positions × vocabulary × 4 bytes; the engine's output and its copy each take this much): with a 150k-id vocabulary 256 MB is ~440 positions per pass; longer passes run in chunks of positions (a graph with a logits_to_keep input outputs only the positions read); ONNX Runtime's Java API caps one output at 2 GiB whatever this says");
   public static final ConfigKey PROMPTS_PER_CALL =
       key(
           "runtime.prompts-per-call",
@@ -215,6 +268,13 @@ public final class ConfigKeys {
       key("sampling.max-new-tokens", "128", "at most this many new tokens per sample (paper: 128)");
   public static final ConfigKey SAMPLING_STOP_STRINGS =
       key("sampling.stop-strings", "[]", "JSON array of stop strings, e.g. [\"\\n\\n\"]");
+
+  // --- selection
+  public static final ConfigKey SELECTION_TRUNCATED =
+      key(
+          "selection.truncated",
+          "exclude",
+          "west-of-n: exclude (a sample that stopped at sampling.max-new-tokens, finish reason LENGTH, is no candidate for a pair; a prompt left with fewer than two complete distinct samples yields no pair, FEWER_THAN_TWO_COMPLETE_SAMPLES) or keep (truncated samples are candidates)");
 
   // --- filters
   public static final ConfigKey CONFIDENCE_QUANTILE =

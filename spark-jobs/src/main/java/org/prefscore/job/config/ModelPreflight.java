@@ -53,18 +53,28 @@ public final class ModelPreflight {
     long start = System.nanoTime();
     Map<String, ModelSpec> specs = new LinkedHashMap<>();
     PipelineConfig.Models m = config.models();
-    m.policy().ifPresent(d -> specs.put(ConfigKeys.MODEL_POLICY.name(), config.decoderSpec(d)));
-    m.reward().ifPresent(d -> specs.put(ConfigKeys.MODEL_REWARD.name(), config.rewardSpec(d)));
+    m.policy()
+        .ifPresent(
+            d -> specs.put(ConfigKeys.MODEL_POLICY.name(), config.spec(ConfigKeys.MODEL_POLICY)));
+    m.reward()
+        .ifPresent(
+            d -> specs.put(ConfigKeys.MODEL_REWARD.name(), config.spec(ConfigKeys.MODEL_REWARD)));
     if (config.teacher() != null && config.teacher().pairwise()) {
       specs.put(config.teacher().key(), config.teacherSpec());
     }
     if (!m.referenceIsPolicy()) {
       m.reference()
-          .ifPresent(d -> specs.put(ConfigKeys.MODEL_REFERENCE.name(), config.decoderSpec(d)));
+          .ifPresent(
+              d ->
+                  specs.put(
+                      ConfigKeys.MODEL_REFERENCE.name(), config.spec(ConfigKeys.MODEL_REFERENCE)));
     }
     m.checkpoint()
-        .ifPresent(d -> specs.put(ConfigKeys.MODEL_CHECKPOINT.name(), config.decoderSpec(d)));
-    String templateModel = config.templateModel();
+        .ifPresent(
+            d ->
+                specs.put(
+                    ConfigKeys.MODEL_CHECKPOINT.name(), config.spec(ConfigKeys.MODEL_CHECKPOINT)));
+    ModelSpec templateModel = config.spec(config.templateModelKey());
 
     List<String> lines = new ArrayList<>();
     List<String> problems = new ArrayList<>();
@@ -92,7 +102,7 @@ public final class ModelPreflight {
         continue;
       }
       String line = key + "  " + dir + ": " + result.summary();
-      if (!templateChecked && dir.equals(templateModel) && spec.kind() == ModelSpec.Kind.DECODER) {
+      if (!templateChecked && spec.equals(templateModel) && spec.kind() == ModelSpec.Kind.DECODER) {
         templateChecked = true;
         try {
           line += "; " + template(result.files(), config);

@@ -29,8 +29,11 @@ import org.prefscore.method.RefinementMargin;
 import org.prefscore.method.RefinementPrompt;
 import org.prefscore.runtime.EngineOptions;
 import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.OnnxGraphs;
 import org.prefscore.runtime.decode.SamplingConfig;
 import org.prefscore.spark.ModelPlacement;
+import org.prefscore.spark.PairFormat;
+import org.prefscore.spark.TruncatedSamples;
 
 /**
  * The validated, typed configuration of one run. {@link #from} checks everything on the driver
@@ -38,6 +41,7 @@ import org.prefscore.spark.ModelPlacement;
  *
  * @param templateKwargs {@code chat.template-kwargs}: extra chat-template variables, plain Java
  *     values (String, Boolean, Long, Double, null, unmodifiable Lists and Maps of them)
+ * @param pairOptions west-of-n: {@code output.pair-format} and {@code selection.truncated}
  */
 public record PipelineConfig(
     Mode mode,
@@ -52,6 +56,7 @@ public record PipelineConfig(
     RefinementMargin margin,
     RefinementPrompt refinement,
     Map<String, Object> templateKwargs,
+    PairOptions pairOptions,
     String sparkMaster,
     int partitions,
     int progressSeconds,
@@ -126,12 +131,39 @@ public record PipelineConfig(
       Optional<String> reward,
       Optional<String> reference,
       Optional<String> checkpoint,
-      boolean referenceIsPolicy) {}
+      boolean referenceIsPolicy,
+      Map<String, String> onnxFiles) {
+
+    public Models {
+      onnxFiles = Map.copyOf(onnxFiles);
+    }
+
+    /** The models without a choice of graph (each directory's only one). */
+    public Models(
+        Optional<String> policy,
+        Optional<String> reward,
+        Optional<String> reference,
+        Optional<String> checkpoint,
+        boolean referenceIsPolicy) {
+      this(policy, reward, reference, checkpoint, referenceIsPolicy, Map.of());
+    }
+
+    /**
+     * The configured graph of a model ({@code models.<model>.onnx-file}); empty: the directory's
+     * only one.
+     *
+     * @param modelKey {@link ConfigKeys#MODEL_POLICY} and the like
+     */
+    public String onnxFile(ConfigKey modelKey) {
+      return onnxFiles.getOrDefault(modelKey.name(), "");
+    }
+  }
 
   /**
    * Runtime settings shared by every model stage.
    *
-   * @param logitsBudgetMb bound on one teacher-forced scoring pass's logits, in MB
+   * @param logitsBudgetMb bound on the logits one forward pass outputs (scoring and generation), in
+   *     MB
    * @param modelCacheDir executor-local root for copies of remote model directories; empty: the
    *     executors' java.io.tmpdir
    * @param gpuStages stage-level GPU scheduling of the model stages
@@ -170,6 +202,15 @@ public record PipelineConfig(
       double likelihoodThreshold,
       double likelihoodQuantile,
       LogprobNormalization normalization) {}
+
+  /**
+   * West-of-N pair options.
+   *
+   * @param format output.pair-format: which table a pair goes to and how its terms are tokenized
+   * @param truncated selection.truncated: whether samples that stopped at max-new-tokens are
+   *     candidates
+   */
+  public record PairOptions(PairFormat format, TruncatedSamples truncated) {}
 
   private static final Pattern RUN_ID = Pattern.compile("[A-Za-z0-9._-]+");
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -259,12 +300,52 @@ public record PipelineConfig(
     Optional<String> reward = c.model(ConfigKeys.MODEL_REWARD, false);
     Optional<String> reference = c.model(ConfigKeys.MODEL_REFERENCE, mode != Mode.WEST_OF_N);
     Optional<String> checkpoint = c.model(ConfigKeys.MODEL_CHECKPOINT, mode == Mode.EVALUATE);
+    Map<String, String> onnxFiles = new LinkedHashMap<>();
+    for (ConfigKey key :
+        List.of(
+            ConfigKeys.MODEL_POLICY,
+            ConfigKeys.MODEL_REWARD,
+            ConfigKeys.MODEL_REFERENCE,
+            ConfigKeys.MODEL_CHECKPOINT)) {
+      String file = config.get(ConfigKeys.onnxFileKey(key)).trim();
+      if (!file.isEmpty()) {
+        onnxFiles.put(key.name(), file);
+      }
+    }
     boolean referenceIsPolicy = false;
     if (mode == Mode.WEST_OF_N && reference.isEmpty()) {
+      if (onnxFiles.containsKey(ConfigKeys.MODEL_REFERENCE.name())) {
+        c.problems.add(
+            ConfigKeys.MODEL_REFERENCE_ONNX_FILE.name()
+                + " is set but models.reference is not (the reference is then models.policy with"
+                + " models.policy.onnx-file): set models.reference to the policy's directory to"
+                + " score the reference with another of its graphs");
+      }
       reference = policy;
       referenceIsPolicy = true;
+      String policyFile = onnxFiles.get(ConfigKeys.MODEL_POLICY.name());
+      if (policyFile != null) {
+        onnxFiles.put(ConfigKeys.MODEL_REFERENCE.name(), policyFile);
+      }
     }
-    Models models = new Models(policy, reward, reference, checkpoint, referenceIsPolicy);
+    for (Map.Entry<ConfigKey, Optional<String>> m :
+        List.of(
+            Map.entry(ConfigKeys.MODEL_POLICY, policy),
+            Map.entry(ConfigKeys.MODEL_REWARD, reward),
+            Map.entry(ConfigKeys.MODEL_REFERENCE, reference),
+            Map.entry(ConfigKeys.MODEL_CHECKPOINT, checkpoint))) {
+      if (m.getValue().isEmpty() && onnxFiles.containsKey(m.getKey().name())) {
+        c.problems.add(
+            ConfigKeys.onnxFileKey(m.getKey()).name()
+                + " is set but "
+                + m.getKey().name()
+                + " is not");
+      } else if (m.getValue().isPresent()
+          && !(referenceIsPolicy && m.getKey() == ConfigKeys.MODEL_REFERENCE)) {
+        c.graph(m.getKey(), m.getValue().get(), onnxFiles.getOrDefault(m.getKey().name(), ""));
+      }
+    }
+    Models models = new Models(policy, reward, reference, checkpoint, referenceIsPolicy, onnxFiles);
     Teacher teacher = mode == Mode.WEST_OF_N ? teacher(config, reward, c) : null;
 
     long budget = c.longValue(ConfigKeys.TOKEN_BUDGET, 1);
@@ -364,9 +445,16 @@ public record PipelineConfig(
 
     Map<String, Object> templateKwargs = c.templateKwargs(ConfigKeys.CHAT_TEMPLATE_KWARGS);
 
+    PairOptions pairOptions =
+        new PairOptions(
+            PairFormat.parse(
+                c.choice(ConfigKeys.OUTPUT_PAIR_FORMAT, "auto", "text", "conversational")),
+            TruncatedSamples.parse(c.choice(ConfigKeys.SELECTION_TRUNCATED, "exclude", "keep")));
+
     String master = config.get(ConfigKeys.SPARK_MASTER).trim();
     int partitions = c.intValue(ConfigKeys.SPARK_PARTITIONS, 0);
     int progress = c.intValue(ConfigKeys.PROGRESS_INTERVAL, 0);
+    c.problems.addAll(RunControl.problems(config));
 
     if (!c.problems.isEmpty()) {
       throw new ConfigException(c.problems);
@@ -384,6 +472,7 @@ public record PipelineConfig(
         margin,
         refinement,
         templateKwargs,
+        pairOptions,
         master,
         partitions,
         progress,
@@ -481,21 +570,56 @@ public record PipelineConfig(
     }
   }
 
-  /** The spec of a configured model directory. */
+  /** The spec of a decoder directory (its only graph). */
   public ModelSpec decoderSpec(String directory) {
     return ModelSpec.decoder(directory, runtime.engine());
   }
 
+  /** The spec of a reward model directory (its only graph). */
   public ModelSpec rewardSpec(String directory) {
     return ModelSpec.reward(directory, runtime.engine());
   }
 
+  /**
+   * The spec of a configured model, with its {@code models.<model>.onnx-file}.
+   *
+   * @param modelKey {@link ConfigKeys#MODEL_POLICY}, {@link ConfigKeys#MODEL_REWARD}, {@link
+   *     ConfigKeys#MODEL_REFERENCE} or {@link ConfigKeys#MODEL_CHECKPOINT}; the model must be set
+   */
+  public ModelSpec spec(ConfigKey modelKey) {
+    Optional<String> dir;
+    if (modelKey == ConfigKeys.MODEL_POLICY) {
+      dir = models.policy();
+    } else if (modelKey == ConfigKeys.MODEL_REWARD) {
+      dir = models.reward();
+    } else if (modelKey == ConfigKeys.MODEL_REFERENCE) {
+      dir = models.reference();
+    } else if (modelKey == ConfigKeys.MODEL_CHECKPOINT) {
+      dir = models.checkpoint();
+    } else {
+      throw new IllegalArgumentException("not a model key: " + modelKey.name());
+    }
+    String directory =
+        dir.orElseThrow(() -> new IllegalStateException(modelKey.name() + " is not set"));
+    ModelSpec spec =
+        modelKey == ConfigKeys.MODEL_REWARD ? rewardSpec(directory) : decoderSpec(directory);
+    return spec.withOnnxFile(models.onnxFile(modelKey));
+  }
+
   /** The model whose chat template renders chat prompts in this mode. */
   public String templateModel() {
+    return spec(templateModelKey()).directory();
+  }
+
+  /** The key of {@link #templateModel()}. */
+  public ConfigKey templateModelKey() {
     return switch (mode) {
-      case WEST_OF_N -> models.policy().orElseThrow();
-      case SCORE_PAIRS -> models.checkpoint().orElse(models.reference().orElseThrow());
-      case EVALUATE -> models.checkpoint().orElseThrow();
+      case WEST_OF_N -> ConfigKeys.MODEL_POLICY;
+      case SCORE_PAIRS ->
+          models.checkpoint().isPresent()
+              ? ConfigKeys.MODEL_CHECKPOINT
+              : ConfigKeys.MODEL_REFERENCE;
+      case EVALUATE -> ConfigKeys.MODEL_CHECKPOINT;
     };
   }
 
@@ -715,13 +839,31 @@ public record PipelineConfig(
       } else if (!Files.isDirectory(dir)) {
         problems.add(key.name() + ": no such directory: " + v);
       } else {
-        for (String f : List.of("config.json", "tokenizer.json", "model.onnx")) {
+        for (String f : List.of("config.json", "tokenizer.json")) {
           if (!Files.isRegularFile(dir.resolve(f))) {
             problems.add(key.name() + ": " + v + " has no " + f);
           }
         }
       }
       return Optional.of(v);
+    }
+
+    /**
+     * A local model directory's graph can be chosen ({@link OnnxGraphs#choose}): exactly one, or
+     * the configured {@code models.<model>.onnx-file}. A Hadoop FS directory is checked when the
+     * run starts ({@link RemoteModels}).
+     */
+    void graph(ConfigKey key, String directory, String onnxFile) {
+      Path dir = LocalModelCache.isRemote(directory) ? null : localPath(directory);
+      if (dir == null || !Files.isDirectory(dir)) {
+        return;
+      }
+      try {
+        OnnxGraphs.choose(OnnxGraphs.list(dir), onnxFile);
+      } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+        String name = onnxFile.isEmpty() ? key.name() : ConfigKeys.onnxFileKey(key).name();
+        problems.add(name + ": " + directory + " " + e.getMessage());
+      }
     }
   }
 
@@ -731,6 +873,11 @@ public record PipelineConfig(
       return Path.of(URI.create(v));
     }
     return v.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*") ? null : Path.of(v);
+  }
+
+  /** Resume, lease, commit and empty-input handling of this run (validated by {@link #from}). */
+  public RunControl runControl() {
+    return RunControl.of(source);
   }
 
   /** The redacted effective configuration, for logs and the manifest. */

@@ -15,30 +15,35 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.prefscore.executor.LocalModelCache;
 import org.prefscore.job.config.PipelineConfig;
+import org.prefscore.runtime.OnnxGraphs;
 
 /**
  * Identifies a model directory by the content of every file that changes what the model does:
  * SHA-256 of {@code config.json} (architecture, context window, special token ids), {@code
  * generation_config.json} (EOS ids), {@code tokenizer_config.json} (the chat template, the special
- * token texts), {@code tokenizer.json}, {@code model.onnx} and its external-data files (the weights
- * of graphs over 2 GB, which exporters write beside the graph as {@code model.onnx_data} or {@code
- * model.onnx.data}: two checkpoints of one architecture have the same {@code model.onnx} and differ
- * only there). {@link #sha256()} combines them into one value. Read on the driver: a few seconds
- * per GB; a directory on a Hadoop FS such as s3a:// is streamed through it.
+ * token texts), {@code tokenizer.json}, the ONNX graph that is loaded ({@code model.onnx}, or the
+ * one {@code models.<model>.onnx-file} chooses, at the top or under {@code onnx/}: {@link
+ * OnnxGraphs#choose}) and that graph's external-data files (the weights of graphs over 2 GB, which
+ * exporters write beside the graph as {@code model.onnx_data} or {@code model.onnx.data}: two
+ * checkpoints of one architecture have the same graph and differ only there; {@link
+ * OnnxGraphs#isExternalDataOf}). The directory's other graphs are not fingerprinted: they are not
+ * run. {@link #sha256()} combines them into one value. Read on the driver: a few seconds per GB; a
+ * directory on a Hadoop FS such as s3a:// is streamed through it.
  *
  * @param directory the directory as configured
- * @param files file name → SHA-256 for every fingerprinted file present, sorted by name; the
- *     optional files ({@link #OPTIONAL}) are absent when the directory has none
+ * @param graph the loaded graph's path relative to the directory ({@code model.onnx}, {@code
+ *     onnx/model_fp16.onnx})
+ * @param files path relative to the directory → SHA-256 for every fingerprinted file present,
+ *     sorted by name; the optional files ({@link #OPTIONAL}) are absent when the directory has none
  */
-public record ModelFingerprint(String directory, SortedMap<String, String> files) {
+public record ModelFingerprint(String directory, String graph, SortedMap<String, String> files) {
 
-  /** Files every model directory has. */
-  public static final List<String> REQUIRED =
-      List.of("config.json", "tokenizer.json", "model.onnx");
+  /** Files every model directory has besides its graph. */
+  public static final List<String> REQUIRED = List.of("config.json", "tokenizer.json");
 
   /** Files a model directory may have; fingerprinted when present. */
   public static final List<String> OPTIONAL =
@@ -48,30 +53,43 @@ public record ModelFingerprint(String directory, SortedMap<String, String> files
     files = Collections.unmodifiableSortedMap(new TreeMap<>(files));
   }
 
-  /** Whether a file of a model directory holds external tensor data of its graph. */
-  static boolean isExternalData(String fileName) {
-    return fileName.endsWith(".onnx_data") || fileName.endsWith(".onnx.data");
+  /** Whether a file of a model directory is fingerprinted when {@code graph} is loaded. */
+  static boolean isFingerprinted(String graph, String file) {
+    return REQUIRED.contains(file)
+        || OPTIONAL.contains(file)
+        || file.equals(graph)
+        || OnnxGraphs.isExternalDataOf(graph, file);
   }
 
-  /** Whether a file of a model directory is fingerprinted. */
-  static boolean isFingerprinted(String fileName) {
-    return REQUIRED.contains(fileName) || OPTIONAL.contains(fileName) || isExternalData(fileName);
-  }
-
-  /** A local directory's fingerprint. */
+  /** A local directory's fingerprint, with its only graph. */
   public static ModelFingerprint of(String directory) {
-    return of(directory, null);
+    return of(directory, "", null);
   }
 
-  /** The fingerprint of a local or (with {@code hadoop}) Hadoop FS directory. */
+  /**
+   * The fingerprint of a local or (with {@code hadoop}) Hadoop FS directory, with its only graph.
+   */
   public static ModelFingerprint of(String directory, Configuration hadoop) {
+    return of(directory, "", hadoop);
+  }
+
+  /**
+   * The fingerprint of a local or (with {@code hadoop}) Hadoop FS directory.
+   *
+   * @param onnxFile the configured graph ({@link OnnxGraphs#choose}); empty: the only one
+   */
+  public static ModelFingerprint of(String directory, String onnxFile, Configuration hadoop) {
     SortedMap<String, String> files = new TreeMap<>();
+    String graph;
     if (hadoop != null && LocalModelCache.isRemote(directory)) {
       org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(directory);
       try {
-        for (org.apache.hadoop.fs.FileStatus f : dir.getFileSystem(hadoop).listStatus(dir)) {
-          if (f.isFile() && isFingerprinted(f.getPath().getName())) {
-            files.put(f.getPath().getName(), sha256(f.getPath(), hadoop));
+        FileSystem fs = dir.getFileSystem(hadoop);
+        List<String> listing = RemoteModels.list(fs, dir);
+        graph = choose(directory, listing, onnxFile);
+        for (String f : listing) {
+          if (isFingerprinted(graph, f)) {
+            files.put(f, sha256(new org.apache.hadoop.fs.Path(dir, f), hadoop));
           }
         }
       } catch (IOException e) {
@@ -79,14 +97,12 @@ public record ModelFingerprint(String directory, SortedMap<String, String> files
       }
     } else {
       Path dir = PipelineConfig.localPath(directory);
-      try (Stream<Path> list = Files.list(dir)) {
-        for (Path f : (Iterable<Path>) list::iterator) {
-          if (Files.isRegularFile(f) && isFingerprinted(f.getFileName().toString())) {
-            files.put(f.getFileName().toString(), sha256(f));
-          }
+      List<String> listing = OnnxGraphs.list(dir);
+      graph = choose(directory, listing, onnxFile);
+      for (String f : listing) {
+        if (isFingerprinted(graph, f)) {
+          files.put(f, sha256(dir.resolve(f)));
         }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot list " + dir, e);
       }
     }
     for (String required : REQUIRED) {
@@ -94,12 +110,20 @@ public record ModelFingerprint(String directory, SortedMap<String, String> files
         throw new IllegalStateException(directory + " has no " + required + " to fingerprint");
       }
     }
-    return new ModelFingerprint(directory, files);
+    return new ModelFingerprint(directory, graph, files);
   }
 
-  /** SHA-256 of {@code model.onnx}. */
+  private static String choose(String directory, List<String> listing, String onnxFile) {
+    try {
+      return OnnxGraphs.choose(listing, onnxFile);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(directory + " " + e.getMessage(), e);
+    }
+  }
+
+  /** SHA-256 of the loaded graph ({@link #graph()}). */
   public String modelOnnxSha256() {
-    return files.get("model.onnx");
+    return files.get(graph);
   }
 
   /** SHA-256 of {@code tokenizer.json}. */
@@ -107,12 +131,12 @@ public record ModelFingerprint(String directory, SortedMap<String, String> files
     return files.get("tokenizer.json");
   }
 
-  /** External-data file name → SHA-256, sorted by name; empty when the weights are in the graph. */
+  /** External-data file → SHA-256, sorted by name; empty when the weights are in the graph. */
   public SortedMap<String, String> externalDataSha256() {
     SortedMap<String, String> external = new TreeMap<>();
     files.forEach(
         (name, sha) -> {
-          if (isExternalData(name)) {
+          if (OnnxGraphs.isExternalDataOf(graph, name)) {
             external.put(name, sha);
           }
         });

@@ -101,7 +101,11 @@ public final class DryRunPlan {
                   ? ": winner- and loser-advances knockouts judged by the "
                       + c.teacher().label()
                       + ", symmetric scores, one batch per round per partition"
-                  : ": argmax/argmin reward"));
+                  : ": argmax/argmin reward")
+              + "; samples stopped at max-new-tokens: "
+              + c.pairOptions().truncated().name().toLowerCase(Locale.ROOT)
+              + "; pair format "
+              + c.pairOptions().format().name().toLowerCase(Locale.ROOT));
       var f = c.filters();
       l.add(
           "   "
@@ -141,7 +145,7 @@ public final class DryRunPlan {
         "   "
             + i
             + ". write + verify: input rows = pairs"
-            + (c.mode() == Mode.WEST_OF_N ? " + filtered" : "")
+            + (c.mode() == Mode.WEST_OF_N ? " + pairs_conversational + filtered" : "")
             + " + rejects");
     l.add(
         String.format(

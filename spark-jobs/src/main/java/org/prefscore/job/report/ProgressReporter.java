@@ -12,7 +12,8 @@ import org.apache.spark.sql.SparkSession;
  * total (prompts while generating, pairs while scoring) from accumulators, the rate, generated
  * tokens per second, and the tasks of Spark's active stages from {@link SparkStatusTracker}.
  * Accumulators from running tasks reach the driver when a task ends, so the counts move in steps of
- * a task's chunk.
+ * a task's chunk. The counts are approximate (a retried task counts again) and never exceed the
+ * stage's total.
  *
  * <p>The same thread samples the counters into {@link ProgressSamples} (every half second at first,
  * bounded in number; also at every stage boundary), whether or not progress lines are printed: the
@@ -154,7 +155,9 @@ public final class ProgressReporter implements AutoCloseable {
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "[%s] %s:", runLabel, stage));
     LongSupplier d = done;
     if (d != null) {
-      long now = d.getAsLong() - doneAtStart;
+      // Approximate: a retried or recomputed task counts again, so the count is capped at the
+      // stage's total (exact counts come from the written tables, never from here).
+      long now = Math.max(0, Math.min(d.getAsLong() - doneAtStart, total));
       sb.append(
           String.format(
               Locale.ROOT,

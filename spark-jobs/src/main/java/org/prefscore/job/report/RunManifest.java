@@ -17,6 +17,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.prefscore.job.Mode;
+import org.prefscore.job.config.ConfigKeys;
 import org.prefscore.job.config.PipelineConfig;
 import org.prefscore.job.config.Redactor;
 import org.prefscore.job.io.ModelFingerprint;
@@ -29,8 +30,9 @@ import org.prefscore.spark.PipelineCounters;
  * Builds {@code manifest.json}: the redacted configuration, model fingerprints ({@link
  * ModelFingerprint}: one SHA-256 per file that changes behaviour and one for the directory), counts
  * per stage and reason, the accounting identity, timings per stage, throughput, the quantile method
- * and cuts, and which model gave the policy terms. Written last (with {@code _SUCCESS}) by {@link
- * RunOutput}.
+ * and cuts, which model gave the policy terms, the faults Spark saw ({@link FaultRecord}), what a
+ * resume reused and the list of data files. Written last (with {@code _SUCCESS}) by {@link
+ * RunOutput#publish}.
  */
 public final class RunManifest {
 
@@ -98,7 +100,8 @@ public final class RunManifest {
   /**
    * The manifest's {@code models} object: per configured model (policy, reward, reference,
    * policy_checkpoint) its path, {@code fingerprint_sha256} and the SHA-256 of each file ({@code
-   * <file>_sha256}, null for an optional file the directory lacks; {@code external_data_sha256}).
+   * <file>_sha256}, null for an optional file the directory lacks), the loaded graph ({@code
+   * onnx_file}, its {@code model_onnx_sha256}) and its {@code external_data_sha256}.
    *
    * @param hadoop to fingerprint directories on a Hadoop FS (null: local ones only)
    */
@@ -106,23 +109,56 @@ public final class RunManifest {
     Redactor redactor = config.source().redactor();
     ObjectNode models = JSON.createObjectNode();
     PipelineConfig.Models m = config.models();
-    m.policy().ifPresent(p -> fingerprint(models, "policy", p, hadoop, redactor));
-    m.reward().ifPresent(p -> fingerprint(models, "reward", p, hadoop, redactor));
+    m.policy()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models, "policy", p, m.onnxFile(ConfigKeys.MODEL_POLICY), hadoop, redactor));
+    m.reward()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models, "reward", p, m.onnxFile(ConfigKeys.MODEL_REWARD), hadoop, redactor));
+    m.reference()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models,
+                    "reference",
+                    p,
+                    m.onnxFile(ConfigKeys.MODEL_REFERENCE),
+                    hadoop,
+                    redactor));
+    m.checkpoint()
+        .ifPresent(
+            p ->
+                fingerprint(
+                    models,
+                    "policy_checkpoint",
+                    p,
+                    m.onnxFile(ConfigKeys.MODEL_CHECKPOINT),
+                    hadoop,
+                    redactor));
     PipelineConfig.Teacher teacher = config.teacher();
     if (teacher != null && teacher.pairwise()) {
-      fingerprint(models, teacher.label().replace('-', '_'), teacher.directory(), hadoop, redactor);
+      fingerprint(
+          models, teacher.label().replace('-', '_'), teacher.directory(), "", hadoop, redactor);
     }
-    m.reference().ifPresent(p -> fingerprint(models, "reference", p, hadoop, redactor));
-    m.checkpoint().ifPresent(p -> fingerprint(models, "policy_checkpoint", p, hadoop, redactor));
     return models;
   }
 
   private static void fingerprint(
-      ObjectNode models, String role, String dir, Configuration hadoop, Redactor redactor) {
-    ModelFingerprint f = ModelFingerprint.of(dir, hadoop);
+      ObjectNode models,
+      String role,
+      String dir,
+      String onnxFile,
+      Configuration hadoop,
+      Redactor redactor) {
+    ModelFingerprint f = ModelFingerprint.of(dir, onnxFile, hadoop);
     ObjectNode n = models.putObject(role);
     n.put("path", redactor.redact(dir));
     n.put("fingerprint_sha256", f.sha256());
+    n.put("onnx_file", f.graph());
     for (String file :
         java.util.stream.Stream.concat(
                 ModelFingerprint.REQUIRED.stream(), ModelFingerprint.OPTIONAL.stream())
@@ -135,6 +171,7 @@ public final class RunManifest {
         n.put(key, sha);
       }
     }
+    n.put("model_onnx_sha256", f.modelOnnxSha256());
     if (!f.externalDataSha256().isEmpty()) {
       ObjectNode external = n.putObject("external_data_sha256");
       f.externalDataSha256().forEach(external::put);
@@ -197,8 +234,24 @@ public final class RunManifest {
     }
   }
 
+  /**
+   * The shuffle partitions the run's shuffles used: {@code spark.shuffle_partitions}, and {@code
+   * spark.shuffle_partitions_source} {@code configured} or {@code sized to the data}.
+   */
+  public void shufflePartitions(int partitions, boolean sized) {
+    ObjectNode spark = root.putObject("spark");
+    spark.put("shuffle_partitions", partitions);
+    spark.put("shuffle_partitions_source", sized ? "sized to the data" : "configured");
+  }
+
   public void count(String name, long value) {
     counts.put(name, value);
+  }
+
+  /** A count per key (e.g. samples per finish reason) under {@code counts.<name>}, keys sorted. */
+  public void counts(String name, Map<String, Long> values) {
+    ObjectNode n = counts.putObject(name);
+    new TreeMap<>(values).forEach(n::put);
   }
 
   public void confidenceCut(double q, double cut, long population) {
@@ -269,28 +322,69 @@ public final class RunManifest {
     root.set("evaluation", evaluationNode(e));
   }
 
+  /**
+   * Timings and throughput, the last part of the manifest before publishing. The counts come from
+   * {@code work} (the written tables); model seconds are the accumulators' sum over every task
+   * attempt, retried and recomputed ones included (time actually spent).
+   */
   public void finish(
-      Map<String, Double> stageSeconds, double totalSeconds, PipelineCounters counters) {
+      Map<String, Double> stageSeconds,
+      double totalSeconds,
+      WorkCounts work,
+      PipelineCounters counters) {
     ObjectNode t = root.putObject("timings_seconds");
     stageSeconds.forEach((k, v) -> t.put(k, round(v)));
     t.put("total", round(totalSeconds));
     ObjectNode p = root.putObject("throughput");
-    long tokens = counters.generatedTokens.value();
+    long tokens = work.generatedTokens();
     p.put("generated_tokens", tokens);
     double genSeconds = stageSeconds.getOrDefault("generate", 0.0);
     p.put("generate_stage_tokens_per_second", genSeconds > 0 ? round(tokens / genSeconds) : 0.0);
     p.put("run_tokens_per_second", totalSeconds > 0 ? round(tokens / totalSeconds) : 0.0);
-    p.put("reward_texts", counters.rewardTexts.value());
-    p.put("sequences_scored", counters.sequencesScored.value());
-    p.put("prefix_mismatches", counters.prefixMismatches.value());
+    p.put("reward_texts", work.rewardTexts());
+    p.put("sequences_scored", work.sequencesScored());
+    p.put("prefix_mismatch_pairs", work.prefixMismatchPairs());
+    p.put(
+        "counted_from",
+        "the written tables and action results (exact under retried tasks and lost executors)");
     ObjectNode model = p.putObject("model_seconds_summed_over_tasks");
     model.put("generation", round(counters.generationNanos.value() / 1e9));
     model.put("reward", round(counters.rewardNanos.value() / 1e9));
     model.put("judge", round(counters.judgeNanos.value() / 1e9));
     model.put("scoring", round(counters.scoringNanos.value() / 1e9));
     model.put("total", round(counters.modelNanos() / 1e9));
+    model.put("note", "every task attempt's time, retried and recomputed attempts included");
     root.put("finished_at", Instant.now().toString());
     root.put("status", "SUCCEEDED");
+  }
+
+  /** The {@code faults} object: what Spark's listener saw go wrong ({@link FaultRecord}). */
+  public void faults(FaultRecord faults) {
+    root.set("faults", faults.toJson());
+  }
+
+  /** The {@code resume} object: whether the run reused persisted work, and how much per stage. */
+  public void resume(ObjectNode resume) {
+    root.set("resume", resume);
+  }
+
+  /**
+   * The {@code files} object: every data file of the output, per table, with its size; a reader of
+   * an object store reads exactly these (docs/outputs.md).
+   */
+  public void files(Map<String, java.util.List<RunOutput.DataFile>> files, String commit) {
+    ObjectNode n = root.putObject("files");
+    n.put("commit", commit);
+    files.forEach(
+        (table, list) -> {
+          com.fasterxml.jackson.databind.node.ArrayNode a =
+              n.putArray(table.isEmpty() ? "top" : table);
+          for (RunOutput.DataFile f : list) {
+            ObjectNode e = a.addObject();
+            e.put("path", f.path());
+            e.put("bytes", f.bytes());
+          }
+        });
   }
 
   /** Where the progress samples went ({@link ProgressSamples#FILE}) and how many there are. */

@@ -24,7 +24,15 @@ public final class RunSummary {
             m.path("run_id").asText(),
             m.path("timings_seconds").path("total").asDouble()));
     lines.add(row("input rows", acc.path("input_rows").asLong()));
-    lines.add(row("pairs kept", acc.path("pairs").asLong()));
+    if (acc.has("pairs_conversational")) {
+      long text = acc.path("pairs").asLong();
+      long conversational = acc.path("pairs_conversational").asLong();
+      lines.add(
+          row("pairs kept", text + conversational)
+              + String.format(Locale.ROOT, "  (text %d, conversational %d)", text, conversational));
+    } else {
+      lines.add(row("pairs kept", acc.path("pairs").asLong()));
+    }
     if (acc.has("filtered")) {
       lines.add(
           row("filtered", acc.path("filtered").asLong())
@@ -114,6 +122,16 @@ public final class RunSummary {
                       String.format(Locale.ROOT, "q%s %.4f", e.getKey(), e.getValue().asDouble())));
       lines.add(String.format(Locale.ROOT, "  %-20s %s", "pair confidence", String.join(", ", qs)));
     }
+    if (counts.has("samples_by_finish_reason")) {
+      JsonNode excluded = counts.path("samples_excluded_by_reason");
+      lines.add(
+          String.format(
+              Locale.ROOT,
+              "  %-20s %s%s",
+              "finish reasons",
+              joined(counts.path("samples_by_finish_reason")),
+              excluded.size() > 0 ? "; not candidates: " + joined(excluded) : ""));
+    }
     lines.add(
         String.format(
             Locale.ROOT,
@@ -165,6 +183,7 @@ public final class RunSummary {
               e.path("kendall").asText(),
               e.path("scored_tuples").asLong()));
     }
+    lines.addAll(durability(m));
     lines.add(String.format(Locale.ROOT, "  %-20s %s", "output", m.path("output").asText()));
     JsonNode report = m.path("report");
     if (report.isObject()) {
@@ -180,8 +199,69 @@ public final class RunSummary {
     return String.join("\n", lines);
   }
 
+  /** The faults line, and the resume line when the run reused persisted work. */
+  static List<String> durability(JsonNode m) {
+    List<String> lines = new ArrayList<>();
+    JsonNode f = m.path("faults");
+    if (!f.isMissingNode()) {
+      long failed = f.path("failed_task_attempts").asLong();
+      long lost = f.path("executors_lost").asLong();
+      long speculative = f.path("speculative_task_attempts").asLong();
+      long stages = f.path("resubmitted_stage_attempts").asLong();
+      String text =
+          failed + lost + speculative + stages == 0
+              ? "none"
+              : String.format(
+                  Locale.ROOT,
+                  "%d failed task attempts, %d executors lost, %d speculative attempts, %d stage"
+                      + " attempts resubmitted (counts above are exact regardless)",
+                  failed,
+                  lost,
+                  speculative,
+                  stages);
+      lines.add(String.format(Locale.ROOT, "  %-20s %s", "faults", text));
+    }
+    JsonNode r = m.path("resume");
+    if (r.path("resumed").asBoolean()) {
+      List<String> parts = new ArrayList<>();
+      r.fields()
+          .forEachRemaining(
+              e -> {
+                JsonNode s = e.getValue();
+                if (s.isObject()) {
+                  List<String> figures = new ArrayList<>();
+                  s.fields()
+                      .forEachRemaining(
+                          x -> {
+                            if (x.getKey().endsWith("_reused") && !x.getKey().startsWith("part")) {
+                              figures.add(x.getValue().asLong() + " " + x.getKey());
+                            } else if (x.getKey().endsWith("_computed")) {
+                              figures.add(x.getValue().asLong() + " " + x.getKey());
+                            }
+                          });
+                  parts.add(
+                      String.format(
+                          Locale.ROOT,
+                          "%s %d/%d partitions reused (%s)",
+                          e.getKey(),
+                          s.path("partitions_reused").asLong(),
+                          s.path("partitions").asLong(),
+                          String.join(", ", figures)));
+                }
+              });
+      lines.add(String.format(Locale.ROOT, "  %-20s %s", "resumed", String.join("; ", parts)));
+    }
+    return lines;
+  }
+
   private static String row(String label, long value) {
     return String.format(Locale.ROOT, "  %-20s %d", label, value);
+  }
+
+  private static String joined(JsonNode counts) {
+    List<String> parts = new ArrayList<>();
+    counts.fields().forEachRemaining(e -> parts.add(e.getKey() + " " + e.getValue().asLong()));
+    return String.join(", ", parts);
   }
 
   private static String breakdown(JsonNode reasons) {

@@ -299,6 +299,8 @@ public final class ScaleBenchmark {
       "--set",
       "sampling.max-new-tokens=2",
       "--set",
+      "selection.truncated=keep",
+      "--set",
       "runtime.token-budget=65536",
       "--set",
       "runtime.prompts-per-call=64",

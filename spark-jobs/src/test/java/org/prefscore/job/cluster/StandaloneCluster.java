@@ -267,6 +267,55 @@ final class StandaloneCluster implements AutoCloseable {
   }
 
   /**
+   * spark-submit {@code args} as a separate process, not waited for (a driver to kill midway);
+   * {@link #close} stops it like every other process of the cluster.
+   */
+  Process launch(String name, List<String> args) throws IOException, InterruptedException {
+    Path out = logs.resolve(name + ".out");
+    Path err = logs.resolve(name + ".err");
+    List<String> command = launchCommand("org.apache.spark.deploy.SparkSubmit", args);
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .directory(dir.toFile())
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile());
+    pb.environment().clear();
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    synchronized (started) {
+      started.add(new Started(name, p, err));
+    }
+    return p;
+  }
+
+  /** The running executor JVMs (CoarseGrainedExecutorBackend children of the workers). */
+  List<ProcessHandle> executors() {
+    List<ProcessHandle> executors = new ArrayList<>();
+    synchronized (started) {
+      for (Started s : started) {
+        if (s.name().startsWith("worker-")) {
+          s.process()
+              .descendants()
+              .filter(
+                  h ->
+                      h.isAlive()
+                          && h.info()
+                              .commandLine()
+                              .orElse("")
+                              .contains("CoarseGrainedExecutorBackend"))
+              .forEach(executors::add);
+        }
+      }
+    }
+    return executors;
+  }
+
+  /** A log file of this cluster (a submission's NAME.out / NAME.err). */
+  Path log(String name) {
+    return logs.resolve(name);
+  }
+
+  /**
    * What bin/spark-class does: runs {@code org.apache.spark.launcher.Main} on the Spark home's jars
    * and returns the command it prints (after a NUL + newline marker, NUL-separated).
    */

@@ -1,6 +1,7 @@
 package org.prefscore.job.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,6 +26,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.prefscore.job.PrefscoreJob;
 import org.prefscore.job.TestSupport;
+import org.prefscore.job.io.RunLease;
+import org.prefscore.job.io.RunOutput;
+import org.prefscore.job.io.RunRefusedException;
 
 /**
  * The application jar on a real Spark standalone cluster: a master and two workers (1 core, 1 GiB
@@ -35,7 +39,7 @@ import org.prefscore.job.TestSupport;
  * configuration: texts, ids, seeds, counts and reasons exactly; doubles within {@link #TOLERANCE}.
  *
  * <p>Why equality is expected: every sample's seed derives from (run.seed, prompt_id, sample
- * index), both runs cut the prompts into the same partitions ({@code spark.partitions=2}, shuffle
+ * index), both runs cut the prompts into the same partitions ({@code spark.partitions=8}, shuffle
  * partitions 2, Spark's sort before a round-robin repartition), so every executor call sees the
  * same batches, and ONNX Runtime runs one intra-op thread per model on the same machine: the
  * numbers come out bit-identical in practice. The tolerance (1e-4 absolute, on log-probs of about
@@ -46,6 +50,12 @@ import org.prefscore.job.TestSupport;
  * ALIVE workers, the application FINISHED), each worker's JSON (an executor of this application),
  * and the event log (tasks ended successfully on both executors, none on the driver) together with
  * each executor's own stderr (it loaded the models itself).
+ *
+ * <p>Then real faults on the same cluster ({@link #realFaults}): a rerun's driver killed midway
+ * through generation (the published output stays complete; its lease refuses a second writer), and
+ * its resume with an executor JVM killed midway (persisted partitions reused, fewer samples
+ * generated, the lost executor and failed tasks in the manifest, tables and exact counts equal to
+ * the local run's).
  */
 class StandaloneClusterIT {
 
@@ -54,11 +64,14 @@ class StandaloneClusterIT {
 
   private static final String MAIN_CLASS = "org.prefscore.job.PrefscoreJob";
 
+  /** Partitions of the model stages: several per executor, so a run can be killed midway. */
+  private static final int PARTITIONS = 8;
+
   /** JVM flags of the test's own short-lived processes: faster start, same results. */
   private static final String FAST_START = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
 
   @Test
-  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  @Timeout(value = 12, unit = TimeUnit.MINUTES)
   void westOfNOnTwoWorkersEqualsLocalMode() throws Exception {
     Path dir = runDir(Path.of(required("prefscore.it.dir")).toAbsolutePath());
     Path sparkHome = Path.of(required("prefscore.it.spark-home")).toAbsolutePath();
@@ -150,12 +163,13 @@ class StandaloneClusterIT {
                   "--conf",
                   "spark.eventLog.compress=false",
                   appJar.toString()));
+      List<String> sparkSubmit = List.copyOf(submit);
       submit.addAll(jobArgs(repo, fixtures, prompts, dir, "cluster"));
       t0 = System.nanoTime();
       StandaloneCluster.Submission run = cluster.submit("driver", submit, Duration.ofSeconds(180));
+      double clusterSeconds = (System.nanoTime() - t0) / 1e9;
       System.out.printf(
-          "cluster run (spark-submit, 2 workers): %.1f s%n%s%n",
-          (System.nanoTime() - t0) / 1e9, run.stdoutText());
+          "cluster run (spark-submit, 2 workers): %.1f s%n%s%n", clusterSeconds, run.stdoutText());
       assertThat(run.exitCode())
           .as(
               "spark-submit's exit status; stdout:\n%s\n%s",
@@ -202,6 +216,15 @@ class StandaloneClusterIT {
       assertThat(out.resolve("cluster/_SUCCESS")).isRegularFile();
       double maxDiff = 0;
       maxDiff = Math.max(maxDiff, assertSameRows(out, "pairs", "prompt_id"));
+      maxDiff =
+          Math.max(
+              maxDiff,
+              assertSameRows(
+                  out,
+                  "pairs_conversational",
+                  "prompt_id",
+                  "* REPLACE (to_json(prompt)::VARCHAR AS prompt, to_json(chosen)::VARCHAR AS"
+                      + " chosen, to_json(rejected)::VARCHAR AS rejected)"));
       maxDiff = Math.max(maxDiff, assertSameRows(out, "filtered", "prompt_id"));
       maxDiff = Math.max(maxDiff, assertSameRows(out, "candidates", "prompt_id, sample_index"));
       assertSameRows(out, "rejects", "input_row, stage, reason_code");
@@ -211,7 +234,14 @@ class StandaloneClusterIT {
           TestSupport.duckdb(
               "SELECT prompt, chosen, rejected FROM " + parquet(out, "cluster", "pairs"));
       assertThat(pairs).as("pairs kept").hasSizeGreaterThanOrEqualTo(10);
-      assertThat(pairs)
+      // Chat prompts: their pairs in pairs_conversational (px_prompt rendered), or filtered.
+      List<Map<String, Object>> chat =
+          TestSupport.duckdb(
+              "SELECT px_prompt AS prompt FROM "
+                  + parquet(out, "cluster", "pairs_conversational")
+                  + " UNION ALL SELECT prompt FROM "
+                  + parquet(out, "cluster", "filtered"));
+      assertThat(chat)
           .as("chat prompts rendered with the policy's template on the executors")
           .anyMatch(r -> String.valueOf(r.get("prompt")).contains("<|im_start|>assistant"));
       List<Map<String, Object>> rejects =
@@ -219,6 +249,155 @@ class StandaloneClusterIT {
       assertThat(rejects)
           .extracting(r -> r.get("reason_code"))
           .contains("MALFORMED_RECORD", "DUPLICATE_PROMPT", "EMPTY_PROMPT");
+
+      realFaults(cluster, sparkSubmit, repo, fixtures, prompts, dir, clusterSeconds);
+    }
+  }
+
+  /**
+   * Real faults on the cluster, after the undisturbed run published run id "cluster": a rerun of
+   * that run id whose driver is killed (SIGKILL) midway through generation leaves the published
+   * output complete and readable and its lease refuses a second writer while it lives; a resume of
+   * it, during which an executor JVM is killed (SIGKILL) midway through generation, reuses the
+   * persisted partitions, records the lost executor and the failed tasks, and writes the local
+   * run's tables with the local run's exact counts.
+   */
+  private static void realFaults(
+      StandaloneCluster cluster,
+      List<String> sparkSubmit,
+      Path repo,
+      Path fixtures,
+      Path prompts,
+      Path dir,
+      double clusterSeconds)
+      throws Exception {
+    Path out = dir.resolve("out");
+    ObjectMapper json = new ObjectMapper();
+    JsonNode published = json.readTree(out.resolve("cluster/manifest.json").toFile());
+    JsonNode local = json.readTree(out.resolve("local/manifest.json").toFile());
+    Path area = out.resolve(RunOutput.STAGING_ROOT).resolve("cluster");
+    Path generated = area.resolve("work").resolve("generate");
+
+    // --- a rerun over the good output; its driver killed in the middle of generation ---
+    List<String> rerun = new ArrayList<>(sparkSubmit);
+    rerun.addAll(jobArgs(repo, fixtures, prompts, dir, "cluster"));
+    Process driver = cluster.launch("driver-rerun", rerun);
+    int parts;
+    try {
+      awaitParts(generated, 1, driver, cluster, "driver-rerun");
+      // A second writer of the run id is refused while the driver holds the lease.
+      org.apache.hadoop.fs.Path leaseFile =
+          new org.apache.hadoop.fs.Path(area.resolve(RunLease.FILE).toUri());
+      assertThatThrownBy(
+              () ->
+                  RunLease.acquire(
+                      leaseFile.getFileSystem(new org.apache.hadoop.conf.Configuration()),
+                      leaseFile,
+                      "cluster",
+                      120,
+                      false))
+          .isInstanceOf(RunRefusedException.class)
+          .hasMessageContaining("run.id cluster is being written by another run")
+          .hasMessageContaining("pid " + driver.pid());
+    } finally {
+      driver.destroyForcibly();
+      driver.waitFor(30, TimeUnit.SECONDS);
+    }
+    parts = partFiles(generated);
+    System.out.printf(
+        "killed the rerun's driver (pid %d) with %d of %d generation partitions persisted%n",
+        driver.pid(), parts, PARTITIONS);
+    assertThat(parts).isBetween(1, PARTITIONS - 1);
+    assertThat(out.resolve("cluster/_SUCCESS"))
+        .as("the previous output is still published")
+        .exists();
+    assertThat(json.readTree(out.resolve("cluster/manifest.json").toFile()).path("started_at"))
+        .isEqualTo(published.path("started_at"));
+    assertAllTablesEqualLocal(out);
+
+    // --- resume; an executor JVM killed in the middle of the remaining generation ---
+    List<String> resume = new ArrayList<>(sparkSubmit);
+    resume.addAll(jobArgs(repo, fixtures, prompts, dir, "cluster", "--resume"));
+    long t0 = System.nanoTime();
+    Process resumed = cluster.launch("driver-resume", resume);
+    awaitParts(generated, parts + 1, resumed, cluster, "driver-resume");
+    List<ProcessHandle> executors = cluster.executors();
+    assertThat(executors).as("executor JVMs of the resumed run").isNotEmpty();
+    executors.get(0).destroyForcibly();
+    System.out.printf(
+        "killed executor JVM pid %d during the resumed generation%n", executors.get(0).pid());
+    assertThat(resumed.waitFor(240, TimeUnit.SECONDS)).as("the resume finished").isTrue();
+    double resumeSeconds = (System.nanoTime() - t0) / 1e9;
+    String stdout = StandaloneCluster.read(cluster.log("driver-resume.out"));
+    assertThat(resumed.exitValue())
+        .as("resume exit status; stdout:\n%s\n%s", stdout, cluster.diagnostics())
+        .isZero();
+    JsonNode m = json.readTree(out.resolve("cluster/manifest.json").toFile());
+    JsonNode g = m.path("resume").path("generate");
+    long samples = m.path("counts").path("samples").asLong();
+    System.out.printf(
+        "undisturbed cluster run %.1f s, %d samples generated; resumed run %.1f s, %d samples"
+            + " reused, %d generated; faults %s%n%s%n",
+        clusterSeconds,
+        samples,
+        resumeSeconds,
+        g.path("samples_reused").asLong(),
+        g.path("samples_computed").asLong(),
+        m.path("faults"),
+        stdout);
+    String err = StandaloneCluster.read(cluster.log("driver-resume.err"));
+    err.lines().filter(l -> l.contains("exact work counts")).forEach(System.out::println);
+    assertThat(m.path("resume").path("resumed").asBoolean()).isTrue();
+    assertThat(g.path("partitions_reused").asInt()).isEqualTo(parts);
+    assertThat(g.path("samples_computed").asLong()).isLessThan(samples);
+    assertThat(g.path("samples_reused").asLong() + g.path("samples_computed").asLong())
+        .isEqualTo(samples);
+    assertThat(m.path("faults").path("executors_lost").asLong()).isPositive();
+    assertThat(m.path("faults").path("failed_task_attempts").asLong()).isPositive();
+    // Exact counts: the local run's, whatever was retried or recomputed.
+    assertThat(m.path("counts")).isEqualTo(local.path("counts"));
+    assertThat(m.path("accounting")).isEqualTo(local.path("accounting"));
+    for (String figure : List.of("generated_tokens", "reward_texts", "sequences_scored")) {
+      assertThat(m.path("throughput").path(figure))
+          .as(figure)
+          .isEqualTo(local.path("throughput").path(figure));
+    }
+    assertAllTablesEqualLocal(out);
+    assertThat(area.resolve("work")).doesNotExist();
+  }
+
+  private static void assertAllTablesEqualLocal(Path out) {
+    assertSameRows(out, "pairs", "prompt_id");
+    assertSameRows(out, "filtered", "prompt_id");
+    assertSameRows(out, "candidates", "prompt_id, sample_index");
+    assertSameRows(out, "rejects", "input_row, stage, reason_code");
+  }
+
+  /** Waits until {@code dir} holds at least {@code n} persisted partitions. */
+  private static void awaitParts(
+      Path dir, int n, Process driver, StandaloneCluster cluster, String name)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+    while (partFiles(dir) < n) {
+      if (!driver.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError(
+            name
+                + (driver.isAlive() ? " persisted no partition in 180 s" : " exited early")
+                + "\n"
+                + StandaloneCluster.read(cluster.log(name + ".out"))
+                + "\n"
+                + cluster.diagnostics());
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private static int partFiles(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return (int) s.filter(p -> p.getFileName().toString().endsWith(".rows")).count();
     }
   }
 
@@ -253,9 +432,11 @@ class StandaloneClusterIT {
                 "--set",
                 "sampling.max-new-tokens=16",
                 "--set",
+                "selection.truncated=keep",
+                "--set",
                 "runtime.token-budget=8192",
                 "--set",
-                "spark.partitions=2",
+                "spark.partitions=" + PARTITIONS,
                 "--set",
                 "spark.conf.spark.sql.shuffle.partitions=2",
                 "--set",
@@ -306,11 +487,17 @@ class StandaloneClusterIT {
    * Returns the largest difference seen between doubles.
    */
   private static double assertSameRows(Path out, String table, String order) {
+    return assertSameRows(out, table, order, "*");
+  }
+
+  /** As above, selecting {@code select} (e.g. list columns as JSON text, comparable values). */
+  private static double assertSameRows(Path out, String table, String order, String select) {
     List<Map<String, Object>> cluster =
         TestSupport.duckdb(
-            "SELECT * FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
+            "SELECT " + select + " FROM " + parquet(out, "cluster", table) + " ORDER BY " + order);
     List<Map<String, Object>> local =
-        TestSupport.duckdb("SELECT * FROM " + parquet(out, "local", table) + " ORDER BY " + order);
+        TestSupport.duckdb(
+            "SELECT " + select + " FROM " + parquet(out, "local", table) + " ORDER BY " + order);
     assertThat(cluster).as("%s rows (cluster vs local)", table).hasSameSizeAs(local);
     double maxDiff = 0;
     for (int i = 0; i < cluster.size(); i++) {

@@ -35,6 +35,31 @@ class ConfigTest {
   }
 
   @Test
+  void pairFormatAndTruncatedSamplesAreTypedAndChecked() {
+    PipelineConfig d = PipelineConfig.from(Mode.WEST_OF_N, ResolvedConfig.resolve(null, minimal()));
+    assertThat(d.pairOptions().format()).isEqualTo(org.prefscore.spark.PairFormat.AUTO);
+    assertThat(d.pairOptions().truncated()).isEqualTo(org.prefscore.spark.TruncatedSamples.EXCLUDE);
+    PipelineConfig c =
+        PipelineConfig.from(
+            Mode.WEST_OF_N,
+            ResolvedConfig.resolve(
+                null,
+                plus(minimal(), "output.pair-format=Conversational", "selection.truncated=keep")));
+    assertThat(c.pairOptions().format()).isEqualTo(org.prefscore.spark.PairFormat.CONVERSATIONAL);
+    assertThat(c.pairOptions().truncated()).isEqualTo(org.prefscore.spark.TruncatedSamples.KEEP);
+    assertThatThrownBy(
+            () ->
+                PipelineConfig.from(
+                    Mode.WEST_OF_N,
+                    ResolvedConfig.resolve(
+                        null,
+                        plus(minimal(), "output.pair-format=chat", "selection.truncated=drop"))))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("output.pair-format must be one of auto, text, conversational")
+        .hasMessageContaining("selection.truncated must be one of exclude, keep");
+  }
+
+  @Test
   void setBeatsFileBeatsDefault() throws IOException {
     Path file = tmp.resolve("c.properties");
     Files.writeString(file, "sampling.n=8\nsampling.temperature=0.9\n");
@@ -214,7 +239,8 @@ class ConfigTest {
             "confidence ≥ q0.3 quantile",
             "N=64",
             "checkpoint  none: policy terms = reference terms",
-            "input rows = pairs + filtered + rejects");
+            "samples stopped at max-new-tokens: exclude; pair format auto",
+            "input rows = pairs + pairs_conversational + filtered + rejects");
     assertThat(plan).doesNotContain("s3cr3t");
     assertThat(tmp.resolve("plan")).doesNotExist();
     assertThatThrownBy(

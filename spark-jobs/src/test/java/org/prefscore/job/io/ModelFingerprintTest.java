@@ -1,6 +1,7 @@
 package org.prefscore.job.io;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -83,10 +84,60 @@ class ModelFingerprintTest {
   }
 
   @Test
-  void bothExporterNamingsAreRecognised() {
-    assertThat(ModelFingerprint.isExternalData("model.onnx_data")).isTrue();
-    assertThat(ModelFingerprint.isExternalData("model.onnx.data")).isTrue();
-    assertThat(ModelFingerprint.isExternalData("model.onnx")).isFalse();
-    assertThat(ModelFingerprint.isExternalData("model.safetensors")).isFalse();
+  void bothExporterNamingsAreRecognised() throws IOException {
+    Path dir = copyOf("tiny-gpt2");
+    Files.writeString(dir.resolve("model.onnx.data"), "torch's naming");
+    Files.writeString(dir.resolve("other.onnx_data"), "data of another graph");
+    assertThat(ModelFingerprint.of(dir.toString()).externalDataSha256())
+        .containsOnlyKeys("model.onnx.data");
+  }
+
+  /**
+   * A Hub layout with several graphs under onnx/: the fingerprint covers the chosen graph and its
+   * external data, not the graphs that are not run; choosing another graph changes it.
+   */
+  @Test
+  void aHubLayoutIsFingerprintedByTheChosenGraphAndItsExternalData() throws IOException {
+    Path dir = tmp.resolve("hub");
+    Path llama = Path.of(TestSupport.model("tiny-llama"));
+    Path dtypes = Path.of(TestSupport.model("tiny-llama-dtypes"));
+    Files.createDirectories(dir.resolve("onnx"));
+    for (String f : List.of("config.json", "tokenizer.json", "tokenizer_config.json")) {
+      Files.copy(llama.resolve(f), dir.resolve(f));
+    }
+    Files.copy(llama.resolve("model.onnx"), dir.resolve("onnx/model.onnx"));
+    for (String f : List.of("model_fp16.onnx", "model_fp16.onnx_data", "model_int8.onnx")) {
+      Files.copy(dtypes.resolve("onnx").resolve(f), dir.resolve("onnx").resolve(f));
+    }
+    assertThatThrownBy(() -> ModelFingerprint.of(dir.toString()))
+        .hasMessageContaining("has 3 ONNX graphs");
+    ModelFingerprint fp16 = ModelFingerprint.of(dir.toString(), "model_fp16.onnx", null);
+    assertThat(fp16.graph()).isEqualTo("onnx/model_fp16.onnx");
+    assertThat(fp16.files())
+        .containsOnlyKeys(
+            "config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "onnx/model_fp16.onnx",
+            "onnx/model_fp16.onnx_data");
+    assertThat(fp16.modelOnnxSha256())
+        .isEqualTo(ModelFingerprint.sha256(dir.resolve("onnx/model_fp16.onnx")));
+    assertThat(fp16.externalDataSha256())
+        .containsExactly(
+            java.util.Map.entry(
+                "onnx/model_fp16.onnx_data",
+                ModelFingerprint.sha256(dir.resolve("onnx/model_fp16.onnx_data"))));
+    ModelFingerprint int8 = ModelFingerprint.of(dir.toString(), "onnx/model_int8.onnx", null);
+    assertThat(int8.externalDataSha256()).isEmpty();
+    assertThat(int8.sha256()).isNotEqualTo(fp16.sha256());
+
+    // Other weights in the chosen graph's external data: another fingerprint.
+    Files.writeString(dir.resolve("onnx/model_fp16.onnx_data"), "other weights");
+    String otherWeights = ModelFingerprint.of(dir.toString(), "model_fp16.onnx", null).sha256();
+    assertThat(otherWeights).isNotEqualTo(fp16.sha256());
+    // A graph that is not run does not count.
+    Files.writeString(dir.resolve("onnx/model_int8.onnx"), "edited");
+    assertThat(ModelFingerprint.of(dir.toString(), "model_fp16.onnx", null).sha256())
+        .isEqualTo(otherWeights);
   }
 }

@@ -15,11 +15,25 @@ import java.util.concurrent.ExecutorService;
  *     contends with the forward pass
  * @param samplingPool where the threads beyond the caller's come from; required when {@code
  *     samplingThreads > 1} (an executor's is {@code ExecutorRegistry.samplingPool()})
+ * @param logitsBytes upper bound on the logits one forward pass outputs (runtime.logits-budget-mb):
+ *     rows × logits width × 4 bytes for a decoding step, rows × positions × width × 4 for a prefill
+ *     on a graph that computes every position's logits (prefills are then run in chunks of
+ *     positions). A single row above it still runs, alone
  */
 public record GenerationOptions(
-    long tokenBudget, boolean sharePrefill, int samplingThreads, ExecutorService samplingPool) {
+    long tokenBudget,
+    boolean sharePrefill,
+    int samplingThreads,
+    ExecutorService samplingPool,
+    long logitsBytes) {
+
+  /** Default {@link #logitsBytes}: 256 MB, as runtime.logits-budget-mb. */
+  public static final long DEFAULT_LOGITS_BYTES = 256L << 20;
 
   public GenerationOptions {
+    if (logitsBytes < 1) {
+      throw new IllegalArgumentException("logits bytes must be >= 1, got " + logitsBytes);
+    }
     if (tokenBudget < 1) {
       throw new IllegalArgumentException("token budget must be >= 1, got " + tokenBudget);
     }
@@ -34,18 +48,24 @@ public record GenerationOptions(
 
   /** A shared prefill, sampled on the calling thread. */
   public static GenerationOptions of(long tokenBudget) {
-    return new GenerationOptions(tokenBudget, true, 1, null);
+    return new GenerationOptions(tokenBudget, true, 1, null, DEFAULT_LOGITS_BYTES);
   }
 
   /** The same options with prefill sharing on or off. */
   public GenerationOptions withSharePrefill(boolean share) {
-    return new GenerationOptions(tokenBudget, share, samplingThreads, samplingPool);
+    return new GenerationOptions(tokenBudget, share, samplingThreads, samplingPool, logitsBytes);
+  }
+
+  /** The same options with another bound on one forward pass's logits, in bytes. */
+  public GenerationOptions withLogitsBytes(long bytes) {
+    return new GenerationOptions(tokenBudget, sharePrefill, samplingThreads, samplingPool, bytes);
   }
 
   /**
    * The same options sampling each step's rows on {@code threads} threads, taken from {@code pool}.
    */
   public GenerationOptions withSamplingThreads(int threads, ExecutorService pool) {
-    return new GenerationOptions(tokenBudget, sharePrefill, threads, Objects.requireNonNull(pool));
+    return new GenerationOptions(
+        tokenBudget, sharePrefill, threads, Objects.requireNonNull(pool), logitsBytes);
   }
 }

@@ -126,6 +126,7 @@ public final class SampleGenerator {
   private final long padId;
   private final AtomicLong generatedTokens = new AtomicLong();
   private final AtomicLong modelNanos = new AtomicLong();
+  private final AtomicLong samplingNanos = new AtomicLong();
 
   /** Below this many logits per step (rows × width) one thread samples: handing off costs more. */
   static final int PARALLEL_MIN_LOGITS = 1 << 14;
@@ -156,6 +157,11 @@ public final class SampleGenerator {
     return modelNanos.get();
   }
 
+  /** Nanoseconds spent choosing tokens from logits so far (wall time of the steps' sampling). */
+  public long samplingNanos() {
+    return samplingNanos.get();
+  }
+
   /** Samples every request; results are in request order. */
   public List<PromptResult> generate(List<Request> requests, long runSeed) {
     int n = requests.size();
@@ -166,6 +172,8 @@ public final class SampleGenerator {
     int window = model.files().contextWindow();
     int maxNew = config.maxNewTokens();
     long tokenBudget = options.tokenBudget();
+    // A decoding step outputs one logits row per sample row: rows per batch within the budget.
+    long maxRows = model.graph().logitsRowsWithin(options.logitsBytes());
     for (int i = 0; i < n; i++) {
       String prompt = requests.get(i).prompt();
       if (model.files().provablyMoreTokensThan(prompt, (long) window - maxNew)) {
@@ -202,7 +210,12 @@ public final class SampleGenerator {
                     + window);
       } else {
         int rowsPerUnit =
-            (int) Math.max(1, Math.min(config.samplesPerPrompt(), tokenBudget / (length + maxNew)));
+            (int)
+                Math.max(
+                    1,
+                    Math.min(
+                        Math.min(config.samplesPerPrompt(), maxRows),
+                        tokenBudget / (length + maxNew)));
         for (int from = 0; from < config.samplesPerPrompt(); from += rowsPerUnit) {
           units.add(new Unit(i, from, Math.min(config.samplesPerPrompt(), from + rowsPerUnit)));
         }
@@ -216,7 +229,9 @@ public final class SampleGenerator {
       int batchRows = 0;
       for (Unit unit : units) {
         int rowCost = promptIds[unit.prompt()].length + maxNew;
-        if (!batch.isEmpty() && (long) (batchRows + unit.rows()) * rowCost > tokenBudget) {
+        if (!batch.isEmpty()
+            && ((long) (batchRows + unit.rows()) * rowCost > tokenBudget
+                || batchRows + unit.rows() > maxRows)) {
           runBatch(session, batch, requests, promptIds, runSeed, samples);
           batch.clear();
           batchRows = 0;
@@ -302,8 +317,10 @@ public final class SampleGenerator {
   }
 
   /**
-   * One forward pass over the left-padded prompts of the prefill rows, position ids counted from
-   * each prompt's first real token; only the last position's logits are kept.
+   * The left-padded prompts of the prefill rows, position ids counted from each prompt's first real
+   * token; only the last position's logits are kept. One forward pass when the graph computes only
+   * the last position's logits or all of them fit the logits budget; else consecutive chunks of
+   * positions, each on the cache of the ones before.
    */
   private Prefill prefill(DecodeSession session, BatchPlan plan, long[][] promptIds) {
     int prefillRows = plan.prefillPrompts().length;
@@ -324,20 +341,48 @@ public final class SampleGenerator {
         positions[p * maxPrompt + padding + s] = s;
       }
     }
-    KvCache empty = session.emptyCache(prefillRows);
-    StepOutput out =
-        timed(
-            session,
-            new StepInput(
-                prefillRows,
-                maxPrompt,
-                ids,
-                mask,
-                positions,
-                empty,
-                StepInput.LogitsWanted.LAST_POSITION));
-    empty.close();
+    int chunk = prefillChunk(prefillRows, maxPrompt);
+    KvCache cache = session.emptyCache(prefillRows);
+    StepOutput out = null;
+    for (int from = 0; from < maxPrompt; from += chunk) {
+      int to = Math.min(maxPrompt, from + chunk);
+      StepInput.LogitsWanted wanted = StepInput.LogitsWanted.LAST_POSITION;
+      out =
+          timed(
+              session,
+              new StepInput(
+                  prefillRows,
+                  to - from,
+                  columns(ids, prefillRows, maxPrompt, from, to),
+                  columns(mask, prefillRows, maxPrompt, 0, to),
+                  columns(positions, prefillRows, maxPrompt, from, to),
+                  cache,
+                  wanted));
+      cache.close();
+      cache = out.present();
+    }
     return new Prefill(out, maxPrompt);
+  }
+
+  /** Positions per prefill pass: all, unless the engine would output more logits than allowed. */
+  private int prefillChunk(int rows, int length) {
+    if (model.graph().outputPositions(length, StepInput.LogitsWanted.LAST_POSITION) < length) {
+      return length;
+    }
+    long perRow = model.graph().logitsRowsWithin(options.logitsBytes()) / rows;
+    return (int) Math.max(1, Math.min(length, perRow));
+  }
+
+  /** Columns [from, to) of a row-major {@code rows × width} array (itself when it is all). */
+  static long[] columns(long[] data, int rows, int width, int from, int to) {
+    if (from == 0 && to == width) {
+      return data;
+    }
+    long[] out = new long[rows * (to - from)];
+    for (int r = 0; r < rows; r++) {
+      System.arraycopy(data, r * width + from, out, r * (to - from), to - from);
+    }
+    return out;
   }
 
   /**
@@ -495,6 +540,15 @@ public final class SampleGenerator {
    * on the calling thread.
    */
   private void sampleStep(SampleRows state, int[] rows, int[] logitRows, StepOutput out) {
+    long start = System.nanoTime();
+    try {
+      sampleRows(state, rows, logitRows, out);
+    } finally {
+      samplingNanos.addAndGet(System.nanoTime() - start);
+    }
+  }
+
+  private void sampleRows(SampleRows state, int[] rows, int[] logitRows, StepOutput out) {
     int slices =
         (long) rows.length * out.logitsWidth() < PARALLEL_MIN_LOGITS
             ? 1

@@ -38,22 +38,27 @@ public final class TokenSampler {
    */
   public Choice choose(float[] logits, int offset, int width, double uniform) {
     int limit = Math.min(width, sampleableVocab);
-    double logZ = LogMath.logSumExp(logits, offset, width);
-    if (config.isGreedy()) {
-      int best = 0;
-      float bestValue = Float.NEGATIVE_INFINITY;
-      for (int i = 0; i < limit; i++) {
-        float v = logits[offset + i];
-        if (v > bestValue) {
-          bestValue = v;
-          best = i;
-        }
+    // One pass finds the first largest sampleable logit and the largest of the whole row.
+    int best = 0;
+    float bestValue = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < limit; i++) {
+      float v = logits[offset + i];
+      if (v > bestValue) {
+        bestValue = v;
+        best = i;
       }
-      return new Choice(best, bestValue - logZ, 0.0);
+    }
+    float rowMax = bestValue;
+    for (int i = limit; i < width; i++) {
+      rowMax = Math.max(rowMax, logits[offset + i]);
+    }
+    if (config.isGreedy()) {
+      return new Choice(best, bestValue - LogMath.logSumExp(logits, offset, width, rowMax), 0.0);
     }
     if (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= limit)) {
-      return chooseFromAll(logits, offset, limit, logZ, uniform);
+      return chooseFromAll(logits, offset, limit, width, bestValue, rowMax, uniform);
     }
+    double logZ = LogMath.logSumExp(logits, offset, width, rowMax);
     int count = collectCandidates(logits, offset, limit);
     // Warped softmax over the candidates.
     double invT = 1.0 / config.temperature();
@@ -92,21 +97,46 @@ public final class TokenSampler {
         token, logits[offset + token] - logZ, Math.log(scratchProbs[chosen] / keptMass));
   }
 
-  /** No top-k, no top-p: every sampleable id is a candidate, in id order; no index indirection. */
-  private Choice chooseFromAll(float[] logits, int offset, int limit, double logZ, double uniform) {
+  /**
+   * No top-k, no top-p: every sampleable id is a candidate, in id order; no index indirection. One
+   * pass computes the warped weights and the temperature-1 normalizer together: the same sums, in
+   * the same order, bit for bit, as the two separate passes before, with one read of the row and
+   * one max pass fewer.
+   */
+  private Choice chooseFromAll(
+      float[] logits,
+      int offset,
+      int limit,
+      int width,
+      float maxLogit,
+      float rowMax,
+      double uniform) {
     double invT = 1.0 / config.temperature();
-    float maxLogit = Float.NEGATIVE_INFINITY;
-    for (int i = 0; i < limit; i++) {
-      maxLogit = Math.max(maxLogit, logits[offset + i]);
-    }
     double max = maxLogit * invT; // = max_i (logits[i] * invT): the product is monotonic, invT > 0
     ensureProbs(limit);
     double[] probs = scratchProbs;
     double mass = 0;
-    for (int i = 0; i < limit; i++) {
-      double p = Math.exp(logits[offset + i] * invT - max);
-      probs[i] = p;
-      mass += p;
+    double logZ;
+    if (rowMax == Float.NEGATIVE_INFINITY) {
+      logZ = Double.NEGATIVE_INFINITY;
+      for (int i = 0; i < limit; i++) {
+        double p = Math.exp(logits[offset + i] * invT - max);
+        probs[i] = p;
+        mass += p;
+      }
+    } else {
+      double z = 0;
+      for (int i = 0; i < limit; i++) {
+        float x = logits[offset + i];
+        z += Math.exp(x - rowMax);
+        double p = Math.exp(x * invT - max);
+        probs[i] = p;
+        mass += p;
+      }
+      for (int i = limit; i < width; i++) {
+        z += Math.exp(logits[offset + i] - rowMax);
+      }
+      logZ = rowMax + Math.log(z);
     }
     double target = uniform * mass;
     double acc = 0;

@@ -7,13 +7,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.onnxruntime.engine.OrtNDArray;
 import ai.djl.training.ParameterStore;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import ai.onnxruntime.NodeInfo;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -34,8 +34,10 @@ import org.prefscore.runtime.StepOutput;
  * DJL's OnnxRuntime engine.
  *
  * <p>The layout is read from the graph at load time: number of layers, key/value heads, head size,
- * logits width and whether position ids are taken. Anything else fails with a message naming the
- * file. Thread-safe: each task thread opens its own {@link DecodeSession}.
+ * logits width, whether position ids are taken, and the element types of the KV cache and the
+ * logits (float32, float16 or bfloat16: {@link FloatKind}; the cache is kept in the graph's type,
+ * the logits are read as float32). Anything else fails with a message naming the file. Thread-safe:
+ * each task thread opens its own {@link DecodeSession}.
  */
 public final class OnnxCausalLm implements CausalLm {
 
@@ -43,14 +45,47 @@ public final class OnnxCausalLm implements CausalLm {
   private static final Set<String> PLAIN_INPUTS =
       Set.of("input_ids", "attention_mask", "position_ids");
 
+  /**
+   * Names under which an export takes the number of last positions to compute logits for
+   * (transformers' {@code logits_to_keep}; older exports {@code num_logits_to_keep}): an int64
+   * scalar or one-element tensor.
+   */
+  static final List<String> KEEP_INPUTS = List.of("logits_to_keep", "num_logits_to_keep");
+
+  /**
+   * The largest logits tensor ONNX Runtime's Java API can hand out: its buffer's capacity is an int
+   * of bytes. Callers' logits budgets keep passes below it; a pass above it is refused here with a
+   * message instead of failing inside the engine ({@code capacity < 0}).
+   */
+  public static final long MAX_LOGITS_BYTES = Integer.MAX_VALUE;
+
   private final Path onnxFile;
   private final OrtSessions.Opened graph;
   private final DecoderSignature signature;
+
+  /** The KV cache's element type, as the graph declares it ({@link FloatKind}). */
+  private final FloatKind kv;
+
+  /** The graph's logits_to_keep input, or null; its rank (0 or 1). */
+  private final String keepInput;
+
+  private final int keepRank;
 
   private OnnxCausalLm(Path onnxFile, OrtSessions.Opened graph, DecoderSignature signature) {
     this.onnxFile = onnxFile;
     this.graph = graph;
     this.signature = signature;
+    this.kv = FloatKind.of(graph.inputs(), "past_key_values.0.key");
+
+    String keep = null;
+    for (String name : KEEP_INPUTS) {
+      if (graph.inputs().containsKey(name)) {
+        keep = name;
+      }
+    }
+    this.keepInput = keep;
+    long[] shape = keep == null ? null : OrtSessions.shape(graph.inputs(), keep);
+    this.keepRank = shape == null ? 0 : shape.length;
   }
 
   /** Loads and checks {@code onnxFile}; runs one tiny forward pass to prove the graph works. */
@@ -80,6 +115,11 @@ public final class OnnxCausalLm implements CausalLm {
     }
   }
 
+  /** The KV cache's element type as the graph declares it: FLOAT32, FLOAT16 or BFLOAT16. */
+  public String cacheType() {
+    return kv.name();
+  }
+
   /** Whether the graph runs on ONNX Runtime's CUDA execution provider. */
   public boolean onCuda() {
     return graph.onCuda();
@@ -99,7 +139,7 @@ public final class OnnxCausalLm implements CausalLm {
       Matcher m = PAST.matcher(name);
       if (m.matches()) {
         layers.add(Integer.parseInt(m.group(1)));
-      } else if (!PLAIN_INPUTS.contains(name)) {
+      } else if (!PLAIN_INPUTS.contains(name) && !KEEP_INPUTS.contains(name)) {
         unexpected.add(name);
       }
     }
@@ -143,6 +183,7 @@ public final class OnnxCausalLm implements CausalLm {
         }
       }
     }
+    problems.addAll(floatTypes(graph, numLayers));
     long[] logits = OrtSessions.shape(graph.outputs(), "logits");
     if (logits == null) {
       problems.add("missing output 'logits' (outputs are " + graph.outputs().keySet() + ")");
@@ -155,6 +196,51 @@ public final class OnnxCausalLm implements CausalLm {
     }
     int width = logits[2] > 0 ? (int) logits[2] : 1;
     return new DecoderSignature(numLayers, kvHeads, headDim, width, names.contains("position_ids"));
+  }
+
+  /**
+   * The cache inputs and outputs share one float type (float32, float16 or bfloat16), and the
+   * logits are one of these too.
+   */
+  private static List<String> floatTypes(OrtSessions.Opened graph, int numLayers) {
+    List<String> problems = new ArrayList<>();
+    String first = "past_key_values.0.key";
+    FloatKind kv = FloatKind.of(graph.inputs(), first);
+    if (graph.inputs().containsKey(first) && kv == null) {
+      problems.add(
+          "input '"
+              + first
+              + "' is "
+              + FloatKind.typeName(graph.inputs(), first)
+              + ": the KV cache must be float32, float16 or bfloat16");
+    }
+    for (int i = 0; i < numLayers && kv != null; i++) {
+      for (String kind : List.of("key", "value")) {
+        for (String name :
+            List.of("past_key_values." + i + "." + kind, "present." + i + "." + kind)) {
+          Map<String, NodeInfo> nodes = name.startsWith("past") ? graph.inputs() : graph.outputs();
+          if (nodes.containsKey(name) && FloatKind.of(nodes, name) != kv) {
+            problems.add(
+                "'"
+                    + name
+                    + "' is "
+                    + FloatKind.typeName(nodes, name)
+                    + " where '"
+                    + first
+                    + "' is "
+                    + FloatKind.typeName(graph.inputs(), first)
+                    + ": the KV cache must have one element type");
+          }
+        }
+      }
+    }
+    if (graph.outputs().containsKey("logits") && FloatKind.of(graph.outputs(), "logits") == null) {
+      problems.add(
+          "output 'logits' is "
+              + FloatKind.typeName(graph.outputs(), "logits")
+              + ": it must be float32, float16 or bfloat16");
+    }
+    return problems;
   }
 
   private int probeLogitsWidth() {
@@ -183,6 +269,17 @@ public final class OnnxCausalLm implements CausalLm {
   }
 
   @Override
+  public long maxLogitsBytes() {
+    return MAX_LOGITS_BYTES;
+  }
+
+  /** True for an export with a {@code logits_to_keep} (or {@code num_logits_to_keep}) input. */
+  @Override
+  public boolean selectsLogitPositions() {
+    return keepInput != null;
+  }
+
+  @Override
   public DecodeSession openSession() {
     return new Session(graph.manager().newSubManager());
   }
@@ -195,7 +292,7 @@ public final class OnnxCausalLm implements CausalLm {
 
   @Override
   public String toString() {
-    return "OnnxCausalLm[" + onnxFile + ", " + signature + "]";
+    return "OnnxCausalLm[" + onnxFile + ", " + signature + ", cache " + kv + "]";
   }
 
   /** The cache: one key and one value tensor per layer, owned by the session's manager. */
@@ -253,8 +350,8 @@ public final class OnnxCausalLm implements CausalLm {
       NDArray[] values = new NDArray[layers];
       Shape shape = new Shape(batch, signature.numKvHeads(), 0, signature.headDim());
       for (int i = 0; i < layers; i++) {
-        keys[i] = manager.create(FloatBuffer.allocate(0), shape, DataType.FLOAT32);
-        values[i] = manager.create(FloatBuffer.allocate(0), shape, DataType.FLOAT32);
+        keys[i] = kv.empty(manager, shape);
+        values[i] = kv.empty(manager, shape);
       }
       return new OrtKvCache(keys, values, batch, 0);
     }
@@ -270,13 +367,36 @@ public final class OnnxCausalLm implements CausalLm {
         inputs.add(
             named(longs(in.positionIds(), new Shape(in.batch(), in.seqLen())), "position_ids"));
       }
+      int kept = outputPositions(in.seqLen(), in.logits());
+      long logitsBytes = (long) in.batch() * kept * signature.logitsWidth() * Float.BYTES;
+      if (logitsBytes > MAX_LOGITS_BYTES) {
+        throw new IllegalArgumentException(
+            "a forward pass of "
+                + in.batch()
+                + " x "
+                + kept
+                + " positions would output "
+                + logitsBytes
+                + " bytes of logits ("
+                + signature.logitsWidth()
+                + " wide), more than ONNX Runtime's Java API can return (2 GiB): split it");
+      }
+      if (keepInput != null) {
+        inputs.add(
+            named(
+                keepRank == 0
+                    ? manager.create((long) kept)
+                    : manager.create(new long[] {kept}, new Shape(1)),
+                keepInput));
+      }
+      int small = inputs.size();
       for (int i = 0; i < signature.numLayers(); i++) {
         inputs.add(named(past.keys[i], "past_key_values." + i + ".key"));
         inputs.add(named(past.values[i], "past_key_values." + i + ".value"));
       }
       NDList outputs = graph.block().forward(parameters, inputs, false);
       // Free this step's small input tensors now; the cache is closed by its owner.
-      for (int i = 0; i < (signature.hasPositionIds() ? 3 : 2); i++) {
+      for (int i = 0; i < small; i++) {
         inputs.get(i).close();
       }
       NDArray logits = outputs.get("logits");
@@ -308,25 +428,9 @@ public final class OnnxCausalLm implements CausalLm {
       return new OrtKvCache(keys, values, rows.length, source.length);
     }
 
-    /**
-     * Rows of a cache tensor, repeated or dropped. ONNX Runtime's Java API only hands out a copy of
-     * an output tensor's data; the chosen rows go from that copy straight into a direct buffer that
-     * the new tensor wraps without copying again (a heap array would be copied once more into
-     * direct memory, and at the N-fold expansion after prefill that copy is the largest one).
-     */
+    /** Rows of a cache tensor, repeated or dropped, in the cache's type ({@link FloatKind}). */
     private NDArray gather(NDArray array, int batch, int[] rows) {
-      FloatBuffer data = ((OrtNDArray) array).getTensor().getFloatBuffer();
-      int rowSize = data.capacity() / batch;
-      FloatBuffer out =
-          ByteBuffer.allocateDirect(Math.multiplyExact(rowSize * Float.BYTES, rows.length))
-              .order(ByteOrder.nativeOrder())
-              .asFloatBuffer();
-      for (int r = 0; r < rows.length; r++) {
-        out.put(r * rowSize, data, rows[r] * rowSize, rowSize);
-      }
-      Shape shape = array.getShape();
-      return manager.create(
-          out, new Shape(rows.length, shape.get(1), shape.get(2), shape.get(3)), DataType.FLOAT32);
+      return kv.gatherRows(manager, array, batch, rows);
     }
 
     private NDArray longs(long[] data, Shape shape) {
@@ -345,9 +449,10 @@ public final class OnnxCausalLm implements CausalLm {
   }
 
   /**
-   * The logits as a Java array. ONNX Runtime's {@code getFloatBuffer} already copies the output
-   * into a fresh heap buffer; for all positions (teacher-forced scoring, the largest output) its
-   * array is used as it is instead of being copied once more.
+   * The logits as a Java array (float16 and bfloat16 logits widened to float32 by ONNX Runtime).
+   * ONNX Runtime's {@code getFloatBuffer} already copies the output into a fresh heap buffer; for
+   * all positions (teacher-forced scoring, the largest output) its array is used as it is instead
+   * of being copied once more.
    */
   private static float[] readLogits(
       NDArray logits, int batch, int seq, int width, StepInput.LogitsWanted wanted) {

@@ -40,13 +40,26 @@ class SequenceScorerBudgetTest {
           SequenceScorer.Request.of(
               "Question " + i + ": why is the sky blue?", " Because of scattering, " + i + "."));
     }
-    SequenceScorer roomy = new SequenceScorer(model, 100_000, 256L << 20);
+    // The separate path (one pass over prompt + response per request).
+    SequenceScorer roomy = new SequenceScorer(model, 100_000, 256L << 20, false);
     // 961 logits × 4 bytes × 40 positions: about one sequence per pass.
-    SequenceScorer tight = new SequenceScorer(model, 100_000, 961L * 4 * 40);
+    SequenceScorer tight = new SequenceScorer(model, 100_000, 961L * 4 * 40, false);
     List<SequenceScorer.Result> a = roomy.score(requests, false);
     List<SequenceScorer.Result> b = tight.score(requests, false);
     assertThat(roomy.forwardPasses()).isEqualTo(1);
     assertThat(tight.forwardPasses()).isGreaterThanOrEqualTo(6);
+    // The shared path: one prefill pass and one continuation pass, or chunks of them.
+    SequenceScorer sharedRoomy = new SequenceScorer(model, 100_000, 256L << 20);
+    SequenceScorer sharedTight = new SequenceScorer(model, 100_000, 961L * 4 * 40);
+    List<SequenceScorer.Result> c = sharedRoomy.score(requests, false);
+    List<SequenceScorer.Result> d = sharedTight.score(requests, false);
+    assertThat(sharedRoomy.forwardPasses()).isEqualTo(2);
+    assertThat(sharedTight.forwardPasses()).isGreaterThan(2);
+    for (int i = 0; i < requests.size(); i++) {
+      double tolerance = SequenceScorerPrefillOnceTest.sumTolerance(a.get(i).logprob());
+      assertThat(c.get(i).logprob()).isCloseTo(a.get(i).logprob(), within(tolerance));
+      assertThat(d.get(i).logprob()).isCloseTo(a.get(i).logprob(), within(tolerance));
+    }
     for (int i = 0; i < requests.size(); i++) {
       assertThat(b.get(i).scored()).isTrue();
       assertThat(b.get(i).logprob()).isCloseTo(a.get(i).logprob(), within(1e-4));
@@ -55,13 +68,21 @@ class SequenceScorerBudgetTest {
 
   @Test
   void aSequenceLongerThanTheBoundStillRunsAlone() {
-    SequenceScorer tiny = new SequenceScorer(model, 100_000, 961L * 4 * 2);
-    List<SequenceScorer.Result> r =
-        tiny.score(
-            List.of(SequenceScorer.Request.of("A longer prompt than two tokens", " and a reply.")),
-            false);
+    List<SequenceScorer.Request> one =
+        List.of(SequenceScorer.Request.of("A longer prompt than two tokens", " and a reply."));
+    SequenceScorer tiny = new SequenceScorer(model, 100_000, 961L * 4 * 2, false);
+    List<SequenceScorer.Result> r = tiny.score(one, false);
     assertThat(r.get(0).scored()).isTrue();
     assertThat(tiny.forwardPasses()).isEqualTo(1);
+    // The shared path cuts it into passes of two positions instead.
+    SequenceScorer chunked = new SequenceScorer(model, 100_000, 961L * 4 * 2);
+    List<SequenceScorer.Result> s = chunked.score(one, false);
+    assertThat(s.get(0).logprob())
+        .isCloseTo(
+            r.get(0).logprob(),
+            within(SequenceScorerPrefillOnceTest.sumTolerance(r.get(0).logprob())));
+    int tokens = s.get(0).promptTokens() + s.get(0).responseTokens() - 1;
+    assertThat(chunked.forwardPasses()).isEqualTo((tokens + 1) / 2);
   }
 
   @Test

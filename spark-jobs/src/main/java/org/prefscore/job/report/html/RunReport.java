@@ -134,6 +134,11 @@ public final class RunReport {
         }
       }
       Dataset<Row> rows = pairs.select(withFlag(present, true));
+      if (westOfN && output.exists("pairs_conversational")) {
+        // the chat prompts' pairs (TRL's conversational format): the same numeric columns
+        rows =
+            rows.unionByName(output.read("pairs_conversational").select(withFlag(present, true)));
+      }
       if (westOfN && filtered != null) {
         rows = rows.unionByName(filtered.select(withFlag(present, false)));
       }

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Print the table of bench/qwen3.sh from its JSON results.  Usage: report_qwen3.py RESULTS_DIR"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def load(d: Path, name: str) -> dict:
+    return json.loads((d / name).read_text(encoding="utf-8"))
+
+
+def main() -> None:
+    d = Path(sys.argv[1])
+    gj = load(d, "qwen3-gen-java.json")["models"]["bench-qwen3"]
+    v = gj["variants"]
+    t4 = load(d, "qwen3-gen-transformers-n4.json")["models"]["bench-qwen3"]["variants"]["transformers"]
+    t16 = load(d, "qwen3-gen-transformers-n16.json")["models"]["bench-qwen3"]["variants"]["transformers"]
+    sj = load(d, "qwen3-score-java.json")
+    st = load(d, "qwen3-score-transformers.json")
+    rss = {k: load(d, f"qwen3-score-rss-{k}.json")["peak_rss_mb"] for k in ("separate", "shared")}
+    tps = lambda x: x["tok_s_median"]  # noqa: E731
+    rows = [
+        ("generation N=4 (32 rows): ours, tokens/s", f"{tps(v['ours']):.0f}"),
+        ("generation N=4: bare ONNX Runtime loop", f"{tps(v['bare_ort']):.0f}"),
+        ("generation N=4: transformers generate()", f"{tps(t4):.0f}"),
+        ("generation N=4: ours greedy (diagnostic)", f"{tps(v['ours_greedy']):.0f}"),
+        ("**ours / bare, N=4** (target >= 0.95)", f"{tps(v['ours']) / tps(v['bare_ort']):.2f}"),
+        ("**ours / transformers, N=4** (target >= 2)", f"{tps(v['ours']) / tps(t4):.2f}"),
+        ("generation N=16 (128 rows): ours", f"{tps(v['ours_n16_shared']):.0f}"),
+        ("generation N=16: bare loop", f"{tps(v['bare_ort_n16']):.0f}"),
+        ("generation N=16: transformers", f"{tps(t16):.0f}"),
+        ("**ours / bare, N=16**", f"{tps(v['ours_n16_shared']) / tps(v['bare_ort_n16']):.2f}"),
+        ("**ours / transformers, N=16**", f"{tps(v['ours_n16_shared']) / tps(t16):.2f}"),
+        ("**sampling share of wall time, batch 32** (target <= 10 %)",
+         f"{100 * v['ours']['sampling_share']:.0f} % (2 sampling threads), "
+         f"{100 * v['ours_1thread']['sampling_share']:.0f} % (1), greedy {100 * v['ours_greedy']['sampling_share']:.0f} %"),
+        ("forward share of wall time, batch 32: ours / bare",
+         f"{100 * v['ours']['forward_share']:.0f} % / {100 * v['bare_ort']['forward_share']:.0f} %"),
+        ("scoring, today's separate scorer, tokens/s", f"{tps(sj['variants']['separate']):.0f}"),
+        ("scoring, prefill-once scorer", f"{tps(sj['variants']['shared']):.0f}"),
+        ("scoring, transformers (TRL convention, batch 2)", f"{st['tok_s_median']:.0f}"),
+        ("**prefill-once / separate** (target >= 1.6)",
+         f"{tps(sj['variants']['shared']) / tps(sj['variants']['separate']):.2f}"),
+        ("**ours (prefill-once) / transformers, scoring**", f"{tps(sj['variants']['shared']) / st['tok_s_median']:.2f}"),
+        ("max abs difference separate vs prefill-once (sums)", f"{sj['max_abs_diff_separate_vs_shared']:.1e}"),
+        ("peak RSS, scoring JVM alone: separate / prefill-once", f"{rss['separate']:.0f} / {rss['shared']:.0f} MB"),
+        ("peak RSS: generation JVM / transformers generate N=16 / transformers scoring",
+         f"{gj['peak_rss_mb']:.0f} / {load(d, 'qwen3-gen-transformers-n16.json')['models']['bench-qwen3']['peak_rss_mb']:.0f}"
+         f" / {st['peak_rss_mb']:.0f} MB"),
+        ("model load: ours (ModelLoader) / bare ORT session / transformers",
+         f"{gj['load_ms'] / 1e3:.1f} / {gj['bare_session_ms'] / 1e3:.1f} / "
+         f"{load(d, 'qwen3-gen-transformers-n4.json')['models']['bench-qwen3']['load_s']:.1f} s"),
+    ]
+    p = sj.get("prefill")
+    if p:
+        rows.append((f"prefill {p['prompts']} prompts ({p['prompt_tokens']} tokens) + 1 token: logits_to_keep / all-position logits",
+                     f"{p['keep_last_logits_ms']:.0f} / {p['all_logits_ms']:.0f} ms "
+                     f"({p['all_logits_ms'] / p['keep_last_logits_ms']:.2f}x)"))
+    b = gj["bytes_per_step_n4"]
+    rows.append(("bytes per decode step, 32 rows: KV in / KV out / logits",
+                 f"{b['kv_in'] / 1e6:.1f} / {b['kv_out'] / 1e6:.1f} / {b['logits'] / 1e6:.1f} MB"))
+    print("\n| bench-qwen3 | value |\n| --- | --- |")
+    for k, val in rows:
+        print(f"| {k} | {val} |")
+    print(f"\nscoring workload: {sj['requests']} requests, mean prompt {sj['mean_prompt_tokens']:.0f} tokens, "
+          f"mean response {sj['mean_response_tokens']:.0f} tokens; generation: {gj['repeats']} timed rounds")
+
+
+if __name__ == "__main__":
+    main()
