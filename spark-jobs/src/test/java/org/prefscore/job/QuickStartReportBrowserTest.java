@@ -280,7 +280,9 @@ class QuickStartReportBrowserTest {
     List<String> captions = new ArrayList<>();
     probe.get("captions").forEach(c -> captions.add(c.asText()));
     long selected = manifest.at("/counts/pairs_selected").asLong();
-    long pairs = manifest.at("/accounting/pairs").asLong();
+    long pairs =
+        manifest.at("/accounting/pairs").asLong()
+            + manifest.at("/accounting/pairs_conversational").asLong();
     long samples = manifest.at("/counts/samples").asLong();
     assertThat(captions.get(WEST_OF_N_CHARTS.indexOf("chart-rewards")))
         .contains("n = " + selected + ".");

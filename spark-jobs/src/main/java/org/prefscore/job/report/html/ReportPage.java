@@ -34,9 +34,14 @@ public final class ReportPage {
   /** A longer manifest value is shown shortened. */
   static final int MAX_VALUE_CHARS = 4000;
 
-  /** Top-level manifest fields with a section of their own. */
+  /**
+   * Top-level manifest fields with a section of their own, and {@code files}: the published file
+   * list (docs/outputs.md), written after the page it lists, so a page rebuilt from the manifest is
+   * the page the run wrote.
+   */
   private static final Set<String> KNOWN =
       Set.of(
+          "files",
           "run_id",
           "mode",
           "status",
