@@ -621,13 +621,11 @@ public final class SequenceScorer {
       }
     }
     KvCache empty = session.emptyCache(rows);
-    long start = System.nanoTime();
     StepOutput out =
-        session.forward(
+        forward(
+            session,
             new StepInput(
                 rows, seq, ids, mask, positions, empty, StepInput.LogitsWanted.ALL_POSITIONS));
-    modelNanos.addAndGet(System.nanoTime() - start);
-    forwardPasses.incrementAndGet();
     empty.close();
     out.present().close();
     for (int r = 0; r < rows; r++) {
@@ -726,13 +724,11 @@ public final class SequenceScorer {
           }
         }
         KvCache empty = session.emptyCache(rows);
-        long start = System.nanoTime();
         StepOutput out =
-            session.forward(
+            forward(
+                session,
                 new StepInput(
                     rows, seq, ids, mask, positions, empty, StepInput.LogitsWanted.LAST_POSITION));
-        modelNanos.addAndGet(System.nanoTime() - start);
-        forwardPasses.incrementAndGet();
         empty.close();
         out.present().close();
         for (int r = 0; r < rows; r++) {
