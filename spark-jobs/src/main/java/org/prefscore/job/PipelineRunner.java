@@ -5,7 +5,6 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
-import static org.apache.spark.sql.functions.spark_partition_id;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.udf;
@@ -18,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import java.util.TreeMap;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.resource.ResourceProfile;
@@ -111,6 +109,9 @@ public final class PipelineRunner {
   /** Whether this run set spark.sql.shuffle.partitions (and unsets it at the end). */
   private boolean sizedShuffles;
 
+  /** The {@link PlanningSettings} this run set (and unsets at the end). */
+  private List<String> plannedSettings = List.of();
+
   /** The one resource profile of the model stages (generation, scoring); empty: none. */
   private final Optional<ResourceProfile> gpuProfile;
 
@@ -158,6 +159,7 @@ public final class PipelineRunner {
                 config.progressSeconds(),
                 timer,
                 "prefscore " + config.mode())) {
+      plannedSettings = PlanningSettings.apply(spark.conf());
       FaultRecord faults = FaultRecord.register(spark, redactor);
       try {
         output.begin();
@@ -177,6 +179,7 @@ public final class PipelineRunner {
       if (sizedShuffles) {
         spark.conf().unset(ShufflePartitions.PROPERTY);
       }
+      PlanningSettings.restore(spark.conf(), plannedSettings);
     }
   }
 
@@ -218,10 +221,9 @@ public final class PipelineRunner {
     progress.stage("prepare");
     Dataset<Row> classified =
         persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
-    classified.count();
+    long promptCount = StageTally.of(classified, StageTally.notRejected(), null).kept();
     Dataset<Row> prompts = PromptPreparation.prompts(classified);
     Dataset<Row> prepRejects = rejectsOf(classified);
-    long promptCount = prompts.count();
     manifest.count(
         config.mode() == Mode.WEST_OF_N ? "prompts_after_prepare" : "tuples_after_prepare",
         promptCount);
@@ -301,15 +303,6 @@ public final class PipelineRunner {
     return new WorkCounts(tokens, texts, 4L * scoredRows * models, mismatches);
   }
 
-  /** Rows per partition of a model stage's output (an action on the persisted dataset). */
-  private static Map<Integer, Long> rowsByPartition(Dataset<Row> rows) {
-    Map<Integer, Long> byPartition = new TreeMap<>();
-    for (Row r : rows.groupBy(spark_partition_id().as("p")).count().collectAsList()) {
-      byPartition.put(r.getInt(0), r.getLong(1));
-    }
-    return byPartition;
-  }
-
   private List<String> westOfN(
       Dataset<Row> prompts,
       Dataset<Row> prepRejects,
@@ -350,10 +343,12 @@ public final class PipelineRunner {
                 generate.wrap(new GenerationFunction(generation)),
                 OutputSchema.SAMPLES,
                 gpuProfile));
-    long sampleRows = samples.count();
+    StageTally sampleTally =
+        StageTally.of(samples, StageTally.notRejected(), col(OutputSchema.FINISH_REASON));
+    long sampleRows = sampleTally.rows();
     Dataset<Row> sampled = samples.filter(col(OutputSchema.REJECT_REASON).isNull());
-    generate.record("samples", rowsByPartition(sampled), partitions());
-    finishReasons(sampled, manifest);
+    generate.record("samples", sampleTally.keptByPartition(), partitions());
+    finishReasons(sampleTally.keptByValue(), manifest);
 
     Dataset<Row> selections;
     if (config.teacher().pairwise()) {
@@ -370,7 +365,8 @@ public final class PipelineRunner {
                       new WestOfNGroupFunction(config.pairOptions().truncated()),
                       Encoders.row(OutputSchema.PAIR_WORK)));
     }
-    long sampledPrompts = selections.count();
+    StageTally selectionTally = StageTally.of(selections, StageTally.notRejected(), null);
+    long sampledPrompts = selectionTally.rows();
     if (config.teacher().pairwise()) {
       manifest.knockout(selections, counters);
     }
@@ -379,7 +375,7 @@ public final class PipelineRunner {
 
     progress.stage("filter");
     Dataset<Row> selected = selections.filter(col(OutputSchema.REJECT_REASON).isNull());
-    long selectedPairs = selected.count();
+    long selectedPairs = selectionTally.kept();
     manifest.count("pairs_selected", selectedPairs);
     List<PairFilter> filters = filters(selected, selectedPairs, manifest);
     Dataset<Row> judged =
@@ -408,8 +404,9 @@ public final class PipelineRunner {
                 score.wrap(new PairScoringFunction(scoring)),
                 OutputSchema.PAIR_WORK,
                 gpuProfile));
-    scoredRows = scored.count();
-    score.record("pairs", rowsByPartition(scored), partitions());
+    StageTally scoreTally = StageTally.of(scored);
+    scoredRows = scoreTally.rows();
+    score.record("pairs", scoreTally.keptByPartition(), partitions());
 
     progress.stage("write");
     output.write("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
@@ -440,11 +437,7 @@ public final class PipelineRunner {
    * selection.truncated=exclude}, how many were left out of selection for stopping at
    * max-new-tokens ({@code counts.samples_excluded_by_reason}).
    */
-  private void finishReasons(Dataset<Row> sampled, RunManifest manifest) {
-    java.util.Map<String, Long> byReason = new java.util.TreeMap<>();
-    for (Row r : sampled.groupBy(OutputSchema.FINISH_REASON).count().collectAsList()) {
-      byReason.put(r.getString(0), r.getLong(1));
-    }
+  private void finishReasons(Map<String, Long> byReason, RunManifest manifest) {
     manifest.counts("samples_by_finish_reason", byReason);
     long truncated = byReason.getOrDefault(FinishReason.LENGTH.name(), 0L);
     manifest.counts(
@@ -520,9 +513,8 @@ public final class PipelineRunner {
     progress.stage("render");
     Dataset<Row> rendered =
         persist(byPrompt(tuples).mapPartitions(render, Encoders.row(OutputSchema.PAIR_WORK)));
-    rendered.count();
+    long readyCount = StageTally.of(rendered, StageTally.notRejected(), null).kept();
     Dataset<Row> ready = rendered.filter(col(OutputSchema.REJECT_REASON).isNull());
-    long readyCount = ready.count();
     progress.stage(
         "score",
         "pairs",
@@ -539,8 +531,9 @@ public final class PipelineRunner {
                 score.wrap(new PairScoringFunction(scoringSettings(counters))),
                 OutputSchema.PAIR_WORK,
                 gpuProfile));
-    scoredRows = scored.count();
-    score.record("pairs", rowsByPartition(scored), partitions());
+    StageTally scoreTally = StageTally.of(scored);
+    scoredRows = scoreTally.rows();
+    score.record("pairs", scoreTally.keptByPartition(), partitions());
     progress.stage("write");
     output.write(
         "pairs",

@@ -14,7 +14,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,7 +25,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.prefscore.executor.ExecutorRegistry;
 import org.prefscore.job.config.ConfigException;
+import org.prefscore.job.config.RunControl;
 import org.prefscore.job.io.ModelFingerprint;
+import org.prefscore.job.io.RunOutput;
 import org.prefscore.method.Logistic;
 import org.prefscore.runtime.score.SequenceScorer;
 import org.prefscore.spark.OutputSchema;
@@ -459,16 +464,24 @@ class WestOfNPipelineTest {
    * A run whose configuration does not set spark.sql.shuffle.partitions (only --set flags, as a
    * user's first run) gets its shuffles sized to its data instead of Spark's 200, writes the same
    * rows bit for bit as the run with a configured value (DuckDB EXCEPT both ways, every table),
-   * says so in the manifest, and leaves the session's setting as it found it.
+   * says so in the manifest, and leaves the session's setting as it found it. It also runs with
+   * adaptive execution on (set by the session, so the run's {@link PlanningSettings} leave it on),
+   * where the first run had it off: the output does not depend on it either.
    */
   @Test
   void aRunThatSetsNoShufflePartitionsGetsThemSizedToItsDataWithTheSameOutput() {
+    // The first run set its planning settings for its duration only.
+    for (String key : PlanningSettings.DEFAULTS.keySet()) {
+      assertThat(spark.conf().contains(key)).as(key).isFalse();
+    }
     assertThat(run.result().manifest().path("spark").path("shuffle_partitions").asInt())
         .isEqualTo(2);
     assertThat(run.result().manifest().path("spark").path("shuffle_partitions_source").asText())
         .isEqualTo("configured");
     String before = spark.conf().get(ShufflePartitions.PROPERTY);
     spark.conf().unset(ShufflePartitions.PROPERTY);
+    // This session sets adaptive execution itself: the run keeps it (and its output is the same).
+    spark.conf().set("spark.sql.adaptive.enabled", "true");
     TestSupport.Run sized;
     try {
       sized =
@@ -506,8 +519,11 @@ class WestOfNPipelineTest {
               "--set",
               "progress.interval-seconds=0");
       assertThat(spark.conf().contains(ShufflePartitions.PROPERTY)).isFalse();
+      assertThat(spark.conf().get("spark.sql.adaptive.enabled")).isEqualTo("true");
+      assertThat(spark.conf().contains("spark.sql.ui.explainMode")).isFalse();
     } finally {
       spark.conf().set(ShufflePartitions.PROPERTY, before);
+      spark.conf().unset("spark.sql.adaptive.enabled");
     }
     JsonNode m = sized.result().manifest();
     assertThat(m.path("spark").path("shuffle_partitions_source").asText())
@@ -684,5 +700,41 @@ class WestOfNPipelineTest {
         .contains("\"status\":\"FAILED\"")
         .contains("model.onnx");
     assertThat(area.resolve("lease.json")).as("the failed run released its lease").doesNotExist();
+  }
+
+  /**
+   * The verify stage reads the tables back with the schemas they were written with (no Spark job to
+   * read a footer): those are exactly the schemas the footers hold, nested fields included, and the
+   * rows read are the rows written.
+   */
+  @Test
+  void aTableReadBackWithItsWrittenSchemaIsTheTableAsItsFootersDescribeIt() {
+    RunOutput out =
+        new RunOutput(spark, tmp.resolve("schemas").toString(), "s1", RunControl.Commit.RENAME);
+    out.begin();
+    Dataset<Row> rows =
+        spark
+            .range(5)
+            .select(
+                functions.col("id").as(OutputSchema.INPUT_ROW),
+                functions.lit("x").as(OutputSchema.PROMPT_ID),
+                functions
+                    .array(
+                        functions.struct(
+                            functions.lit("assistant").as("role"),
+                            functions.col("id").cast("string").as("content")))
+                    .as(OutputSchema.CHOSEN),
+                functions.lit(null).cast("double").as(OutputSchema.SCORE_GAP));
+    assertThat(rows.schema().fields()[0].nullable()).isFalse();
+    out.write("t", rows);
+    Dataset<Row> read = out.read("t");
+    Dataset<Row> fromFooters = spark.read().parquet(out.path("t"));
+    assertThat(read.schema()).isEqualTo(fromFooters.schema());
+    assertThat(read.orderBy(OutputSchema.INPUT_ROW).collectAsList())
+        .isEqualTo(fromFooters.orderBy(OutputSchema.INPUT_ROW).collectAsList())
+        .hasSize(5);
+    // A finished run read back (no schema written by this instance) reads the footers.
+    assertThat(RunOutput.of(spark, runDir).read("pairs").schema())
+        .isEqualTo(spark.read().parquet(runDir + "/pairs").schema());
   }
 }

@@ -25,6 +25,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
 import org.prefscore.job.config.Redactor;
 import org.prefscore.job.config.RunControl;
 import org.slf4j.Logger;
@@ -65,6 +66,13 @@ public final class RunOutput {
   private final Path attempt;
   private final FileSystem fs;
   private final RunControl.Commit commit;
+
+  /**
+   * The schema of each table {@link #write} wrote: {@link #read} passes it to the reader (which
+   * makes every field nullable, as a read of the footers would), so a read runs no Spark job to
+   * take the schema from a Parquet footer.
+   */
+  private final Map<String, StructType> written = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** A data file of the staged output: its path relative to the run folder, and its size. */
   public record DataFile(String path, long bytes) {}
@@ -170,11 +178,20 @@ public final class RunOutput {
   public void write(String table, Dataset<Row> rows) {
     long start = System.nanoTime();
     rows.write().mode(SaveMode.Overwrite).parquet(path(table));
+    written.put(table, rows.schema());
     LOG.info("wrote {} in {} ms", table, (System.nanoTime() - start) / 1_000_000);
   }
 
+  /**
+   * A table of the output as written: with the schema it was written with when this instance wrote
+   * it (no footer-reading job), else with the schema in its Parquet footers (a finished run read
+   * back).
+   */
   public Dataset<Row> read(String table) {
-    return spark.read().parquet(path(table));
+    StructType schema = written.get(table);
+    return schema == null
+        ? spark.read().parquet(path(table))
+        : spark.read().schema(schema).parquet(path(table));
   }
 
   /** Whether the folder this output works on holds {@code name} (a table folder or a file). */

@@ -6,11 +6,13 @@ import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.when;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -30,6 +32,9 @@ import org.prefscore.spark.OutputSchema;
 public record Accounting(
     long inputRows, Map<String, Long> perTable, boolean holds, String problem) {
 
+  /** The column that names each id's table in the check's union. */
+  private static final String TABLE = "_table";
+
   /** Thrown when the identity does not hold: the run fails without a manifest. */
   public static final class AccountingException extends RuntimeException {
     public AccountingException(String message) {
@@ -37,25 +42,34 @@ public record Accounting(
     }
   }
 
+  /**
+   * Checks the identity on the written {@code tables} in one aggregation over their input_row ids
+   * (the rows per table, all rows, distinct ids and their range).
+   */
   public static Accounting check(
       SparkSession spark, RunOutput output, long inputRows, List<String> tables) {
-    Map<String, Long> perTable = new LinkedHashMap<>();
-    Dataset<Row> ids = null;
+    Dataset<Row> tagged = null;
     for (String t : tables) {
-      Dataset<Row> d = output.read(t).select(col(OutputSchema.INPUT_ROW));
-      perTable.put(t, d.count());
-      ids = ids == null ? d : ids.union(d);
+      Dataset<Row> d = output.read(t).select(col(OutputSchema.INPUT_ROW), lit(t).as(TABLE));
+      tagged = tagged == null ? d : tagged.union(d);
     }
-    Row s =
-        ids.agg(
-                count(lit(1)),
-                countDistinct(col(OutputSchema.INPUT_ROW)),
-                min(OutputSchema.INPUT_ROW),
-                max(OutputSchema.INPUT_ROW))
-            .first();
+    List<Column> aggregates = new ArrayList<>();
+    for (String t : tables) {
+      aggregates.add(count(when(col(TABLE).equalTo(lit(t)), true)));
+    }
+    aggregates.add(countDistinct(col(OutputSchema.INPUT_ROW)));
+    aggregates.add(min(OutputSchema.INPUT_ROW));
+    aggregates.add(max(OutputSchema.INPUT_ROW));
+    Row s = tagged.agg(count(lit(1)), aggregates.toArray(Column[]::new)).first();
+    Map<String, Long> perTable = new LinkedHashMap<>();
+    for (int i = 0; i < tables.size(); i++) {
+      perTable.put(tables.get(i), s.getLong(1 + i));
+    }
+    Dataset<Row> ids = tagged.select(col(OutputSchema.INPUT_ROW));
+    int k = 1 + tables.size();
     long rows = s.getLong(0);
-    long distinct = s.getLong(1);
-    boolean inRange = rows == 0 || (s.getLong(2) >= 0 && s.getLong(3) < inputRows);
+    long distinct = s.getLong(k);
+    boolean inRange = rows == 0 || (s.getLong(k + 1) >= 0 && s.getLong(k + 2) < inputRows);
     if (rows == inputRows && distinct == inputRows && inRange) {
       return new Accounting(inputRows, perTable, true, null);
     }
