@@ -51,8 +51,8 @@ import org.slf4j.LoggerFactory;
  * out is counted in the manifest ({@code mix.base_left_out}, {@code mix.west_of_n_left_out}); an
  * empty side gives an empty mix (logged, and said in the summary).
  *
- * <p>Checked on the tables as written, like the main accounting: each source has m rows in the
- * mix, and every base row is in the mix, left out, or in base_rejects, exactly once.
+ * <p>Checked on the tables as written, like the main accounting: each source has m rows in the mix,
+ * and every base row is in the mix, left out, or in base_rejects, exactly once.
  */
 final class IterativeMix {
 
@@ -120,8 +120,8 @@ final class IterativeMix {
 
   /**
    * Builds the mix from the run's written pairs tables, writes {@code mix}, {@code
-   * mix_conversational} and {@code base_rejects}, checks them as written and returns the
-   * manifest's {@code mix} object.
+   * mix_conversational} and {@code base_rejects}, checks them as written and returns the manifest's
+   * {@code mix} object.
    */
   ObjectNode write(RunOutput output) {
     Dataset<Row> base = classified.filter(col(OutputSchema.REJECT_REASON).isNull());
@@ -277,12 +277,7 @@ final class IterativeMix {
     }
     if (basePairs + rejects != baseRows) {
       problems.add(
-          "base rows "
-              + baseRows
-              + " != valid pairs "
-              + basePairs
-              + " + base_rejects "
-              + rejects);
+          "base rows " + baseRows + " != valid pairs " + basePairs + " + base_rejects " + rejects);
     }
     if (!problems.isEmpty()) {
       throw new Accounting.AccountingException("mix: " + String.join("; ", problems));

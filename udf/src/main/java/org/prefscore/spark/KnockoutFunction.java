@@ -308,13 +308,14 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     }
     if (t == null) {
       // selection.truncated=exclude and every sample stopped at max-new-tokens: no bracket.
-      NoPair none =
-          new NoPair(e.promptId, NoPairReason.FEWER_THAN_TWO_COMPLETE_SAMPLES, 0, 0);
+      NoPair none = new NoPair(e.promptId, NoPairReason.FEWER_THAN_TWO_COMPLETE_SAMPLES, 0, 0);
       return WestOfNGroupFunction.noPairFields(out, none, 0)
           .set(
               OutputSchema.REJECT_DETAIL,
               "0 complete samples (" + e.truncated + " stopped at max-new-tokens left out)")
-          .set(OutputSchema.KNOCKOUT_BRACKET, scala.collection.JavaConverters.asScalaBuffer(new ArrayList<Integer>()))
+          .set(
+              OutputSchema.KNOCKOUT_BRACKET,
+              scala.collection.JavaConverters.asScalaBuffer(new ArrayList<Integer>()))
           .set(OutputSchema.KNOCKOUT_COMPARISONS, 0)
           .set(OutputSchema.KNOCKOUT_SCORED, 0)
           .build();

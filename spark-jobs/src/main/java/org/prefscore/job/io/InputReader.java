@@ -106,9 +106,9 @@ public final class InputReader {
   /**
    * The base preference pairs of {@code mix.base-preferences} (JSONL) in {@link #SCHEMA}, each line
    * parsed by {@link JsonlRecords#basePreferences()}: a standard row fills prompt, chosen and
-   * rejected; a conversational one messages, chosen_messages and rejected_messages; a bad line
-   * only read_reason / read_detail. {@code input_row} is the line's index among the non-blank
-   * lines (one file; a folder's files in Spark's order).
+   * rejected; a conversational one messages, chosen_messages and rejected_messages; a bad line only
+   * read_reason / read_detail. {@code input_row} is the line's index among the non-blank lines (one
+   * file; a folder's files in Spark's order).
    */
   public Dataset<Row> readBasePreferences(String path) {
     JsonlRecords parser = JsonlRecords.basePreferences();

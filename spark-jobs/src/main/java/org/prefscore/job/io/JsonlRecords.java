@@ -218,8 +218,7 @@ public final class JsonlRecords implements Serializable {
       conversation = p != null && p.isArray();
     }
     String prompt = conversation ? null : text(node, promptColumn, INVALID_PROMPT_TYPE, problem);
-    List<Message> messages =
-        messages(node, conversation ? promptColumn : messagesColumn, problem);
+    List<Message> messages = messages(node, conversation ? promptColumn : messagesColumn, problem);
     String chosen = null;
     String rejected = null;
     List<Message> chosenMessages = null;
