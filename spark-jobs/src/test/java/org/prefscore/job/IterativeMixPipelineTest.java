@@ -171,6 +171,9 @@ class IterativeMixPipelineTest {
     assertThat(mix.path("base_left_out").asLong()).isEqualTo(14 - perSide);
     assertThat(mix.path("west_of_n_left_out").asLong()).isZero();
     assertThat(round2.out()).contains("mix", "round 2: " + 2 * perSide + " rows");
+    assertThat(PairwiseTeacherPipelineTest.readReport(round2))
+        .contains("<section id=\"mix\">", "data-manifest=\"/mix/pairs_per_source\"")
+        .doesNotContain("<section id=\"knockout\">");
 
     // West-of-N rows: the pairs themselves.
     Map<String, Map<String, Object>> pairs = new HashMap<>();

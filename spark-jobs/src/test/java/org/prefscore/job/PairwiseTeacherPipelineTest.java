@@ -162,6 +162,14 @@ class PairwiseTeacherPipelineTest {
     assertThat(k.path("confidence_quantiles").path("0.5").asDouble()).isBetween(0.5, 1.0);
     assertThat(judged.result().manifest().path("models").has("judge")).isTrue();
     assertThat(judged.out()).contains("knockout", "pair confidence");
+    // The run report's knockout section: comparisons per prompt, teacher time, confidence.
+    String report = readReport(judged);
+    assertThat(report)
+        .contains(
+            "<section id=\"knockout\">",
+            "id=\"chart-knockout-comparisons\"",
+            "data-manifest=\"/knockout/teacher_ms_per_scored_comparison\"",
+            "data-manifest=\"/knockout/confidence_quantiles/0.5\"");
     assertThat(judged.result().manifest().path("accounting").path("holds").asBoolean()).isTrue();
   }
 
@@ -263,6 +271,15 @@ class PairwiseTeacherPipelineTest {
                 .asLong())
         .isEqualTo(truncated);
     assertThat(r.result().manifest().path("accounting").path("holds").asBoolean()).isTrue();
+  }
+
+  static String readReport(TestSupport.Run run) {
+    try {
+      return Files.readString(
+          Path.of(java.net.URI.create(run.result().outputPath())).resolve("report.html"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static long count(TestSupport.Run run, String table, String where) {
