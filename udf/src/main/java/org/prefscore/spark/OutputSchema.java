@@ -390,6 +390,10 @@ public final class OutputSchema {
   /** Table {@code mix_conversational}: the mix's pairs in TRL's conversational format. */
   public static final StructType MIX_CONVERSATIONAL = conversational(MIX_FIELDS);
 
+  /** The tables only a west-of-n run with mix.base-preferences writes (iterative West-of-N). */
+  public static final List<String> MIX_TABLES =
+      List.of("mix", "mix_conversational", "base_rejects");
+
   /** The written tables, in the order docs/pipeline.md documents them. */
   public static Map<String, StructType> outputs() {
     Map<String, StructType> tables = new LinkedHashMap<>();
