@@ -127,7 +127,11 @@ public final class PipelineRunner {
     RunControl control = config.runControl();
     RunOutput output =
         new RunOutput(
-            spark, config.outputPath(), config.runId(), control.commitFor(config.outputPath()));
+            spark,
+            config.outputPath(),
+            config.runId(),
+            control.commitFor(config.outputPath()),
+            config.iteration().round());
     RemoteModels.check(config, spark.sparkContext().hadoopConfiguration());
     PipelineCounters counters = PipelineCounters.register(spark.sparkContext());
     RunManifest manifest =
@@ -312,6 +316,12 @@ public final class PipelineRunner {
       ProgressReporter progress,
       RunManifest manifest,
       ResumableWork work) {
+    // Iterative West-of-N: the base pairs are read and checked before any model work.
+    Optional<IterativeMix> mix =
+        config
+            .iteration()
+            .basePreferences()
+            .map(p -> IterativeMix.read(spark, config, p, this::persist));
     GenerationSettings generation =
         new GenerationSettings(
             config.spec(ConfigKeys.MODEL_POLICY),
@@ -351,8 +361,10 @@ public final class PipelineRunner {
     finishReasons(sampleTally.keptByValue(), manifest);
 
     Dataset<Row> selections;
+    ResumableWork.Stage knockout = null;
     if (config.teacher().pairwise()) {
-      selections = persist(knockouts(sampled, counters, progress));
+      knockout = work.stage("knockout");
+      selections = persist(knockouts(sampled, counters, progress, knockout));
     } else {
       progress.stage("select");
       selections =
@@ -367,6 +379,9 @@ public final class PipelineRunner {
     }
     StageTally selectionTally = StageTally.of(selections, StageTally.notRejected(), null);
     long sampledPrompts = selectionTally.rows();
+    if (knockout != null) {
+      knockout.record("prompts", selectionTally.rowsByPartition(), partitions());
+    }
     if (config.teacher().pairwise()) {
       manifest.knockout(selections, counters);
     }
@@ -406,7 +421,7 @@ public final class PipelineRunner {
                 gpuProfile));
     StageTally scoreTally = StageTally.of(scored);
     scoredRows = scoreTally.rows();
-    score.record("pairs", scoreTally.keptByPartition(), partitions());
+    score.record("pairs", scoreTally.rowsByPartition(), partitions());
 
     progress.stage("write");
     output.write("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
@@ -429,6 +444,9 @@ public final class PipelineRunner {
             .unionByName(rejectsOf(samples))
             .unionByName(rejectsOf(judged))
             .unionByName(rejectsOf(scored)));
+    if (mix.isPresent()) {
+      manifest.mix(mix.get().write(output));
+    }
     return List.of("pairs", "pairs_conversational", "filtered", "rejects");
   }
 
@@ -468,10 +486,14 @@ public final class PipelineRunner {
   /**
    * West-of-N step 3 with a pairwise teacher: the samples shuffled by prompt, each partition's
    * prompts in (prompt_id, sample_index) order, and {@link KnockoutFunction} plays every prompt's
-   * knockouts of a partition together, one batch of teacher calls per round (a model stage).
+   * knockouts of a partition together, one batch of teacher calls per round (a model stage,
+   * persisted per partition for --resume: the partitioning is the model stages' own).
    */
   private Dataset<Row> knockouts(
-      Dataset<Row> sampled, PipelineCounters counters, ProgressReporter progress) {
+      Dataset<Row> sampled,
+      PipelineCounters counters,
+      ProgressReporter progress,
+      ResumableWork.Stage checkpoint) {
     JudgeSettings judge =
         new JudgeSettings(
             config.teacherSpec(),
@@ -492,7 +514,11 @@ public final class PipelineRunner {
             counters.promptsJudged, ExecutorRegistry.instance().progress().prompts),
         null);
     return GpuStages.mapPartitions(
-        spark, grouped, new KnockoutFunction(judge), OutputSchema.PAIR_WORK, gpuProfile);
+        spark,
+        grouped,
+        checkpoint.wrap(new KnockoutFunction(judge, config.pairOptions().truncated())),
+        OutputSchema.PAIR_WORK,
+        gpuProfile);
   }
 
   private List<String> scorePairs(
@@ -533,7 +559,7 @@ public final class PipelineRunner {
                 gpuProfile));
     StageTally scoreTally = StageTally.of(scored);
     scoredRows = scoreTally.rows();
-    score.record("pairs", scoreTally.keptByPartition(), partitions());
+    score.record("pairs", scoreTally.rowsByPartition(), partitions());
     progress.stage("write");
     output.write(
         "pairs",
