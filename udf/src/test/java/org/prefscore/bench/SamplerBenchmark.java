@@ -16,9 +16,10 @@ import org.prefscore.runtime.decode.TokenSampler;
  * </pre>
  *
  * Logits are drawn like a trained LM's (a few large values over a Gaussian bulk, std 3), not flat.
- * Prints CPU microseconds (the thread's CPU time, so other processes on the machine do not count) per row for T = 0.7 with top-p 1.0 (the paper's setting), top-p 0.9 and
- * greedy (one log-normalizer pass). A step of B rows costs B times that on one sampling thread,
- * divided by the sampling threads (runtime.intra-op-threads) otherwise.
+ * Prints CPU microseconds (the thread's CPU time, so other processes on the machine do not count)
+ * per row for T = 0.7 with top-p 1.0 (the paper's setting), top-p 0.9 and greedy (one
+ * log-normalizer pass). A step of B rows costs B times that on one sampling thread, divided by the
+ * sampling threads (runtime.intra-op-threads) otherwise.
  */
 public final class SamplerBenchmark {
 
