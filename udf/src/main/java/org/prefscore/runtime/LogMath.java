@@ -80,15 +80,15 @@ public final class LogMath {
   }
 
   /**
-   * Writes into {@code sums[b]} the sum of {@code values[b·SUM_BLOCK, min(length,
+   * Writes into {@code sums[first + b]} the sum of {@code values[b·SUM_BLOCK, min(length,
    * (b+1)·SUM_BLOCK))} added one after the other in index order, for every block b, and returns the
    * number of blocks. Four blocks are summed side by side (independent additions the CPU overlaps);
    * each block's sum is still its values added in order, so the result does not depend on that.
    */
-  public static int blockSums(double[] values, int length, double[] sums) {
-    int blocks = (length + SUM_BLOCK - 1) / SUM_BLOCK;
+  public static int blockSums(double[] values, int length, double[] sums, int first) {
+    int blocks = blocksFor(length);
     int b = 0;
-    for (; b + 4 <= blocks && (b + 4) * SUM_BLOCK <= length; b += 4) {
+    for (; (b + 4) * SUM_BLOCK <= length; b += 4) {
       int base = b * SUM_BLOCK;
       double s0 = 0;
       double s1 = 0;
@@ -100,17 +100,17 @@ public final class LogMath {
         s2 += values[base + 2 * SUM_BLOCK + j];
         s3 += values[base + 3 * SUM_BLOCK + j];
       }
-      sums[b] = s0;
-      sums[b + 1] = s1;
-      sums[b + 2] = s2;
-      sums[b + 3] = s3;
+      sums[first + b] = s0;
+      sums[first + b + 1] = s1;
+      sums[first + b + 2] = s2;
+      sums[first + b + 3] = s3;
     }
     for (; b < blocks; b++) {
       double s = 0;
       for (int i = b * SUM_BLOCK, end = Math.min(length, i + SUM_BLOCK); i < end; i++) {
         s += values[i];
       }
-      sums[b] = s;
+      sums[first + b] = s;
     }
     return blocks;
   }

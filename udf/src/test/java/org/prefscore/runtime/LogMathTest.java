@@ -77,8 +77,10 @@ class LogMathTest {
       for (int i = 0; i < length; i++) {
         v[i] = random.nextDouble() * Math.pow(10, random.nextInt(-8, 3));
       }
-      double[] sums = new double[LogMath.blocksFor(length)];
-      int blocks = LogMath.blockSums(v, length, sums);
+      double[] sums = new double[LogMath.blocksFor(length) + 2];
+      sums[0] = -1;
+      int blocks = LogMath.blockSums(v, length, sums, 1);
+      assertThat(sums[0]).isEqualTo(-1);
       assertThat(blocks).isEqualTo((length + LogMath.SUM_BLOCK - 1) / LogMath.SUM_BLOCK);
       for (int b = 0; b < blocks; b++) {
         double s = 0;
@@ -87,7 +89,7 @@ class LogMathTest {
             i++) {
           s += v[i];
         }
-        assertThat(sums[b]).as("length %d block %d", length, b).isEqualTo(s);
+        assertThat(sums[1 + b]).as("length %d block %d", length, b).isEqualTo(s);
       }
     }
   }

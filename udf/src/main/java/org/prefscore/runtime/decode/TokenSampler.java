@@ -28,8 +28,14 @@ public final class TokenSampler {
   private final SamplingConfig config;
   private final int sampleableVocab;
   private double[] scratchProbs = new double[0];
-  private double[] scratchNorm = new double[0];
-  private double[] scratchSums = new double[0];
+
+  /** Ids per pass of a whole-row exp: 16 KB of doubles per scratch array, in the L1/L2 cache. */
+  static final int CHUNK = 2048;
+
+  private final double[] scratchNorm = new double[CHUNK];
+  private final double[] scratchWarp = new double[CHUNK];
+  private double[] normSums = new double[0];
+  private double[] warpSums = new double[0];
   private long[] scratchKeys = new long[0];
   private int[] sortedIds = new int[0];
   private double[] sortedProbs = new double[0];
@@ -109,9 +115,12 @@ public final class TokenSampler {
   }
 
   /**
-   * No top-k, no top-p: every sampleable id is a candidate, in id order; no index indirection. One
-   * read of the row fills the arguments of both exp passes (temperature-1 normalizer and warped
-   * weights); the draw walks the warped weights' block sums, then the block that holds the target.
+   * No top-k, no top-p: every sampleable id is a candidate, in id order; no index indirection. The
+   * row is read once more, in chunks of {@link #CHUNK} ids that stay in the core's cache: each
+   * chunk fills the arguments of both exps (temperature-1 normalizer and warped weights), takes
+   * them and keeps only their block sums. The draw walks the warped weights' block sums, then
+   * computes again, the same way (the same bits), the weights of the one block that holds the
+   * target.
    */
   private Choice chooseFromAll(
       float[] logits,
@@ -123,42 +132,55 @@ public final class TokenSampler {
       double uniform) {
     double invT = 1.0 / config.temperature();
     double max = maxLogit * invT; // = max_i (logits[i] * invT): the product is monotonic, invT > 0
-    ensureProbs(limit);
-    ensureNorm(width);
-    double[] probs = scratchProbs;
     double[] norm = scratchNorm;
-    for (int i = 0; i < limit; i++) {
-      float x = logits[offset + i];
-      norm[i] = x - rowMax;
-      probs[i] = x * invT - max;
-    }
-    for (int i = limit; i < width; i++) {
-      norm[i] = logits[offset + i] - rowMax;
+    double[] warp = scratchWarp;
+    double[] normSums = ensureNormSums(width);
+    double[] warpSums = ensureWarpSums(limit);
+    for (int base = 0; base < width; base += CHUNK) {
+      int n = Math.min(CHUNK, width - base);
+      int w = Math.max(0, Math.min(n, limit - base));
+      for (int j = 0; j < w; j++) {
+        float x = logits[offset + base + j];
+        norm[j] = x - rowMax;
+        warp[j] = x * invT - max;
+      }
+      for (int j = w; j < n; j++) {
+        norm[j] = logits[offset + base + j] - rowMax;
+      }
+      LogMath.expInPlace(norm, n);
+      LogMath.blockSums(norm, n, normSums, base / LogMath.SUM_BLOCK);
+      if (w > 0) {
+        LogMath.expInPlace(warp, w);
+        LogMath.blockSums(warp, w, warpSums, base / LogMath.SUM_BLOCK);
+      }
     }
     double logZ =
-        rowMax == Float.NEGATIVE_INFINITY ? rowMax : rowMax + Math.log(expSum(norm, width));
-    LogMath.expInPlace(probs, limit);
-    double[] sums = ensureSums(limit);
-    int blocks = LogMath.blockSums(probs, limit, sums);
-    double mass = 0;
-    for (int b = 0; b < blocks; b++) {
-      mass += sums[b];
-    }
+        rowMax == Float.NEGATIVE_INFINITY
+            ? Double.NEGATIVE_INFINITY
+            : rowMax + Math.log(sum(normSums, LogMath.blocksFor(width)));
+    int blocks = LogMath.blocksFor(limit);
+    double mass = sum(warpSums, blocks);
     double target = uniform * mass;
     int chosen = limit - 1;
+    double chosenWeight = Double.NaN;
     double before = 0;
     for (int b = 0; b < blocks; b++) {
-      double through = before + sums[b];
+      double through = before + warpSums[b];
       if (target < through) {
-        // The block's running sum ends at sums[b] exactly (the same additions in the same order),
-        // so the target is passed inside it.
+        // The block's running sum ends at warpSums[b] exactly (the same additions in the same
+        // order), so the target is passed inside it.
+        int from = b * LogMath.SUM_BLOCK;
+        int n = Math.min(limit - from, LogMath.SUM_BLOCK);
+        for (int j = 0; j < n; j++) {
+          warp[j] = logits[offset + from + j] * invT - max;
+        }
+        LogMath.expInPlace(warp, n);
         double acc = 0;
-        for (int i = b * LogMath.SUM_BLOCK, end = Math.min(limit, i + LogMath.SUM_BLOCK);
-            i < end;
-            i++) {
-          acc += probs[i];
+        for (int j = 0; j < n; j++) {
+          acc += warp[j];
           if (target < before + acc) {
-            chosen = i;
+            chosen = from + j;
+            chosenWeight = warp[j];
             break;
           }
         }
@@ -166,32 +188,40 @@ public final class TokenSampler {
       }
       before = through;
     }
-    return new Choice(chosen, logits[offset + chosen] - logZ, Math.log(probs[chosen] / mass));
+    if (Double.isNaN(chosenWeight)) {
+      // Not passed (a NaN row, or a target rounded up to the mass): the last id, as before.
+      double[] last = {logits[offset + chosen] * invT - max};
+      LogMath.expInPlace(last, 1);
+      chosenWeight = last[0];
+    }
+    return new Choice(chosen, logits[offset + chosen] - logZ, Math.log(chosenWeight / mass));
   }
 
-  /** log Σ exp(logits[i]) over the row, {@code rowMax} its largest value. */
+  /** log Σ exp(logits[i]) over the row, {@code rowMax} its largest value; in cached chunks. */
   private double logNormalizer(float[] logits, int offset, int width, float rowMax) {
     if (rowMax == Float.NEGATIVE_INFINITY) {
       return Double.NEGATIVE_INFINITY;
     }
-    ensureNorm(width);
     double[] norm = scratchNorm;
-    for (int i = 0; i < width; i++) {
-      norm[i] = logits[offset + i] - rowMax;
+    double[] normSums = ensureNormSums(width);
+    for (int base = 0; base < width; base += CHUNK) {
+      int n = Math.min(CHUNK, width - base);
+      for (int j = 0; j < n; j++) {
+        norm[j] = logits[offset + base + j] - rowMax;
+      }
+      LogMath.expInPlace(norm, n);
+      LogMath.blockSums(norm, n, normSums, base / LogMath.SUM_BLOCK);
     }
-    return rowMax + Math.log(expSum(norm, width));
+    return rowMax + Math.log(sum(normSums, LogMath.blocksFor(width)));
   }
 
-  /** Σ exp(values[i]) over {@code [0, length)}, block by block; {@code values} is overwritten. */
-  private double expSum(double[] values, int length) {
-    LogMath.expInPlace(values, length);
-    double[] sums = ensureSums(length);
-    int blocks = LogMath.blockSums(values, length, sums);
-    double sum = 0;
+  /** Block sums added in order. */
+  private static double sum(double[] sums, int blocks) {
+    double total = 0;
     for (int b = 0; b < blocks; b++) {
-      sum += sums[b];
+      total += sums[b];
     }
-    return sum;
+    return total;
   }
 
   /** Fills {@code candidates} with every sampleable id, or the top-k of them; returns the count. */
@@ -362,17 +392,17 @@ public final class TokenSampler {
     }
   }
 
-  private void ensureNorm(int n) {
-    if (scratchNorm.length < n) {
-      scratchNorm = new double[n];
+  private double[] ensureNormSums(int n) {
+    if (normSums.length < LogMath.blocksFor(n)) {
+      normSums = new double[LogMath.blocksFor(n)];
     }
+    return normSums;
   }
 
-  private double[] ensureSums(int n) {
-    int blocks = LogMath.blocksFor(n);
-    if (scratchSums.length < blocks) {
-      scratchSums = new double[blocks];
+  private double[] ensureWarpSums(int n) {
+    if (warpSums.length < LogMath.blocksFor(n)) {
+      warpSums = new double[LogMath.blocksFor(n)];
     }
-    return scratchSums;
+    return warpSums;
   }
 }
