@@ -126,7 +126,11 @@ public final class PipelineRunner {
     RunControl control = config.runControl();
     RunOutput output =
         new RunOutput(
-            spark, config.outputPath(), config.runId(), control.commitFor(config.outputPath()));
+            spark,
+            config.outputPath(),
+            config.runId(),
+            control.commitFor(config.outputPath()),
+            config.iteration().round());
     RemoteModels.check(config, spark.sparkContext().hadoopConfiguration());
     PipelineCounters counters = PipelineCounters.register(spark.sparkContext());
     RunManifest manifest =
@@ -319,6 +323,12 @@ public final class PipelineRunner {
       ProgressReporter progress,
       RunManifest manifest,
       ResumableWork work) {
+    // Iterative West-of-N: the base pairs are read and checked before any model work.
+    Optional<IterativeMix> mix =
+        config
+            .iteration()
+            .basePreferences()
+            .map(p -> IterativeMix.read(spark, config, p, this::persist));
     GenerationSettings generation =
         new GenerationSettings(
             config.spec(ConfigKeys.MODEL_POLICY),
@@ -357,7 +367,9 @@ public final class PipelineRunner {
 
     Dataset<Row> selections;
     if (config.teacher().pairwise()) {
-      selections = persist(knockouts(sampled, counters, progress));
+      ResumableWork.Stage knockout = work.stage("knockout");
+      selections = persist(knockouts(sampled, counters, progress, knockout));
+      knockout.record("prompts", rowsByPartition(selections), partitions());
     } else {
       progress.stage("select");
       selections =
@@ -432,6 +444,9 @@ public final class PipelineRunner {
             .unionByName(rejectsOf(samples))
             .unionByName(rejectsOf(judged))
             .unionByName(rejectsOf(scored)));
+    if (mix.isPresent()) {
+      manifest.mix(mix.get().write(output));
+    }
     return List.of("pairs", "pairs_conversational", "filtered", "rejects");
   }
 
@@ -475,10 +490,14 @@ public final class PipelineRunner {
   /**
    * West-of-N step 3 with a pairwise teacher: the samples shuffled by prompt, each partition's
    * prompts in (prompt_id, sample_index) order, and {@link KnockoutFunction} plays every prompt's
-   * knockouts of a partition together, one batch of teacher calls per round (a model stage).
+   * knockouts of a partition together, one batch of teacher calls per round (a model stage,
+   * persisted per partition for --resume: the partitioning is the model stages' own).
    */
   private Dataset<Row> knockouts(
-      Dataset<Row> sampled, PipelineCounters counters, ProgressReporter progress) {
+      Dataset<Row> sampled,
+      PipelineCounters counters,
+      ProgressReporter progress,
+      ResumableWork.Stage checkpoint) {
     JudgeSettings judge =
         new JudgeSettings(
             config.teacherSpec(),
@@ -499,7 +518,11 @@ public final class PipelineRunner {
             counters.promptsJudged, ExecutorRegistry.instance().progress().prompts),
         null);
     return GpuStages.mapPartitions(
-        spark, grouped, new KnockoutFunction(judge), OutputSchema.PAIR_WORK, gpuProfile);
+        spark,
+        grouped,
+        checkpoint.wrap(new KnockoutFunction(judge, config.pairOptions().truncated())),
+        OutputSchema.PAIR_WORK,
+        gpuProfile);
   }
 
   private List<String> scorePairs(
