@@ -216,7 +216,16 @@ public final class PipelineRunner {
             control.resume());
     progress.stage("prepare");
     Dataset<Row> classified =
-        persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
+        persist(
+            PromptPreparation.apply(
+                input,
+                config.mode(),
+                config.input().responseFormat(),
+                marks -> {
+                  Dataset<Row> m = persist(marks);
+                  m.count();
+                  return m;
+                }));
     classified.count();
     Dataset<Row> prompts = PromptPreparation.prompts(classified);
     Dataset<Row> prepRejects = rejectsOf(classified);

@@ -40,10 +40,10 @@ import org.prefscore.job.PrefscoreJob;
  * words, as short and as long as the fixture's 256-token context allows with 2 new tokens): short
  * (10 words) and long (60 words). Reported per run: wall time, time outside model calls (wall −
  * model time / task slots), shuffle bytes written and read (task metrics), peak bytes of persisted
- * blocks (block updates), peak JVM heap used and peak resident set size (both sampled every 50
- * ms; local mode, so the executors'), and the prompt text's bytes. Per pair of runs: the marginal shuffle bytes written per
- * added byte of prompt text (one copy of each prompt would be about 1), and the samples' own
- * payload (response text bytes) against the shuffle bytes.
+ * blocks (block updates), peak JVM heap used and peak resident set size (both sampled every 50 ms;
+ * local mode, so the executors'), and the prompt text's bytes. Per pair of runs: the marginal
+ * shuffle bytes written per added byte of prompt text (one copy of each prompt would be about 1),
+ * and the samples' own payload (response text bytes) against the shuffle bytes.
  */
 public final class ScaleBenchmark {
 
