@@ -7,9 +7,11 @@
 Airflow cannot be installed everywhere the project is built, so this script installs stub
 modules for exactly the Airflow APIs the prefscore DAG is documented to use and nothing else:
 
-  --airflow 2  ``airflow`` (DAG), ``airflow.decorators`` (task); ``airflow.sdk`` is absent, so the
-               DAG's Airflow-2 import fallback is exercised
-  --airflow 3  ``airflow.sdk`` (DAG, task)
+  --airflow 2  ``airflow`` (DAG), ``airflow.decorators`` (task), ``airflow.operators.bash``
+               (BashOperator); ``airflow.sdk`` and the standard provider are absent, so the DAG's
+               Airflow-2 import fallbacks are exercised
+  --airflow 3  ``airflow.sdk`` (DAG, task), ``airflow.providers.standard.operators.bash``
+               (BashOperator)
   both         ``airflow.providers.apache.spark.operators.spark_submit`` (SparkSubmitOperator)
 
 Any other ``airflow.*`` import fails with ModuleNotFoundError, even where a real Airflow is
@@ -71,6 +73,10 @@ SPARK_SUBMIT_TEMPLATE_FIELDS = (
     "exclude_packages", "keytab", "principal", "proxy_user", "name", "application_args",
     "env_vars", "properties_file",
 )
+# BashOperator (airflow.operators.bash on Airflow 2, the standard provider on Airflow 3).
+BASH_ARGS = {"bash_command", "env", "append_env", "output_encoding", "skip_on_exit_code", "cwd",
+             "output_processor"}
+BASH_TEMPLATE_FIELDS = ("bash_command", "env", "cwd")
 DAG_ARGS = {
     "dag_id", "description", "schedule", "start_date", "end_date", "default_args", "catchup",
     "max_active_runs", "max_active_tasks", "max_consecutive_failed_dag_runs", "dagrun_timeout",
@@ -174,6 +180,19 @@ class SparkSubmitOperatorStub(OperatorStub):
     template_fields = SPARK_SUBMIT_TEMPLATE_FIELDS
 
 
+class BashOperatorStub(OperatorStub):
+    operator = "BashOperator"
+    allowed_args = BASH_ARGS
+    template_fields = BASH_TEMPLATE_FIELDS
+
+    def __init__(self, **kwargs):
+        if "bash_command" not in kwargs:
+            raise StubError("BashOperator needs a bash_command")
+        if str(kwargs["bash_command"]).rstrip().endswith((".sh", ".bash")):
+            raise StubError("a bash_command ending in .sh is read by Airflow as a template file")
+        super().__init__(**kwargs)
+
+
 class PythonTaskStub(OperatorStub):
     """What calling a @task-decorated function creates (its XComArg and operator in one)."""
 
@@ -227,8 +246,14 @@ def stub_modules(api):
     if api == "2":
         mods["airflow"].DAG = DagStub
         mods["airflow.decorators"] = _package("airflow.decorators", task=task_stub)
+        mods["airflow.operators"] = _package("airflow.operators")
+        mods["airflow.operators.bash"] = _package("airflow.operators.bash", BashOperator=BashOperatorStub)
     else:
         mods["airflow.sdk"] = _package("airflow.sdk", DAG=DagStub, task=task_stub)
+        mods["airflow.providers.standard"] = _package("airflow.providers.standard")
+        mods["airflow.providers.standard.operators"] = _package("airflow.providers.standard.operators")
+        mods["airflow.providers.standard.operators.bash"] = _package(
+            "airflow.providers.standard.operators.bash", BashOperator=BashOperatorStub)
     return mods
 
 

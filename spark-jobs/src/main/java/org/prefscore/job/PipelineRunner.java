@@ -125,7 +125,11 @@ public final class PipelineRunner {
     RunControl control = config.runControl();
     RunOutput output =
         new RunOutput(
-            spark, config.outputPath(), config.runId(), control.commitFor(config.outputPath()));
+            spark,
+            config.outputPath(),
+            config.runId(),
+            control.commitFor(config.outputPath()),
+            config.iteration().round());
     RemoteModels.check(config, spark.sparkContext().hadoopConfiguration());
     PipelineCounters counters = PipelineCounters.register(spark.sparkContext());
     RunManifest manifest =
@@ -327,6 +331,12 @@ public final class PipelineRunner {
       ProgressReporter progress,
       RunManifest manifest,
       ResumableWork work) {
+    // Iterative West-of-N: the base pairs are read and checked before any model work.
+    Optional<IterativeMix> mix =
+        config
+            .iteration()
+            .basePreferences()
+            .map(p -> IterativeMix.read(spark, config, p, this::persist));
     GenerationSettings generation =
         new GenerationSettings(
             config.spec(ConfigKeys.MODEL_POLICY),
@@ -365,7 +375,9 @@ public final class PipelineRunner {
 
     Dataset<Row> selections;
     if (config.teacher().pairwise()) {
-      selections = persist(knockouts(sampled, counters, progress));
+      ResumableWork.Stage knockout = work.stage("knockout");
+      selections = persist(knockouts(sampled, counters, progress, knockout));
+      knockout.record("prompts", rowsByPartition(selections), partitions());
     } else {
       progress.stage("select");
       // Where the samples are: generation drew all N of a prompt in one task (no shuffle).
@@ -441,6 +453,9 @@ public final class PipelineRunner {
             .unionByName(rejectsOf(samples))
             .unionByName(rejectsOf(judged))
             .unionByName(rejectsOf(scored)));
+    if (mix.isPresent()) {
+      manifest.mix(mix.get().write(output));
+    }
     return List.of("pairs", "pairs_conversational", "filtered", "rejects");
   }
 
@@ -484,10 +499,14 @@ public final class PipelineRunner {
   /**
    * West-of-N step 3 with a pairwise teacher, on generation's partitions (all N samples of a prompt
    * are there, grouped by prompt in prompt_id order): {@link KnockoutFunction} plays every prompt's
-   * knockouts of a partition together, one batch of teacher calls per round (a model stage).
+   * knockouts of a partition together, one batch of teacher calls per round (a model stage,
+   * persisted per partition for --resume: the partitioning is the model stages' own).
    */
   private Dataset<Row> knockouts(
-      Dataset<Row> sampled, PipelineCounters counters, ProgressReporter progress) {
+      Dataset<Row> sampled,
+      PipelineCounters counters,
+      ProgressReporter progress,
+      ResumableWork.Stage checkpoint) {
     JudgeSettings judge =
         new JudgeSettings(
             config.teacherSpec(),
@@ -504,7 +523,11 @@ public final class PipelineRunner {
             counters.promptsJudged, ExecutorRegistry.instance().progress().prompts),
         null);
     return GpuStages.mapPartitions(
-        spark, sampled, new KnockoutFunction(judge), OutputSchema.PAIR_WORK, gpuProfile);
+        spark,
+        sampled,
+        checkpoint.wrap(new KnockoutFunction(judge, config.pairOptions().truncated())),
+        OutputSchema.PAIR_WORK,
+        gpuProfile);
   }
 
   private List<String> scorePairs(

@@ -167,6 +167,17 @@ public final class PromptPreparation {
         .select(columns(CLASSIFIED));
   }
 
+  /**
+   * Base preference pairs ({@code mix.base-preferences}, read by {@link
+   * InputReader#readBasePreferences}) classified as score-pairs classifies its tuples: a row whose
+   * prompt is a conversation must have assistant turns as chosen/rejected, a plain-text one
+   * strings; bad rows keep their reject columns. No duplicate check: a base set may hold several
+   * pairs of one prompt.
+   */
+  public static Dataset<Row> basePreferences(Dataset<Row> read) {
+    return read.map(new Classifier(true, false, true), Encoders.row(CLASSIFIED));
+  }
+
   private static Dataset<Row> markReject(
       Dataset<Row> c, Column condition, String reason, Column detail) {
     return c.withColumn(
@@ -197,9 +208,17 @@ public final class PromptPreparation {
     private final boolean tuples;
     private final boolean chatResponses;
 
+    /** Per row: responses are assistant turns when the row's prompt is a conversation. */
+    private final boolean responsesFollowPrompt;
+
     Classifier(boolean tuples, boolean chatResponses) {
+      this(tuples, chatResponses, false);
+    }
+
+    Classifier(boolean tuples, boolean chatResponses, boolean responsesFollowPrompt) {
       this.tuples = tuples;
       this.chatResponses = chatResponses;
+      this.responsesFollowPrompt = responsesFollowPrompt;
     }
 
     @Override
@@ -243,7 +262,9 @@ public final class PromptPreparation {
       v[CLASSIFIED.fieldIndex(OutputSchema.PROMPT_ID)] = id;
       v[CLASSIFIED.fieldIndex(KEY)] =
           PromptIdentity.sha256Hex(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      if (tuples && chatResponses) {
+      boolean assistantTurns =
+          responsesFollowPrompt ? in.getAs(OutputSchema.MESSAGES) != null : chatResponses;
+      if (tuples && assistantTurns) {
         for (String column :
             List.of(OutputSchema.CHOSEN_MESSAGES, OutputSchema.REJECTED_MESSAGES)) {
           String name = column.equals(OutputSchema.CHOSEN_MESSAGES) ? "chosen" : "rejected";

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -161,6 +162,14 @@ class PairwiseTeacherPipelineTest {
     assertThat(k.path("confidence_quantiles").path("0.5").asDouble()).isBetween(0.5, 1.0);
     assertThat(judged.result().manifest().path("models").has("judge")).isTrue();
     assertThat(judged.out()).contains("knockout", "pair confidence");
+    // The run report's knockout section: comparisons per prompt, teacher time, confidence.
+    String report = readReport(judged);
+    assertThat(report)
+        .contains(
+            "<section id=\"knockout\">",
+            "id=\"chart-knockout-comparisons\"",
+            "data-manifest=\"/knockout/teacher_ms_per_scored_comparison\"",
+            "data-manifest=\"/knockout/confidence_quantiles/0.5\"");
     assertThat(judged.result().manifest().path("accounting").path("holds").asBoolean()).isTrue();
   }
 
@@ -202,6 +211,129 @@ class PairwiseTeacherPipelineTest {
       assertThat(TestSupport.asDouble(p.get("confidence"))).isGreaterThanOrEqualTo(cut);
     }
     assertThat(rows(r, "filtered", "SELECT * FROM {T}")).isNotEmpty();
+  }
+
+  @Test
+  void truncatedSamplesNeverEnterTheBracketWithSelectionTruncatedExclude() {
+    TestSupport.Run r =
+        run(
+            "judge-exclude",
+            "models.judge=" + TestSupport.model("tiny-judge"),
+            "selection.truncated=exclude");
+    // The complete (not LENGTH) distinct samples of each prompt, lowest sample index kept.
+    Map<String, List<Integer>> complete = new HashMap<>();
+    Map<String, java.util.Set<String>> seen = new HashMap<>();
+    long truncated = 0;
+    for (Map<String, Object> c :
+        rows(r, "candidates", "SELECT * FROM {T} ORDER BY prompt_id, sample_index")) {
+      String id = (String) c.get("prompt_id");
+      complete.computeIfAbsent(id, k -> new ArrayList<>());
+      if ("LENGTH".equals(c.get("finish_reason"))) {
+        truncated++;
+        continue;
+      }
+      if (seen.computeIfAbsent(id, k -> new java.util.HashSet<>()).add((String) c.get("text"))) {
+        complete.get(id).add(((Number) c.get("sample_index")).intValue());
+      }
+    }
+    assertThat(truncated).as("samples stopped at max-new-tokens").isPositive();
+    List<Map<String, Object>> pairs = rows(r, "pairs", "SELECT * FROM {T}");
+    pairs.addAll(rows(r, "filtered", "SELECT * FROM {T}"));
+    for (Map<String, Object> p : pairs) {
+      assertThat(p.get("chosen_finish_reason")).isNotEqualTo("LENGTH");
+      assertThat(p.get("rejected_finish_reason")).isNotEqualTo("LENGTH");
+      assertThat(Arrays.stream(bracket(p)).sorted().boxed().toList())
+          .as("bracket of %s: its complete distinct samples", p.get("prompt_id"))
+          .isEqualTo(complete.get((String) p.get("prompt_id")));
+    }
+    List<Map<String, Object>> noPair =
+        rows(
+            r,
+            "rejects",
+            "SELECT * FROM {T} WHERE reason_code = 'FEWER_THAN_TWO_COMPLETE_SAMPLES'");
+    long expected = complete.values().stream().filter(l -> l.size() < 2).count();
+    assertThat(noPair).hasSize((int) expected);
+    assertThat(pairs.size() + noPair.size())
+        .as("every prompt: a pair, or no pair for want of complete samples")
+        .isEqualTo(
+            complete.size()
+                - (int)
+                    count(
+                        r,
+                        "rejects",
+                        "WHERE stage = 'select' AND reason_code <> 'FEWER_THAN_TWO_COMPLETE_SAMPLES'"));
+    assertThat(
+            r.result()
+                .manifest()
+                .path("counts")
+                .path("samples_excluded_by_reason")
+                .path("LENGTH")
+                .asLong())
+        .isEqualTo(truncated);
+    assertThat(r.result().manifest().path("accounting").path("holds").asBoolean()).isTrue();
+  }
+
+  static String readReport(TestSupport.Run run) {
+    try {
+      return Files.readString(
+          Path.of(java.net.URI.create(run.result().outputPath())).resolve("report.html"));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static long count(TestSupport.Run run, String table, String where) {
+    return TestSupport.asLong(
+        rows(run, table, "SELECT count(*) n FROM {T} " + where).get(0).get("n"));
+  }
+
+  @Test
+  void aResumeReusesThePersistedKnockoutsWithoutCallingTheJudge() {
+    List<String> sets = new ArrayList<>();
+    sets.add("models.judge=" + TestSupport.model("tiny-judge"));
+    // 1. A run that fails once its knockouts are persisted: its scoring job is cancelled.
+    Path scoreDir =
+        tmp.resolve("out")
+            .resolve(org.prefscore.job.io.RunOutput.STAGING_ROOT)
+            .resolve("judge-resume")
+            .resolve("work")
+            .resolve("score");
+    org.apache.spark.scheduler.SparkListener canceller =
+        new org.apache.spark.scheduler.SparkListener() {
+          @Override
+          public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart job) {
+            if (Files.isDirectory(scoreDir)) {
+              spark.sparkContext().cancelJob(job.jobId());
+            }
+          }
+        };
+    spark.sparkContext().addSparkListener(canceller);
+    try {
+      assertThatThrownBy(() -> run("judge-resume", sets.toArray(String[]::new)))
+          .hasStackTraceContaining("cancelled");
+    } finally {
+      spark.sparkContext().removeSparkListener(canceller);
+    }
+    Path knockouts = scoreDir.resolveSibling("knockout");
+    assertThat(knockouts.toFile().list((d, n) -> n.endsWith(".rows")))
+        .as("knockout partitions persisted by the failed run")
+        .isNotEmpty();
+    // 2. The resume: generation and knockouts reused, the judge never called.
+    sets.add("run.resume=true");
+    TestSupport.Run resumed = run("judge-resume", sets.toArray(String[]::new));
+    JsonNode m = resumed.result().manifest();
+    JsonNode k = m.path("resume").path("knockout");
+    assertThat(m.path("resume").path("resumed").asBoolean()).isTrue();
+    assertThat(k.path("prompts_computed").asLong()).isZero();
+    assertThat(k.path("prompts_reused").asLong()).isEqualTo(10);
+    assertThat(k.path("partitions_reused").asInt()).isEqualTo(k.path("partitions").asInt());
+    assertThat(m.path("knockout").path("teacher_seconds_summed_over_tasks").asDouble()).isZero();
+    String sql =
+        "SELECT * EXCLUDE (round, knockout_bracket), to_json(knockout_bracket)::VARCHAR AS bracket"
+            + " FROM {T} ORDER BY prompt_id";
+    assertThat(rows(resumed, "pairs", sql)).isEqualTo(rows(judged, "pairs", sql));
+    assertThat(m.path("knockout").path("comparisons"))
+        .isEqualTo(judged.result().manifest().path("knockout").path("comparisons"));
   }
 
   @Test

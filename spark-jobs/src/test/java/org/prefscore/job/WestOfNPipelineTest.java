@@ -205,7 +205,15 @@ class WestOfNPipelineTest {
   @Test
   void duckDbReadsEveryTableWithTheDocumentedSchema() {
     OutputSchema.outputs()
-        .forEach((name, schema) -> DuckDbSchema.assertMatches(runDir, name, schema));
+        .forEach(
+            (name, schema) -> {
+              if (OutputSchema.MIX_TABLES.contains(name)) {
+                // Only with mix.base-preferences (IterativeMixPipelineTest reads them).
+                assertThat(Path.of(runDir.replaceFirst("^file:", ""), name)).doesNotExist();
+              } else {
+                DuckDbSchema.assertMatches(runDir, name, schema);
+              }
+            });
   }
 
   @Test

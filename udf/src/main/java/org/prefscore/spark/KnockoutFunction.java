@@ -16,10 +16,12 @@ import org.prefscore.judge.PairwiseTeacher;
 import org.prefscore.method.Candidate;
 import org.prefscore.method.KnockoutTournament;
 import org.prefscore.method.NoPair;
+import org.prefscore.method.NoPairReason;
 import org.prefscore.method.PreferencePair;
 import org.prefscore.method.Selection;
 import org.prefscore.runtime.LanguageModel;
 import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.decode.FinishReason;
 import org.prefscore.runtime.decode.SampleSeeds;
 
 /**
@@ -38,6 +40,11 @@ import org.prefscore.runtime.decode.SampleSeeds;
  * KnockoutTournament#seededOrder} with the seed {@link SampleSeeds#derive}(run seed, prompt id,
  * −1), so it does not depend on partitioning and is recorded in {@code knockout_bracket}. The
  * partition's samples are held in memory while its tournaments run.
+ *
+ * <p>{@code selection.truncated} applies as on the reward path ({@link WestOfNGroupFunction}): with
+ * {@link TruncatedSamples#EXCLUDE} samples that stopped at max-new-tokens never enter the bracket,
+ * and a prompt left with fewer than two complete distinct samples yields no pair ({@code
+ * FEWER_THAN_TWO_COMPLETE_SAMPLES}, no teacher call when none is complete).
  */
 public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
 
@@ -46,9 +53,20 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
   public static final String JUDGE_REFUSED = "JUDGE_REFUSED";
 
   private final JudgeSettings settings;
+  private final TruncatedSamples truncatedSamples;
 
-  public KnockoutFunction(JudgeSettings settings) {
+  /**
+   * @param truncatedSamples selection.truncated: whether samples that stopped at max-new-tokens
+   *     enter the bracket
+   */
+  public KnockoutFunction(JudgeSettings settings, TruncatedSamples truncatedSamples) {
     this.settings = settings;
+    this.truncatedSamples = truncatedSamples;
+  }
+
+  /** Truncated samples enter the bracket (selection.truncated=keep). */
+  public KnockoutFunction(JudgeSettings settings) {
+    this(settings, TruncatedSamples.KEEP);
   }
 
   /** The bracket seed of one prompt. */
@@ -79,23 +97,34 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     final String query;
     final KnockoutTournament tournament;
     final Map<Integer, Row> byIndex;
+
+    /** Samples left out of the bracket for stopping at max-new-tokens. */
+    final int truncated;
+
+    /** The prompt's id; set also when no tournament runs. */
+    final String promptId;
+
     String refused;
 
     Entry(
+        String promptId,
         Row carrier,
         Row any,
         String query,
         KnockoutTournament tournament,
-        Map<Integer, Row> byIndex) {
+        Map<Integer, Row> byIndex,
+        int truncated) {
+      this.promptId = promptId;
       this.carrier = carrier;
       this.any = any;
       this.query = query;
       this.tournament = tournament;
       this.byIndex = byIndex;
+      this.truncated = truncated;
     }
 
     boolean active() {
-      return refused == null && !tournament.done();
+      return refused == null && tournament != null && !tournament.done();
     }
   }
 
@@ -108,6 +137,14 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     }
     if (entries.isEmpty()) {
       return List.<Row>of().iterator();
+    }
+    for (Entry e : entries) {
+      if (e.tournament == null) {
+        judged(e);
+      }
+    }
+    if (entries.stream().noneMatch(Entry::active)) {
+      return rows(entries);
     }
     PairwiseTeacher teacher = teacher(settings);
     while (true) {
@@ -162,11 +199,19 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
           e.tournament.record(scores);
         }
         if (!e.active()) {
-          settings.counters().promptsJudged.add(1);
-          ExecutorRegistry.instance().progress().prompts.addAndGet(1);
+          judged(e);
         }
       }
     }
+    return rows(entries);
+  }
+
+  private void judged(Entry e) {
+    settings.counters().promptsJudged.add(1);
+    ExecutorRegistry.instance().progress().prompts.addAndGet(1);
+  }
+
+  private static Iterator<Row> rows(List<Entry> entries) {
     List<Row> out = new ArrayList<>(entries.size());
     for (Entry e : entries) {
       out.add(row(e));
@@ -194,6 +239,7 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
 
   private Entry entry(String promptId, List<Row> samples) {
     Map<Integer, Row> byIndex = new TreeMap<>();
+    int truncated = 0;
     for (Row s : samples) {
       byIndex.put(Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX), s);
     }
@@ -203,6 +249,11 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     for (Map.Entry<Integer, Row> e : byIndex.entrySet()) {
       int index = e.getKey();
       Row s = e.getValue();
+      if (truncatedSamples == TruncatedSamples.EXCLUDE
+          && FinishReason.LENGTH.name().equals(Rows.get(s, OutputSchema.FINISH_REASON))) {
+        truncated++;
+        continue;
+      }
       candidates.add(
           new Candidate(
               promptId,
@@ -218,15 +269,24 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
           "prompt " + promptId + ": its sample 0, which carries the prompt text, is missing");
     }
     KnockoutTournament t =
-        KnockoutTournament.start(candidates, bracketSeed(settings.runSeed(), promptId));
-    return new Entry(carrier, samples.get(0), Rows.get(carrier, OutputSchema.PROMPT), t, byIndex);
+        candidates.isEmpty()
+            ? null
+            : KnockoutTournament.start(candidates, bracketSeed(settings.runSeed(), promptId));
+    return new Entry(
+        promptId,
+        carrier,
+        samples.get(0),
+        Rows.get(carrier, OutputSchema.PROMPT),
+        t,
+        byIndex,
+        truncated);
   }
 
   private static Row row(Entry e) {
     KnockoutTournament t = e.tournament;
     Rows out =
         Rows.of(OutputSchema.PAIR_WORK)
-            .set(OutputSchema.PROMPT_ID, t.promptId())
+            .set(OutputSchema.PROMPT_ID, e.promptId)
             .set(OutputSchema.INPUT_ROW, Rows.get(e.any, OutputSchema.INPUT_ROW))
             .set(OutputSchema.PROMPT, Rows.get(e.carrier, OutputSchema.PROMPT))
             .set(OutputSchema.PX_PROMPT, Rows.get(e.carrier, OutputSchema.PX_PROMPT))
@@ -237,10 +297,32 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
           .set(OutputSchema.REJECT_DETAIL, e.refused)
           .build();
     }
+    if (t == null) {
+      // selection.truncated=exclude and every sample stopped at max-new-tokens: no bracket.
+      NoPair none = new NoPair(e.promptId, NoPairReason.FEWER_THAN_TWO_COMPLETE_SAMPLES, 0, 0);
+      return WestOfNGroupFunction.noPairFields(out, none, 0)
+          .set(
+              OutputSchema.REJECT_DETAIL,
+              "0 complete samples (" + e.truncated + " stopped at max-new-tokens left out)")
+          .set(
+              OutputSchema.KNOCKOUT_BRACKET,
+              scala.collection.JavaConverters.asScalaBuffer(new ArrayList<Integer>()))
+          .set(OutputSchema.KNOCKOUT_COMPARISONS, 0)
+          .set(OutputSchema.KNOCKOUT_SCORED, 0)
+          .build();
+    }
     Selection selection = t.result();
-    if (selection instanceof NoPair noPair) {
+    if (selection instanceof NoPair found) {
+      NoPair noPair =
+          e.truncated > 0 && found.reason() == NoPairReason.FEWER_THAN_TWO_DISTINCT_RESPONSES
+              ? new NoPair(
+                  found.promptId(),
+                  NoPairReason.FEWER_THAN_TWO_COMPLETE_SAMPLES,
+                  found.distinctCandidates(),
+                  found.duplicatesRemoved())
+              : found;
       return WestOfNGroupFunction.noPairFields(out, noPair, noPair.distinctCandidates())
-          .set(OutputSchema.REJECT_DETAIL, noPairDetail(noPair, t))
+          .set(OutputSchema.REJECT_DETAIL, noPairDetail(noPair, t, e.truncated))
           .set(OutputSchema.KNOCKOUT_BRACKET, bracketColumn(t))
           .set(OutputSchema.KNOCKOUT_COMPARISONS, t.comparisons())
           .set(OutputSchema.KNOCKOUT_SCORED, t.distinctComparisons())
@@ -265,11 +347,13 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
     return scala.collection.JavaConverters.asScalaBuffer(order);
   }
 
-  private static String noPairDetail(NoPair noPair, KnockoutTournament t) {
+  private static String noPairDetail(NoPair noPair, KnockoutTournament t, int truncated) {
     return noPair.distinctCandidates()
         + " distinct samples ("
         + noPair.duplicatesRemoved()
-        + " exact duplicates removed), bracket "
+        + " exact duplicates removed"
+        + (truncated > 0 ? ", " + truncated + " stopped at max-new-tokens left out" : "")
+        + "), bracket "
         + Arrays.toString(t.bracketOrder())
         + ", "
         + t.comparisons()

@@ -86,6 +86,9 @@ public final class OutputSchema {
   public static final String STAGE = "stage";
   public static final String REASON_CODE = "reason_code";
   public static final String DETAIL = "detail";
+  public static final String ROUND = "round";
+  public static final String SOURCE = "source";
+  public static final String SOURCE_ROW = "source_row";
   // Internal columns: a row that a stage turned into a reject carries these until it is split off.
   public static final String REJECT_STAGE = "reject_stage";
   public static final String REJECT_REASON = "reject_reason";
@@ -116,6 +119,15 @@ public final class OutputSchema {
    * Value of {@link #POLICY_TERMS} when no checkpoint was given: π = π_ref, margins and Δ are 0.
    */
   public static final String POLICY_TERMS_REFERENCE = "reference";
+
+  /** {@code source} of a mix row from the base preferences ({@code mix.base-preferences}). */
+  public static final String SOURCE_BASE = "base";
+
+  /** {@code source} of a mix row from this run's West-of-N pairs. */
+  public static final String SOURCE_WEST_OF_N = "west_of_n";
+
+  private static final String ROUND_DOC =
+      "run.round: the iterative West-of-N round that wrote the row (1 = the first)";
 
   private static final DataType STRING = DataTypes.StringType;
   private static final DataType LONG = DataTypes.LongType;
@@ -162,7 +174,8 @@ public final class OutputSchema {
           field(
               REWARD_REFUSAL,
               STRING,
-              "null, or the reward model's refusal code (SEQUENCE_TOO_LONG, EMPTY_PROMPT)"));
+              "null, or the reward model's refusal code (SEQUENCE_TOO_LONG, EMPTY_PROMPT)"),
+          field(ROUND, INT, ROUND_DOC));
 
   private static final List<StructField> PAIR_FIELDS =
       List.of(
@@ -274,7 +287,8 @@ public final class OutputSchema {
           field(
               SCORE_GAP,
               DOUBLE,
-              "external score gap s+ − s- from input.score-gap-column (score-pairs, evaluate); null otherwise"));
+              "external score gap s+ − s- from input.score-gap-column (score-pairs, evaluate); null otherwise"),
+          field(ROUND, INT, ROUND_DOC));
 
   /**
    * {@code pairs}: the kept preference tuples with every log-prob term. Sr-DPO columns are filled
@@ -304,7 +318,8 @@ public final class OutputSchema {
           field(PROMPT_ID, STRING, "the prompt's id; null when the row had no usable prompt"),
           field(STAGE, STRING, "read, prepare, render, generate, select or score"),
           field(REASON_CODE, STRING, "a stable code, listed in docs/pipeline.md"),
-          field(DETAIL, STRING, "what happened, with the numbers involved"));
+          field(DETAIL, STRING, "what happened, with the numbers involved"),
+          field(ROUND, INT, ROUND_DOC));
 
   /** Internal: a prompt (or a tuple, in score-pairs/evaluate) ready for the executors. */
   public static final StructType PROMPTS =
@@ -346,6 +361,39 @@ public final class OutputSchema {
           .add(field(REJECT_REASON, STRING, ""))
           .add(field(REJECT_DETAIL, STRING, ""));
 
+  private static final List<StructField> MIX_FIELDS =
+      List.of(
+          field(
+              PROMPT,
+              STRING,
+              "x: TRL's explicit prompt (a West-of-N pair's prompt as in pairs; a base pair's as given)"),
+          field(CHOSEN, STRING, "y+: TRL RewardTrainer's chosen"),
+          field(REJECTED, STRING, "y-: TRL RewardTrainer's rejected"),
+          field(
+              SOURCE,
+              STRING,
+              "base (a row of mix.base-preferences) or west_of_n (a pair of this run's pairs tables)"),
+          field(PROMPT_ID, STRING, "the prompt's id (a base pair's: the hash of its prompt)"),
+          field(
+              SOURCE_ROW,
+              LONG,
+              "base: the row's 0-based position among the non-blank lines of mix.base-preferences; west_of_n: the pair's input_row"),
+          field(ROUND, INT, ROUND_DOC));
+
+  /**
+   * Table {@code mix} (west-of-n with {@code mix.base-preferences}): the student reward model's
+   * training data, a seeded 1:1 mix of base preference pairs and West-of-N pairs in TRL's standard
+   * preference format (explicit prompt); the pairs whose prompt is plain text.
+   */
+  public static final StructType MIX = struct(MIX_FIELDS);
+
+  /** Table {@code mix_conversational}: the mix's pairs in TRL's conversational format. */
+  public static final StructType MIX_CONVERSATIONAL = conversational(MIX_FIELDS);
+
+  /** The tables only a west-of-n run with mix.base-preferences writes (iterative West-of-N). */
+  public static final List<String> MIX_TABLES =
+      List.of("mix", "mix_conversational", "base_rejects");
+
   /** The written tables, in the order docs/pipeline.md documents them. */
   public static Map<String, StructType> outputs() {
     Map<String, StructType> tables = new LinkedHashMap<>();
@@ -354,6 +402,9 @@ public final class OutputSchema {
     tables.put("pairs_conversational", PAIRS_CONVERSATIONAL);
     tables.put("filtered", FILTERED);
     tables.put("rejects", REJECTS);
+    tables.put("mix", MIX);
+    tables.put("mix_conversational", MIX_CONVERSATIONAL);
+    tables.put("base_rejects", REJECTS);
     return tables;
   }
 

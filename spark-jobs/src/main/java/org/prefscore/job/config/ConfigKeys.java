@@ -38,6 +38,11 @@ public final class ConfigKeys {
           "run.seed",
           "1234",
           "run seed; every sample's seed derives from (run.seed, prompt_id, sample_index)");
+  public static final ConfigKey RUN_ROUND =
+      key(
+          "run.round",
+          "1",
+          "the iterative West-of-N round this run belongs to, an integer >= 1 (round r + 1 takes the reward model trained on round r's mix as models.reward); written in every output row (column round) and in the manifest; it changes no sample or score");
 
   // --- input
   public static final ConfigKey INPUT_PATH =
@@ -275,6 +280,13 @@ public final class ConfigKeys {
           "selection.truncated",
           "exclude",
           "west-of-n: exclude (a sample that stopped at sampling.max-new-tokens, finish reason LENGTH, is no candidate for a pair; a prompt left with fewer than two complete distinct samples yields no pair, FEWER_THAN_TWO_COMPLETE_SAMPLES) or keep (truncated samples are candidates)");
+
+  // --- iterative West-of-N
+  public static final ConfigKey MIX_BASE_PREFERENCES =
+      key(
+          "mix.base-preferences",
+          "",
+          "west-of-n: JSONL file or folder of base preference pairs, TRL's prompt/chosen/rejected (all strings, or all message lists: conversational); set: the run also writes mix and mix_conversational, a seeded 1:1 mix of these pairs and the run's West-of-N pairs for training the student reward model (the larger side subsampled to the smaller's size), and base_rejects; empty: no mix");
 
   // --- filters
   public static final ConfigKey CONFIDENCE_QUANTILE =

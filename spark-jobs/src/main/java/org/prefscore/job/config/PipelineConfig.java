@@ -42,6 +42,7 @@ import org.prefscore.spark.TruncatedSamples;
  * @param templateKwargs {@code chat.template-kwargs}: extra chat-template variables, plain Java
  *     values (String, Boolean, Long, Double, null, unmodifiable Lists and Maps of them)
  * @param pairOptions west-of-n: {@code output.pair-format} and {@code selection.truncated}
+ * @param iteration {@code run.round} and {@code mix.base-preferences}
  */
 public record PipelineConfig(
     Mode mode,
@@ -61,7 +62,16 @@ public record PipelineConfig(
     int partitions,
     int progressSeconds,
     ResolvedConfig source,
-    Teacher teacher) {
+    Teacher teacher,
+    Iteration iteration) {
+
+  /**
+   * Iterative West-of-N (method.md §1.6).
+   *
+   * @param round {@code run.round}, at least 1
+   * @param basePreferences {@code mix.base-preferences}: the base pairs of the mix; empty: no mix
+   */
+  public record Iteration(int round, Optional<String> basePreferences) {}
 
   /**
    * The base preference model of west-of-n: a pointwise reward model (argmax/argmin) or a pairwise
@@ -455,6 +465,15 @@ public record PipelineConfig(
     int partitions = c.intValue(ConfigKeys.SPARK_PARTITIONS, 0);
     int progress = c.intValue(ConfigKeys.PROGRESS_INTERVAL, 0);
     c.problems.addAll(RunControl.problems(config));
+    int round = c.intValue(ConfigKeys.RUN_ROUND, 1);
+    String base = config.get(ConfigKeys.MIX_BASE_PREFERENCES).trim();
+    if (!base.isEmpty() && mode != Mode.WEST_OF_N) {
+      c.problems.add(
+          ConfigKeys.MIX_BASE_PREFERENCES.name()
+              + " applies to west-of-n (the mix needs the run's West-of-N pairs)");
+    }
+    Iteration iteration =
+        new Iteration(round, base.isEmpty() ? Optional.empty() : Optional.of(base));
 
     if (!c.problems.isEmpty()) {
       throw new ConfigException(c.problems);
@@ -477,7 +496,8 @@ public record PipelineConfig(
         partitions,
         progress,
         config,
-        teacher);
+        teacher,
+        iteration);
   }
 
   /**

@@ -104,6 +104,27 @@ public final class InputReader {
   }
 
   /**
+   * The base preference pairs of {@code mix.base-preferences} (JSONL) in {@link #SCHEMA}, each line
+   * parsed by {@link JsonlRecords#basePreferences()}: a standard row fills prompt, chosen and
+   * rejected; a conversational one messages, chosen_messages and rejected_messages; a bad line only
+   * read_reason / read_detail. {@code input_row} is the line's index among the non-blank lines (one
+   * file; a folder's files in Spark's order).
+   */
+  public Dataset<Row> readBasePreferences(String path) {
+    JsonlRecords parser = JsonlRecords.basePreferences();
+    JavaRDD<byte[]> lines =
+        spark
+            .read()
+            .text(path)
+            .select(col("value").cast(DataTypes.BinaryType))
+            .javaRDD()
+            .map(r -> (byte[]) r.get(0))
+            .filter(line -> !JsonlRecords.isBlank(line));
+    return spark.createDataFrame(
+        lines.zipWithIndex().map(t -> row(t._2(), parser.parse(t._1()))), SCHEMA);
+  }
+
+  /**
    * The lines as bytes (Spark's text source keeps a line's bytes as they are, so invalid UTF-8 is
    * seen, not replaced), without the blank ones, numbered, each parsed by {@link JsonlRecords}.
    */

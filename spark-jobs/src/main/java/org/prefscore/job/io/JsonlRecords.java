@@ -111,6 +111,20 @@ public final class JsonlRecords implements Serializable {
   private final String scoreGapColumn;
   private final boolean chatResponses;
 
+  /** A prompt column holding an array makes the line a conversation (base preferences). */
+  private final boolean conversationWhenArray;
+
+  /**
+   * The parser of {@code mix.base-preferences}: TRL preference rows, {@code prompt}, {@code chosen}
+   * and {@code rejected}, either all strings (standard format) or all message lists (conversational
+   * format: the prompt's messages, then the assistant turns), decided per line by the JSON type of
+   * {@code prompt}. A line that mixes the two is a reject (INVALID_RESPONSE_TYPE after a text
+   * prompt, INVALID_MESSAGES after a conversation); nothing is converted.
+   */
+  public static JsonlRecords basePreferences() {
+    return new JsonlRecords("", "prompt", "", "chosen", "rejected", "", false, true);
+  }
+
   /**
    * @param idColumn "" for none; likewise every other column
    * @param chosenColumn "" in west-of-n
@@ -124,6 +138,27 @@ public final class JsonlRecords implements Serializable {
       String rejectedColumn,
       String scoreGapColumn,
       boolean chatResponses) {
+    this(
+        idColumn,
+        promptColumn,
+        messagesColumn,
+        chosenColumn,
+        rejectedColumn,
+        scoreGapColumn,
+        chatResponses,
+        false);
+  }
+
+  private JsonlRecords(
+      String idColumn,
+      String promptColumn,
+      String messagesColumn,
+      String chosenColumn,
+      String rejectedColumn,
+      String scoreGapColumn,
+      boolean chatResponses,
+      boolean conversationWhenArray) {
+    this.conversationWhenArray = conversationWhenArray;
     this.idColumn = idColumn;
     this.promptColumn = promptColumn;
     this.messagesColumn = messagesColumn;
@@ -177,13 +212,18 @@ public final class JsonlRecords implements Serializable {
     }
     Problem problem = new Problem();
     String id = id(node, problem);
-    String prompt = text(node, promptColumn, INVALID_PROMPT_TYPE, problem);
-    List<Message> messages = messages(node, messagesColumn, problem);
+    boolean conversation = false;
+    if (conversationWhenArray) {
+      JsonNode p = field(node, promptColumn);
+      conversation = p != null && p.isArray();
+    }
+    String prompt = conversation ? null : text(node, promptColumn, INVALID_PROMPT_TYPE, problem);
+    List<Message> messages = messages(node, conversation ? promptColumn : messagesColumn, problem);
     String chosen = null;
     String rejected = null;
     List<Message> chosenMessages = null;
     List<Message> rejectedMessages = null;
-    if (chatResponses) {
+    if (chatResponses || conversation) {
       chosenMessages = messages(node, chosenColumn, problem);
       rejectedMessages = messages(node, rejectedColumn, problem);
     } else {

@@ -63,11 +63,16 @@ public final class ResumableWork {
   static final String FINGERPRINT = "fingerprint.json";
   private static final long HASH_LIMIT_BYTES = 1L << 30;
 
-  /** Keys that never change what a run writes. */
+  /**
+   * Keys that never change the persisted work (run.round is stamped on the rows only when the
+   * tables are written; the mix is built after the model stages, from nothing persisted).
+   */
   public static final Set<String> NOT_FINGERPRINTED =
       Set.of(
           ConfigKeys.RUN_ID.name(),
           ConfigKeys.RUN_RESUME.name(),
+          ConfigKeys.RUN_ROUND.name(),
+          ConfigKeys.MIX_BASE_PREFERENCES.name(),
           ConfigKeys.RUN_LEASE_SECONDS.name(),
           ConfigKeys.OUTPUT_PATH.name(),
           ConfigKeys.OUTPUT_COMMIT.name(),
@@ -77,7 +82,9 @@ public final class ResumableWork {
           ConfigKeys.MODEL_POLICY.name(),
           ConfigKeys.MODEL_REWARD.name(),
           ConfigKeys.MODEL_REFERENCE.name(),
-          ConfigKeys.MODEL_CHECKPOINT.name());
+          ConfigKeys.MODEL_CHECKPOINT.name(),
+          ConfigKeys.MODEL_JUDGE.name(),
+          ConfigKeys.MODEL_PAIRWISE_CLASSIFIER.name());
 
   private final FileSystem fs;
   private final Path dir;

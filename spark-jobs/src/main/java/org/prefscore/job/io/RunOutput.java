@@ -66,11 +66,23 @@ public final class RunOutput {
   private final FileSystem fs;
   private final RunControl.Commit commit;
 
+  /** run.round, written into every row of every table; 0: the rows are written as given. */
+  private final int round;
+
   /** A data file of the staged output: its path relative to the run folder, and its size. */
   public record DataFile(String path, long bytes) {}
 
   public RunOutput(SparkSession spark, String outputPath, String runId, RunControl.Commit commit) {
-    this(spark, outputPath, runId, commit, false);
+    this(spark, outputPath, runId, commit, false, 0);
+  }
+
+  /**
+   * As above; {@link #write} sets the column {@code round} of every table it writes to {@code
+   * round} (run.round), so every output row says which iterative West-of-N round wrote it.
+   */
+  public RunOutput(
+      SparkSession spark, String outputPath, String runId, RunControl.Commit commit, int round) {
+    this(spark, outputPath, runId, commit, false, round);
   }
 
   /** {@code finished}: work on the published folder itself (a finished run read back). */
@@ -79,7 +91,9 @@ public final class RunOutput {
       String outputPath,
       String runId,
       RunControl.Commit commit,
-      boolean finished) {
+      boolean finished,
+      int round) {
+    this.round = round;
     this.spark = spark;
     this.runId = runId;
     this.commit = commit;
@@ -114,7 +128,7 @@ public final class RunOutput {
       throw new IllegalArgumentException("not a run folder: " + Redactor.maskUserInfo(runDir));
     }
     return new RunOutput(
-        spark, dir.getParent().toString(), dir.getName(), RunControl.Commit.RENAME, true);
+        spark, dir.getParent().toString(), dir.getName(), RunControl.Commit.RENAME, true, 0);
   }
 
   /** The qualified published run folder. */
@@ -169,6 +183,14 @@ public final class RunOutput {
 
   public void write(String table, Dataset<Row> rows) {
     long start = System.nanoTime();
+    if (round > 0) {
+      // Replaces the (null) column where the rows have it, else appends it: the tables'
+      // schemas (OutputSchema) end with it.
+      rows =
+          rows.withColumn(
+              org.prefscore.spark.OutputSchema.ROUND,
+              org.apache.spark.sql.functions.lit(round).cast("int"));
+    }
     rows.write().mode(SaveMode.Overwrite).parquet(path(table));
     LOG.info("wrote {} in {} ms", table, (System.nanoTime() - start) / 1_000_000);
   }

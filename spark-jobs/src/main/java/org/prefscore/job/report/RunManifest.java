@@ -56,6 +56,7 @@ public final class RunManifest {
     Redactor redactor = config.source().redactor();
     root.put("run_id", config.runId());
     root.put("mode", config.mode().cliName());
+    root.put("round", config.iteration().round());
     root.put("status", "RUNNING");
     root.put("output", redactor.redact(output.path()));
     root.put("started_at", started.toString());
@@ -232,6 +233,14 @@ public final class RunManifest {
     for (int i = 0; q != null && i < q.length; i++) {
       cq.put(String.valueOf(probs[i]), q[i]);
     }
+  }
+
+  /**
+   * The manifest's {@code mix} object (west-of-n with mix.base-preferences): the sizes of the
+   * iterative West-of-N training mix, counted on its tables as written.
+   */
+  public void mix(ObjectNode mix) {
+    root.set("mix", mix);
   }
 
   /**

@@ -122,6 +122,26 @@ public final class RunSummary {
                       String.format(Locale.ROOT, "q%s %.4f", e.getKey(), e.getValue().asDouble())));
       lines.add(String.format(Locale.ROOT, "  %-20s %s", "pair confidence", String.join(", ", qs)));
     }
+    JsonNode mix = m.path("mix");
+    if (!mix.isMissingNode()) {
+      lines.add(
+          String.format(
+              Locale.ROOT,
+              "  %-20s round %d: %d rows = %d base + %d West-of-N (1:1; base %d valid of %d rows,"
+                  + " %d left out, %d base_rejects; West-of-N %d pairs, %d left out)%s",
+              "mix",
+              mix.path("round").asInt(),
+              mix.path("rows").asLong(),
+              mix.path("pairs_per_source").asLong(),
+              mix.path("pairs_per_source").asLong(),
+              mix.path("base_pairs").asLong(),
+              mix.path("base_rows").asLong(),
+              mix.path("base_left_out").asLong(),
+              mix.path("base_rejects").asLong(),
+              mix.path("west_of_n_pairs").asLong(),
+              mix.path("west_of_n_left_out").asLong(),
+              mix.path("rows").asLong() == 0 ? "  EMPTY: one source has no pairs" : ""));
+    }
     if (counts.has("samples_by_finish_reason")) {
       JsonNode excluded = counts.path("samples_excluded_by_reason");
       lines.add(

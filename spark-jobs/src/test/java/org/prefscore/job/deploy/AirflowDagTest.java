@@ -34,9 +34,11 @@ import org.prefscore.job.io.RunOutput;
  * with stub Airflow modules (only the documented APIs exist), renders its templates for a fixed
  * logical date and prints the tasks as JSON; this test then feeds each SparkSubmitOperator's
  * rendered application_args to the job's own command-line parser and validator (PrefscoreJob
- * --dry-run: everything is checked, Spark never starts) and checks what the DAG promises: run ids
- * from the logical date, retries, the manifest path RunOutput writes, DJL offline on executors, and
- * paths that exist in the image docker/Dockerfile builds.
+ * --dry-run: everything is checked, Spark never starts) and checks what the DAG promises: two
+ * rounds of iterative West-of-N with the external reward-model training between them (round 2's
+ * base model is the folder round 1's training writes), run ids from the logical date, retries, the
+ * manifest path RunOutput writes, DJL offline on executors, and paths that exist in the image
+ * docker/Dockerfile builds.
  *
  * <p>The DAG's config file is an image path (/opt/prefscore/conf/X, which the Dockerfile copies
  * from conf/); here it is read from conf/X. Model directories are checked on the local disk by the
@@ -189,11 +191,17 @@ class AirflowDagTest {
     JsonNode minimal = parseDag("--logical-date", LOGICAL_DATE, "--renderer", "minimal");
     assertThat(a2.get("dag_id").asText()).isEqualTo("prefscore_west_of_n");
     assertThat(strings(a2.get("imports")))
-        .contains("airflow.decorators", "airflow.providers.apache.spark.operators.spark_submit")
-        .doesNotContain("airflow.sdk");
+        .contains(
+            "airflow.decorators",
+            "airflow.operators.bash",
+            "airflow.providers.apache.spark.operators.spark_submit")
+        .doesNotContain("airflow.sdk", "airflow.providers.standard.operators.bash");
     assertThat(strings(a3.get("imports")))
-        .contains("airflow.sdk", "airflow.providers.apache.spark.operators.spark_submit")
-        .doesNotContain("airflow.decorators");
+        .contains(
+            "airflow.sdk",
+            "airflow.providers.standard.operators.bash",
+            "airflow.providers.apache.spark.operators.spark_submit")
+        .doesNotContain("airflow.decorators", "airflow.operators.bash");
     assertThat(a3.get("tasks"))
         .as("Airflow 2 and 3 imports give the same DAG")
         .isEqualTo(a2.get("tasks"));
@@ -202,11 +210,23 @@ class AirflowDagTest {
         .isEqualTo(a2.get("tasks"));
 
     JsonNode tasks = a2.get("tasks");
-    assertThat(sparkTaskIds(a2)).containsExactlyInAnyOrder("west_of_n", "score_pairs");
-    assertThat(strings(tasks.get("west_of_n").get("downstream")))
-        .containsExactly("west_of_n_manifest");
-    assertThat(strings(tasks.get("west_of_n_manifest").get("downstream")))
-        .containsExactly("score_pairs");
+    assertThat(sparkTaskIds(a2))
+        .containsExactlyInAnyOrder("west_of_n_round_1", "west_of_n_round_2", "score_pairs");
+    List<String> chain =
+        List.of(
+            "west_of_n_round_1",
+            "west_of_n_round_1_manifest",
+            "train_reward_model_round_1",
+            "west_of_n_round_2",
+            "west_of_n_round_2_manifest",
+            "score_pairs");
+    for (int i = 0; i + 1 < chain.size(); i++) {
+      assertThat(strings(tasks.get(chain.get(i)).get("downstream")))
+          .as("%s runs right before %s", chain.get(i), chain.get(i + 1))
+          .containsExactly(chain.get(i + 1));
+    }
+    assertThat(tasks.get("train_reward_model_round_1").get("operator").asText())
+        .isEqualTo("BashOperator");
     assertThat(strings(tasks.get("score_pairs").get("downstream")))
         .containsExactly("score_pairs_manifest");
     assertThat(a2.get("dag").get("catchup").asBoolean()).isFalse();
@@ -240,9 +260,11 @@ class AirflowDagTest {
           .as(id + ": the mode is the first argument")
           .isEqualTo(dagArgs.get(0));
       assertThat(c.runId())
-          .as(id + ": run id from the logical date")
-          .isEqualTo(c.mode().cliName() + "-" + DS_NODASH)
-          .contains(DS_NODASH);
+          .as(id + ": run id from the logical date (and the round)")
+          .isEqualTo(
+              c.mode() == Mode.WEST_OF_N
+                  ? "west-of-n-r" + c.iteration().round() + "-" + DS_NODASH
+                  : c.mode().cliName() + "-" + DS_NODASH);
       assertThat(c.sparkMaster())
           .as(id + ": the Airflow connection's master is not overridden by the config")
           .isEmpty();
@@ -256,6 +278,10 @@ class AirflowDagTest {
           .matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
       if (c.mode() == Mode.WEST_OF_N) {
         assertThat(c.input().path()).isEqualTo("s3a://prefscore/prompts/dt=" + LOGICAL_DATE);
+        assertThat(id).isEqualTo("west_of_n_round_" + c.iteration().round());
+        assertThat(c.iteration().basePreferences())
+            .as(id + ": mix.base-preferences from the Variable's default")
+            .contains("s3a://prefscore/base-preferences/train.jsonl");
       }
     }
   }
@@ -263,7 +289,7 @@ class AirflowDagTest {
   @Test
   void scorePairsReadsTheSameDaysWestOfNPairs() throws Exception {
     JsonNode tasks = parseDag().get("tasks");
-    PipelineConfig won = validate(strings(tasks.get("west_of_n").get("application_args")));
+    PipelineConfig won = validate(strings(tasks.get("west_of_n_round_2").get("application_args")));
     PipelineConfig sp = validate(strings(tasks.get("score_pairs").get("application_args")));
     assertThat(sp.mode()).isEqualTo(Mode.SCORE_PAIRS);
     assertThat(sp.input().path())
@@ -297,8 +323,17 @@ class AirflowDagTest {
     }
     // The key the DAG sets is the job's run-id key: reusing the id replaces that run's output.
     assertThat(ConfigKeys.RUN_ID.name()).isEqualTo("run.id");
-    assertThat(strings(a.get("tasks").get("west_of_n").get("application_args")))
-        .contains("run.id=west-of-n-" + DS_NODASH);
+    assertThat(strings(a.get("tasks").get("west_of_n_round_1").get("application_args")))
+        .contains("run.id=west-of-n-r1-" + DS_NODASH);
+    assertThat(a.get("tasks").get("train_reward_model_round_1").get("retries").asInt())
+        .isGreaterThan(0);
+    assertThat(other.get("tasks").get("train_reward_model_round_1").get("bash_command").asText())
+        .isEqualTo(
+            a.get("tasks")
+                .get("train_reward_model_round_1")
+                .get("bash_command")
+                .asText()
+                .replace(DS_NODASH, "20260315"));
     assertThat(ConfigKeys.RUN_ID.doc()).contains("Reusing an id replaces that run's output");
   }
 
@@ -316,7 +351,9 @@ class AirflowDagTest {
               .get("tasks");
       for (String[] pair :
           new String[][] {
-            {"west_of_n", "west_of_n_manifest"}, {"score_pairs", "score_pairs_manifest"}
+            {"west_of_n_round_1", "west_of_n_round_1_manifest"},
+            {"west_of_n_round_2", "west_of_n_round_2_manifest"},
+            {"score_pairs", "score_pairs_manifest"}
           }) {
         PipelineConfig c = validate(strings(tasks.get(pair[0]).get("application_args")));
         JsonNode manifest = tasks.get(pair[1]);
@@ -335,21 +372,74 @@ class AirflowDagTest {
     JsonNode before =
         parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + runs)
             .get("tasks");
-    assertThat(before.get("west_of_n_manifest").get("error").asText()).contains("_SUCCESS");
+    assertThat(before.get("west_of_n_round_1_manifest").get("error").asText()).contains("_SUCCESS");
 
-    Files.createDirectories(runs.resolve("west-of-n-" + DS_NODASH));
-    Files.writeString(runs.resolve("west-of-n-" + DS_NODASH).resolve(RunOutput.SUCCESS), "");
+    Files.createDirectories(runs.resolve("west-of-n-r1-" + DS_NODASH));
+    Files.writeString(runs.resolve("west-of-n-r1-" + DS_NODASH).resolve(RunOutput.SUCCESS), "");
     for (String output : List.of(runs.toString(), "file://" + runs)) {
       JsonNode after =
           parseDag("--logical-date", LOGICAL_DATE, "--var", "prefscore_output_path=" + output)
               .get("tasks");
-      PipelineConfig c = validate(strings(after.get("west_of_n").get("application_args")));
-      assertThat(after.get("west_of_n_manifest").get("result").asText())
+      PipelineConfig c = validate(strings(after.get("west_of_n_round_1").get("application_args")));
+      assertThat(after.get("west_of_n_round_1_manifest").get("result").asText())
           .isEqualTo(runOutputManifest(c.outputPath(), c.runId()));
+      assertThat(after.get("west_of_n_round_2_manifest").has("error"))
+          .as("round 2 has not run: no _SUCCESS")
+          .isTrue();
       assertThat(after.get("score_pairs_manifest").has("error"))
           .as("score-pairs has not run: no _SUCCESS")
           .isTrue();
     }
+  }
+
+  @Test
+  void theRewardModelIsTrainedOnRoundOnesMixAndIsRoundTwosBaseModel() throws Exception {
+    JsonNode tasks =
+        parseDag(
+                "--logical-date",
+                LOGICAL_DATE,
+                "--var",
+                "prefscore_student_root=s3a://models/students",
+                "--var",
+                "prefscore_reward_training_command=/opt/train/run")
+            .get("tasks");
+    PipelineConfig round1 =
+        validate(strings(tasks.get("west_of_n_round_1").get("application_args")));
+    PipelineConfig round2 =
+        validate(strings(tasks.get("west_of_n_round_2").get("application_args")));
+    assertThat(round1.iteration().round()).isEqualTo(1);
+    assertThat(round2.iteration().round()).isEqualTo(2);
+    String student = "s3a://models/students/" + DS_NODASH + "/round-1";
+    String runDir = new org.apache.hadoop.fs.Path(round1.outputPath(), round1.runId()).toString();
+    assertThat(tasks.get("train_reward_model_round_1").get("bash_command").asText())
+        .isEqualTo(
+            "/opt/train/run --run "
+                + runDir
+                + " --base-model /opt/prefscore/models/reward-base --output "
+                + student);
+    // Round 2's only teacher is the student, a pointwise reward model.
+    assertThat(round2.teacher().kind()).isEqualTo(PipelineConfig.Teacher.Kind.REWARD);
+    assertThat(round2.teacher().directory()).isEqualTo(student);
+    assertThat(round2.models().reward()).contains(student);
+    assertThat(round2.iteration().basePreferences())
+        .isEqualTo(round1.iteration().basePreferences());
+    assertThat(round2.input().path()).isEqualTo(round1.input().path());
+    // The default command is the module in python/; it must at least compile.
+    Path module = ROOT.resolve("python/prefscore_trl/train_reward.py");
+    assertThat(module).isRegularFile();
+    assertThat(
+            parseDag().get("tasks").get("train_reward_model_round_1").get("bash_command").asText())
+        .startsWith("python3 -m prefscore_trl.train_reward --run ");
+    Process p =
+        new ProcessBuilder(
+                "python3",
+                "-c",
+                "import ast,sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])",
+                module.toString())
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0).as(out).isTrue();
   }
 
   /** Where RunOutput writes the manifest: new Path(new Path(output.path, run.id), MANIFEST). */

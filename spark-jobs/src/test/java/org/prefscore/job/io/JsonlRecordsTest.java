@@ -43,6 +43,46 @@ class JsonlRecordsTest {
   }
 
   @Test
+  void basePreferencesAreStandardOrConversationalByThePromptsType() {
+    JsonlRecords base = JsonlRecords.basePreferences();
+    JsonlRecords.Record text =
+        parse(base, "{\"prompt\": \"Q\", \"chosen\": \" A\", \"rejected\": \" B\", \"x\": 1}");
+    assertThat(text.isReject()).isFalse();
+    assertThat(text.prompt()).isEqualTo("Q");
+    assertThat(text.messages()).isNull();
+    assertThat(text.chosen()).isEqualTo(" A");
+    assertThat(text.chosenMessages()).isNull();
+    JsonlRecords.Record chat =
+        parse(
+            base,
+            "{\"prompt\": [{\"role\": \"user\", \"content\": \"Q\"}], \"chosen\": [{\"role\":"
+                + " \"assistant\", \"content\": \"A\"}], \"rejected\": [{\"role\": \"assistant\","
+                + " \"content\": \"B\"}]}");
+    assertThat(chat.isReject()).isFalse();
+    assertThat(chat.prompt()).isNull();
+    assertThat(chat.messages()).containsExactly(new JsonlRecords.Message("user", "Q"));
+    assertThat(chat.chosenMessages()).containsExactly(new JsonlRecords.Message("assistant", "A"));
+    assertThat(chat.chosen()).isNull();
+    // Mixed formats are rejects, never converted.
+    assertThat(
+            parse(
+                    base,
+                    "{\"prompt\": [{\"role\": \"user\", \"content\": \"Q\"}], \"chosen\": \"A\","
+                        + " \"rejected\": [{\"role\": \"assistant\", \"content\": \"B\"}]}")
+                .reason())
+        .isEqualTo(JsonlRecords.INVALID_MESSAGES);
+    assertThat(
+            parse(
+                    base,
+                    "{\"prompt\": \"Q\", \"chosen\": [{\"role\": \"assistant\", \"content\":"
+                        + " \"A\"}], \"rejected\": \"B\"}")
+                .reason())
+        .isEqualTo(JsonlRecords.INVALID_RESPONSE_TYPE);
+    assertThat(parse(base, "{\"prompt\": {\"text\": \"Q\"}}").reason())
+        .isEqualTo(JsonlRecords.INVALID_PROMPT_TYPE);
+  }
+
+  @Test
   void aLongValidLineIsRead() {
     String prompt = "word ".repeat(5_000_000); // 25 million characters: over Jackson's default
     JsonlRecords.Record r = parse(WEST_OF_N, "{\"prompt\": \"" + prompt + "\"}");

@@ -53,6 +53,9 @@ public record ReportData(
   /** Category: finish reason per sample (candidates). */
   public static final String FINISH_REASON = "finish_reason";
 
+  /** Knockout comparisons per prompt (method.md's count) of the selected pairs. */
+  public static final String KNOCKOUT_COMPARISONS = "knockout_comparisons";
+
   public ReportData {
     histograms = Map.copyOf(histograms);
     categories = Map.copyOf(categories);

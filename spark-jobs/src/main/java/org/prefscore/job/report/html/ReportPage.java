@@ -62,7 +62,10 @@ public final class ReportPage {
           "progress_samples",
           "report",
           "faults",
-          "fault_record");
+          "fault_record",
+          "round",
+          "knockout",
+          "mix");
 
   private final JsonNode manifest;
   private final ReportData data;
@@ -112,9 +115,11 @@ public final class ReportPage {
     funnelSection();
     rewardSection(mode);
     confidenceSection(mode);
+    knockoutSection();
     likelihoodSection(mode);
     marginSection();
     samplesSection(mode);
+    mixSection();
     throughputSection();
     if ("evaluate".equals(mode) || data.scatter() != null || manifest.has("evaluation")) {
       evaluationSection();
@@ -147,6 +152,9 @@ public final class ReportPage {
     row("started", value("/started_at"));
     row("finished", value("/finished_at"));
     row("total seconds", value("/timings_seconds/total"));
+    if (manifest.has("round")) {
+      row("round", value("/round"));
+    }
     JsonNode acc = manifest.path("accounting");
     if (acc.isObject()) {
       row(
@@ -310,7 +318,9 @@ public final class ReportPage {
       figure(
           "confidence",
           ReportCharts.histograms(
-              "Confidence σ(r+ − r-) of the selected pairs",
+              manifest.has("knockout")
+                  ? "Confidence ½[P(y+≻y-) + 1 − P(y-≻y+)] of the selected pairs"
+                  : "Confidence σ(r+ − r-) of the selected pairs",
               "P(y+ ≻ y- | x)",
               List.of(new ReportCharts.Layer("confidence", h, ReportCharts.NEUTRAL)),
               markers),
@@ -323,6 +333,68 @@ public final class ReportPage {
     } else {
       note("No confidence filter (filter.confidence.quantile is empty).");
     }
+    end();
+  }
+
+  /**
+   * West-of-N with a pairwise teacher: comparisons per prompt (the distribution over the selected
+   * pairs, and the manifest's totals), the teacher's time, and the confidence quantiles.
+   */
+  private void knockoutSection() {
+    JsonNode k = manifest.path("knockout");
+    if (!k.isObject()) {
+      return;
+    }
+    section("knockout", "Knockout tournaments (pairwise teacher)");
+    note(
+        "y+ by a winner-advances and y- by a loser-advances knockout over the distinct samples,"
+            + " every comparison scored in both orders, ½[P(a≻b) + 1 − P(b≻a)]; "
+            + value("/knockout/prompts")
+            + " prompts, "
+            + value("/knockout/comparisons")
+            + " comparisons ("
+            + value("/knockout/comparisons_per_prompt_mean")
+            + " per prompt), "
+            + value("/knockout/comparisons_scored")
+            + " scored by the teacher ("
+            + value("/knockout/teacher_calls")
+            + " calls) in "
+            + value("/knockout/teacher_seconds_summed_over_tasks")
+            + " s summed over tasks, "
+            + value("/knockout/teacher_ms_per_scored_comparison")
+            + " ms per scored comparison.");
+    Histogram h = data.histograms().get(ReportData.KNOCKOUT_COMPARISONS);
+    if (h != null) {
+      figure(
+          "knockout-comparisons",
+          ReportCharts.histograms(
+              "Comparisons per prompt of the selected pairs",
+              "comparisons (2(N − 1) + 1 for N distinct samples)",
+              List.of(new ReportCharts.Layer("pairs", h, ReportCharts.NEUTRAL)),
+              List.of()),
+          "n = " + h.total() + " selected pairs (pairs and filtered).");
+    } else {
+      note("No selected pair.");
+    }
+    flatTable("/knockout");
+    end();
+  }
+
+  /** The iterative West-of-N mix (mix.base-preferences): its sizes. */
+  private void mixSection() {
+    if (!manifest.path("mix").isObject()) {
+      return;
+    }
+    section("mix", "Iterative West-of-N mix");
+    note(
+        "Round "
+            + value("/mix/round")
+            + ": "
+            + value("/mix/rows")
+            + " rows for the student reward model, "
+            + value("/mix/pairs_per_source")
+            + " base and as many West-of-N pairs (tables mix and mix_conversational).");
+    flatTable("/mix");
     end();
   }
 

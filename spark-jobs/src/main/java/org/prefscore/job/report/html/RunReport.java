@@ -126,7 +126,8 @@ public final class RunReport {
               "rejected_tokens",
               OutputSchema.DPO_MARGIN,
               "refinement",
-              OutputSchema.SCORE_GAP);
+              OutputSchema.SCORE_GAP,
+              OutputSchema.KNOCKOUT_COMPARISONS);
       List<String> present = new ArrayList<>();
       for (String c : wanted) {
         if (has(pairs, List.of(c)) && (filtered == null || has(filtered, List.of(c)))) {
@@ -155,6 +156,16 @@ public final class RunReport {
                 ReportData.REWARD_GAP,
                 col(OutputSchema.REWARD_CHOSEN).minus(col(OutputSchema.REWARD_REJECTED)),
                 "gap"));
+      }
+      if (westOfN
+          && manifest.has("knockout")
+          && present.contains(OutputSchema.KNOCKOUT_COMPARISONS)) {
+        specs.add(
+            new Spec(
+                ReportData.KNOCKOUT_COMPARISONS,
+                col(OutputSchema.KNOCKOUT_COMPARISONS),
+                "comparisons",
+                true));
       }
       if (westOfN && present.contains(OutputSchema.CONFIDENCE)) {
         specs.add(new Spec(ReportData.CONFIDENCE, col(OutputSchema.CONFIDENCE), "confidence"));
