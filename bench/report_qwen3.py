@@ -24,9 +24,14 @@ def main() -> None:
     rows = [
         ("generation N=4 (32 rows): ours, tokens/s", f"{tps(v['ours']):.0f}"),
         ("generation N=4: bare ONNX Runtime loop", f"{tps(v['bare_ort']):.0f}"),
+        ("generation N=4: bare loop, ONNX Runtime's worker spinning off (as ours)",
+         f"{tps(v['bare_ort_nospin']):.0f}" if "bare_ort_nospin" in v else "-"),
         ("generation N=4: transformers generate()", f"{tps(t4):.0f}"),
         ("generation N=4: ours greedy (diagnostic)", f"{tps(v['ours_greedy']):.0f}"),
         ("**ours / bare, N=4** (target >= 0.95)", f"{tps(v['ours']) / tps(v['bare_ort']):.2f}"),
+        ("ours / bare loop without spinning, N=4",
+         f"{tps(v['ours']) / tps(v['bare_ort_nospin']):.2f}" if "bare_ort_nospin" in v else "-"),
+        ("ours greedy / bare, N=4", f"{tps(v['ours_greedy']) / tps(v['bare_ort']):.2f}"),
         ("**ours / transformers, N=4** (target >= 2)", f"{tps(v['ours']) / tps(t4):.2f}"),
         ("generation N=16 (128 rows): ours", f"{tps(v['ours_n16_shared']):.0f}"),
         ("generation N=16: bare loop", f"{tps(v['bare_ort_n16']):.0f}"),
@@ -36,6 +41,14 @@ def main() -> None:
         ("**sampling share of wall time, batch 32** (target <= 10 %)",
          f"{100 * v['ours']['sampling_share']:.0f} % (2 sampling threads), "
          f"{100 * v['ours_1thread']['sampling_share']:.0f} % (1), greedy {100 * v['ours_greedy']['sampling_share']:.0f} %"),
+        ("sampling share of the process's CPU time, batch 32 (load-independent)",
+         f"{100 * v['ours'].get('sampling_cpu_share', float('nan')):.0f} % (2 sampling threads), "
+         f"{100 * v['ours_1thread'].get('sampling_cpu_share', float('nan')):.0f} % (1), "
+         f"greedy {100 * v['ours_greedy'].get('sampling_cpu_share', float('nan')):.0f} %"),
+        ("CPU ms per token, N=4: ours / greedy / bare loop without spinning",
+         f"{v['ours'].get('cpu_ms_per_token', float('nan')):.2f} / "
+         f"{v['ours_greedy'].get('cpu_ms_per_token', float('nan')):.2f} / "
+         f"{v.get('bare_ort_nospin', {}).get('cpu_ms_per_token', float('nan')):.2f}"),
         ("forward share of wall time, batch 32: ours / bare",
          f"{100 * v['ours']['forward_share']:.0f} % / {100 * v['bare_ort']['forward_share']:.0f} %"),
         ("scoring, today's separate scorer, tokens/s", f"{tps(sj['variants']['separate']):.0f}"),
@@ -49,9 +62,12 @@ def main() -> None:
         ("peak RSS: generation JVM / transformers generate N=16 / transformers scoring",
          f"{gj['peak_rss_mb']:.0f} / {load(d, 'qwen3-gen-transformers-n16.json')['models']['bench-qwen3']['peak_rss_mb']:.0f}"
          f" / {st['peak_rss_mb']:.0f} MB"),
-        ("model load: ours (ModelLoader) / bare ORT session / transformers",
+        ("model load: ours (ModelLoader, first in the JVM) / bare ORT session / transformers",
          f"{gj['load_ms'] / 1e3:.1f} / {gj['bare_session_ms'] / 1e3:.1f} / "
          f"{load(d, 'qwen3-gen-transformers-n4.json')['models']['bench-qwen3']['load_s']:.1f} s"),
+        ("**model load, later in the JVM: ours / bare ORT session** (medians of 3, target <= +1.5 s)",
+         f"{gj.get('load_warm_ms', float('nan')) / 1e3:.1f} / "
+         f"{gj.get('bare_session2_ms', float('nan')) / 1e3:.1f} s"),
     ]
     p = sj.get("prefill")
     if p:

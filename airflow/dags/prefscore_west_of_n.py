@@ -37,8 +37,8 @@ Tasks (one DAG run per logical date ``ds``)::
 
     The command must write a prefscore reward model directory to ``--output`` (``model.onnx``,
     ``tokenizer.json``, ``config.json``: what ``models.reward`` loads) and exit 0 only when it
-    did. It needs a worker with torch, transformers, trl and optimum (a GPU for real models); it is
-    not run by the project's tests.
+    did. It needs a worker with torch, transformers, trl, datasets, onnx and onnxruntime (a GPU for
+    real models); python/tests/test_train_reward.py runs it on the tiny-reward fixture.
 ``west_of_n_round_2``
     Round 2 with the student as the base model: as round 1 with ``run.id=west-of-n-r2-<ds_nodash>``,
     ``run.round=2``, ``models.reward=<prefscore_student_root>/<ds_nodash>/round-1`` and

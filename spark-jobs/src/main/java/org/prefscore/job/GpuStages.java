@@ -21,7 +21,9 @@ import org.prefscore.job.config.ResolvedConfig;
 /**
  * Stage-level GPU scheduling (Spark 3.4+): the stages that run models (generation + reward,
  * scoring, with {@code runtime.device=cuda}) ask for GPUs through a resource profile, the others
- * (read, prepare, the West-of-N pairing shuffle, filters, writes) do not.
+ * (read, prepare) do not. Spark gives a stage the profiles of all its RDDs back to the last
+ * shuffle, so the cheap steps that read the persisted samples or pairs in place (west-of-n
+ * selection and filters, which need no shuffle, the counts, the writes) run under the profile too.
  *
  * <ul>
  *   <li>{@link Kind#TASK}: a task resource profile ({@code TaskResourceRequests} only). Executors

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.resource.ResourceProfile;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -67,7 +66,7 @@ import org.prefscore.spark.PromptRenderFunction;
 import org.prefscore.spark.SamplingSettings;
 import org.prefscore.spark.ScoringSettings;
 import org.prefscore.spark.TruncatedSamples;
-import org.prefscore.spark.WestOfNGroupFunction;
+import org.prefscore.spark.WestOfNSelectFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -224,7 +223,16 @@ public final class PipelineRunner {
             control.resume());
     progress.stage("prepare");
     Dataset<Row> classified =
-        persist(PromptPreparation.apply(input, config.mode(), config.input().responseFormat()));
+        persist(
+            PromptPreparation.apply(
+                input,
+                config.mode(),
+                config.input().responseFormat(),
+                marks -> {
+                  Dataset<Row> m = persist(marks);
+                  m.count();
+                  return m;
+                }));
     long promptCount = StageTally.of(classified, StageTally.notRejected(), null).kept();
     Dataset<Row> prompts = PromptPreparation.prompts(classified);
     Dataset<Row> prepRejects = rejectsOf(classified);
@@ -367,15 +375,12 @@ public final class PipelineRunner {
       selections = persist(knockouts(sampled, counters, progress, knockout));
     } else {
       progress.stage("select");
+      // Where the samples are: generation drew all N of a prompt in one task (no shuffle).
       selections =
           persist(
-              sampled
-                  .groupByKey(
-                      (MapFunction<Row, String>) r -> r.getAs(OutputSchema.PROMPT_ID),
-                      Encoders.STRING())
-                  .flatMapGroups(
-                      new WestOfNGroupFunction(config.pairOptions().truncated()),
-                      Encoders.row(OutputSchema.PAIR_WORK)));
+              sampled.mapPartitions(
+                  new WestOfNSelectFunction(config.pairOptions().truncated()),
+                  Encoders.row(OutputSchema.PAIR_WORK)));
     }
     StageTally selectionTally = StageTally.of(selections, StageTally.notRejected(), null);
     long sampledPrompts = selectionTally.rows();
@@ -411,11 +416,15 @@ public final class PipelineRunner {
         ProgressReporter.live(
             counters.scoredTokens, ExecutorRegistry.instance().progress().scoredTokens));
     ResumableWork.Stage score = work.stage("score");
+    // The kept pairs are still on generation's partitions, in its order: what byPrompt would
+    // give them (the same hash of prompt_id, the same partition count, one pair per prompt in
+    // prompt_id order), so scoring sees the batches it always saw, and x and p ⊕ x are not
+    // shuffled again.
     Dataset<Row> scored =
         persist(
             GpuStages.mapPartitions(
                 spark,
-                byPrompt(kept),
+                kept,
                 score.wrap(new PairScoringFunction(scoring)),
                 OutputSchema.PAIR_WORK,
                 gpuProfile));
@@ -484,8 +493,8 @@ public final class PipelineRunner {
   }
 
   /**
-   * West-of-N step 3 with a pairwise teacher: the samples shuffled by prompt, each partition's
-   * prompts in (prompt_id, sample_index) order, and {@link KnockoutFunction} plays every prompt's
+   * West-of-N step 3 with a pairwise teacher, on generation's partitions (all N samples of a prompt
+   * are there, grouped by prompt in prompt_id order): {@link KnockoutFunction} plays every prompt's
    * knockouts of a partition together, one batch of teacher calls per round (a model stage,
    * persisted per partition for --resume: the partitioning is the model stages' own).
    */
@@ -502,10 +511,6 @@ public final class PipelineRunner {
             config.runtime().tokenBudget(),
             counters,
             config.runtime().placement());
-    Dataset<Row> grouped =
-        sampled
-            .repartition(partitions(), col(OutputSchema.PROMPT_ID))
-            .sortWithinPartitions(OutputSchema.PROMPT_ID, OutputSchema.SAMPLE_INDEX);
     progress.stage(
         "select",
         "prompts",
@@ -515,7 +520,7 @@ public final class PipelineRunner {
         null);
     return GpuStages.mapPartitions(
         spark,
-        grouped,
+        sampled,
         checkpoint.wrap(new KnockoutFunction(judge, config.pairOptions().truncated())),
         OutputSchema.PAIR_WORK,
         gpuProfile);

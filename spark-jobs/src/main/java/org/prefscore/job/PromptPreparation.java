@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.when;
 
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -51,6 +52,10 @@ public final class PromptPreparation {
   public static final String READ = "read";
   public static final String STAGE = "prepare";
   private static final String KEY = "dedup_key";
+  private static final String MARKED_ROW = "_marked_row";
+  private static final String MARKED_STAGE = "_marked_stage";
+  private static final String MARKED_REASON = "_marked_reason";
+  private static final String MARKED_DETAIL = "_marked_detail";
 
   static final StructType CLASSIFIED =
       OutputSchema.PROMPTS
@@ -66,9 +71,19 @@ public final class PromptPreparation {
    * of {@link OutputSchema#PROMPTS}); the others carry reject_stage / reject_reason /
    * reject_detail. One dataset, so the caller can persist it and split it without recomputing the
    * windows.
+   *
+   * <p>West-of-n's duplicate rules need windows, hence shuffles; so that a prompt's text does not
+   * cross them, they run on a narrow projection ({@link #duplicates}) and their marks are joined
+   * back by input_row ({@link #withDuplicates}). {@code materialize} is given the marks before the
+   * join (the runner persists and counts them): a persisted dataset's size is known to the planner,
+   * which then broadcasts the marks when they are small (Spark's {@code
+   * spark.sql.autoBroadcastJoinThreshold}), and the rows are not shuffled at all.
    */
   public static Dataset<Row> apply(
-      Dataset<Row> input, Mode mode, PipelineConfig.ResponseFormat responses) {
+      Dataset<Row> input,
+      Mode mode,
+      PipelineConfig.ResponseFormat responses,
+      UnaryOperator<Dataset<Row>> materialize) {
     Dataset<Row> c =
         input.map(
             new Classifier(
@@ -77,6 +92,24 @@ public final class PromptPreparation {
     if (mode != Mode.WEST_OF_N) {
       return c;
     }
+    return withDuplicates(c, materialize.apply(duplicates(c)));
+  }
+
+  /**
+   * The duplicate rules on the classified rows' ids only: one row ({@code input_row} and the reject
+   * columns) per row that becomes DUPLICATE_PROMPT or DUPLICATE_PROMPT_ID.
+   */
+  static Dataset<Row> duplicates(Dataset<Row> classified) {
+    Dataset<Row> c =
+        classified
+            .select(
+                col(OutputSchema.INPUT_ROW),
+                col(KEY),
+                col(OutputSchema.PROMPT_ID),
+                col(OutputSchema.REJECT_STAGE),
+                col(OutputSchema.REJECT_REASON),
+                col(OutputSchema.REJECT_DETAIL))
+            .withColumn("_valid", col(OutputSchema.REJECT_REASON).isNull());
     WindowSpec byKey = Window.partitionBy(KEY).orderBy(OutputSchema.INPUT_ROW);
     c =
         c.withColumn("_rank", row_number().over(byKey))
@@ -108,7 +141,30 @@ public final class PromptPreparation {
             concat(
                 lit("prompt_id already taken by a different prompt at input_row "),
                 col("_id_first_row").cast(DataTypes.StringType)));
-    return c.select(columns(CLASSIFIED));
+    return c.filter(col("_valid").and(col(OutputSchema.REJECT_REASON).isNotNull()))
+        .select(
+            col(OutputSchema.INPUT_ROW).as(MARKED_ROW),
+            col(OutputSchema.REJECT_STAGE).as(MARKED_STAGE),
+            col(OutputSchema.REJECT_REASON).as(MARKED_REASON),
+            col(OutputSchema.REJECT_DETAIL).as(MARKED_DETAIL));
+  }
+
+  /** The classified rows with the {@link #duplicates} marks applied (a left join by input_row). */
+  static Dataset<Row> withDuplicates(Dataset<Row> classified, Dataset<Row> marks) {
+    Dataset<Row> j =
+        classified.join(
+            marks, classified.col(OutputSchema.INPUT_ROW).equalTo(marks.col(MARKED_ROW)), "left");
+    Column marked = col(MARKED_ROW).isNotNull();
+    return j.withColumn(
+            OutputSchema.REJECT_STAGE,
+            when(marked, col(MARKED_STAGE)).otherwise(col(OutputSchema.REJECT_STAGE)))
+        .withColumn(
+            OutputSchema.REJECT_REASON,
+            when(marked, col(MARKED_REASON)).otherwise(col(OutputSchema.REJECT_REASON)))
+        .withColumn(
+            OutputSchema.REJECT_DETAIL,
+            when(marked, col(MARKED_DETAIL)).otherwise(col(OutputSchema.REJECT_DETAIL)))
+        .select(columns(CLASSIFIED));
   }
 
   /**

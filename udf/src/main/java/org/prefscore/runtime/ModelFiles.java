@@ -1,7 +1,10 @@
 package org.prefscore.runtime;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,21 +70,13 @@ public record ModelFiles(
    *     file name; empty: the directory's only graph
    */
   public static ModelFiles read(Path directory, String onnxFile) {
-    if (!Files.isDirectory(directory)) {
-      throw new ModelLoadException(directory, "model directory does not exist");
-    }
-    Path configFile = require(directory.resolve("config.json"), "model configuration");
-    Path graph;
-    try {
-      graph = directory.resolve(OnnxGraphs.choose(OnnxGraphs.list(directory), onnxFile));
-    } catch (IllegalArgumentException e) {
-      throw new ModelLoadException(directory, e.getMessage());
-    }
+    Path graph = graphFile(directory, onnxFile);
+    Path configFile = directory.resolve("config.json");
     Path tokenizerFile = require(directory.resolve("tokenizer.json"), "tokenizer");
     JsonNode config = readJson(configFile);
     JsonNode generation = readOptionalJson(directory.resolve("generation_config.json"));
     JsonNode tokenizerConfig = readOptionalJson(directory.resolve("tokenizer_config.json"));
-    JsonNode tokenizer = readJson(tokenizerFile);
+    JsonNode tokenizer = readTokenizerJson(tokenizerFile);
 
     String modelType = config.path("model_type").asText("");
     int context = contextWindow(config, tokenizerConfig, configFile);
@@ -169,6 +164,25 @@ public record ModelFiles(
   }
 
   /**
+   * The ONNX graph {@link #read} would choose, after the same first checks (the directory exists
+   * and has a config.json; {@link OnnxGraphs#choose}), without reading any file: lets a loader
+   * start building the engine's session while the rest is read.
+   *
+   * @throws ModelLoadException as {@link #read} would for these checks
+   */
+  public static Path graphFile(Path directory, String onnxFile) {
+    if (!Files.isDirectory(directory)) {
+      throw new ModelLoadException(directory, "model directory does not exist");
+    }
+    require(directory.resolve("config.json"), "model configuration");
+    try {
+      return directory.resolve(OnnxGraphs.choose(OnnxGraphs.list(directory), onnxFile));
+    } catch (IllegalArgumentException e) {
+      throw new ModelLoadException(directory, e.getMessage());
+    }
+  }
+
+  /**
    * Whether {@code text} surely has more than {@code tokens} tokens under this tokenizer, judged
    * from its length alone ({@code length > tokens × charsPerToken}), so that a text that cannot fit
    * a context window is refused without tokenizing it. False when no bound is known.
@@ -220,6 +234,46 @@ public record ModelFiles(
   private static JsonNode readJson(Path file) {
     try {
       return JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new ModelLoadException(file, "not valid JSON: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * tokenizer.json without {@code model.merges}, which nothing here reads: a BPE file's merges are
+   * as many entries as its vocabulary (151,387 pairs in Qwen3's 11 MB file), and building their
+   * tree took about as long as the rest. The merges are still parsed (invalid JSON fails), not
+   * kept.
+   */
+  static JsonNode readTokenizerJson(Path file) {
+    try (JsonParser parser = JSON.getFactory().createParser(file.toFile())) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        JsonNode other = JSON.readTree(parser);
+        return other == null ? JSON.missingNode() : other;
+      }
+      ObjectNode root = JSON.createObjectNode();
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String name = parser.currentName();
+        if (parser.nextToken() == JsonToken.START_OBJECT && name.equals("model")) {
+          ObjectNode model = JSON.createObjectNode();
+          while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String key = parser.currentName();
+            parser.nextToken();
+            if (key.equals("merges")) {
+              parser.skipChildren();
+            } else {
+              model.set(key, JSON.readTree(parser));
+            }
+          }
+          root.set(name, model);
+        } else {
+          root.set(name, JSON.readTree(parser));
+        }
+      }
+      if (parser.nextToken() != null) {
+        throw new ModelLoadException(file, "not valid JSON: content after the top-level object");
+      }
+      return root;
     } catch (IOException e) {
       throw new ModelLoadException(file, "not valid JSON: " + e.getMessage(), e);
     }

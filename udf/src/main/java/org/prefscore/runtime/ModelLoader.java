@@ -18,47 +18,91 @@ public final class ModelLoader {
 
   private ModelLoader() {}
 
-  /** Loads a decoder; the caller closes it. */
+  /**
+   * Loads a decoder; the caller closes it. ONNX Runtime builds the graph's session (most of a load)
+   * on its own thread while the JSON files and the tokenizer are read and checked here; errors come
+   * in the same order as read one after the other (the files' first, then the graph's).
+   */
   public static LanguageModel loadDecoder(ModelSpec spec) {
     requireKind(spec, ModelSpec.Kind.DECODER);
     long start = System.nanoTime();
-    ModelFiles files = ModelFiles.read(Path.of(spec.directory()), spec.onnxFile());
-    TextTokenizer tokenizer = HfTokenizer.load(files.tokenizerFile());
+    Path directory = Path.of(spec.directory());
+    Path onnx = ModelFiles.graphFile(directory, spec.onnxFile());
+    BackgroundLoad<CausalLm> graphLoad =
+        BackgroundLoad.start(
+            "prefscore-load " + onnx.getFileName(), () -> OnnxCausalLm.load(onnx, spec.engine()));
+    TextTokenizer tokenizer = null;
+    CausalLm graph = null;
     try {
+      ModelFiles files = ModelFiles.read(directory, spec.onnxFile());
+      tokenizer = HfTokenizer.load(files.tokenizerFile());
       checkSpecialTokens(files, tokenizer);
-      CausalLm graph = OnnxCausalLm.load(files.onnxFile(), spec.engine());
+      long filesNanos = System.nanoTime() - start;
+      graph = graphLoad.get();
       LanguageModel model = new LanguageModel(files, tokenizer, graph);
       LOG.info(
-          "loaded decoder {} ({}, {}) in {} ms",
+          "loaded decoder {} ({}, {}) in {} ms (files and tokenizer {} ms, beside the graph)",
           files.directory(),
           files.modelType(),
           graph.signature(),
-          (System.nanoTime() - start) / 1_000_000);
+          (System.nanoTime() - start) / 1_000_000,
+          filesNanos / 1_000_000);
       return model;
-    } catch (RuntimeException e) {
-      tokenizer.close();
+    } catch (RuntimeException | Error e) {
+      if (graph == null) {
+        graphLoad.abandon();
+      } else {
+        closeQuietly(graph, e);
+      }
+      if (tokenizer != null) {
+        tokenizer.close();
+      }
       throw e;
     }
   }
 
-  /** Loads a reward model; the caller closes it. */
+  /** Loads a reward model; the caller closes it. Its session is built as {@link #loadDecoder}'s. */
   public static RewardModel loadReward(ModelSpec spec) {
     requireKind(spec, ModelSpec.Kind.REWARD);
     long start = System.nanoTime();
-    ModelFiles files = ModelFiles.read(Path.of(spec.directory()), spec.onnxFile());
-    TextTokenizer tokenizer = HfTokenizer.load(files.tokenizerFile());
+    Path directory = Path.of(spec.directory());
+    Path onnx = ModelFiles.graphFile(directory, spec.onnxFile());
+    BackgroundLoad<SequenceClassifier> graphLoad =
+        BackgroundLoad.start(
+            "prefscore-load " + onnx.getFileName(),
+            () -> OnnxSequenceClassifier.load(onnx, spec.engine()));
+    TextTokenizer tokenizer = null;
+    SequenceClassifier graph = null;
     try {
+      ModelFiles files = ModelFiles.read(directory, spec.onnxFile());
+      tokenizer = HfTokenizer.load(files.tokenizerFile());
       checkSpecialTokens(files, tokenizer);
-      SequenceClassifier graph = OnnxSequenceClassifier.load(files.onnxFile(), spec.engine());
+      graph = graphLoad.get();
+      RewardModel model = new RewardModel(files, tokenizer, graph);
       LOG.info(
           "loaded reward model {} ({}) in {} ms",
           files.directory(),
           files.modelType(),
           (System.nanoTime() - start) / 1_000_000);
-      return new RewardModel(files, tokenizer, graph);
-    } catch (RuntimeException e) {
-      tokenizer.close();
+      return model;
+    } catch (RuntimeException | Error e) {
+      if (graph == null) {
+        graphLoad.abandon();
+      } else {
+        closeQuietly(graph, e);
+      }
+      if (tokenizer != null) {
+        tokenizer.close();
+      }
       throw e;
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable graph, Throwable cause) {
+    try {
+      graph.close();
+    } catch (Exception suppressed) {
+      cause.addSuppressed(suppressed);
     }
   }
 

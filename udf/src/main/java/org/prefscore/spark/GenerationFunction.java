@@ -130,8 +130,8 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         }
         for (SampleGenerator.Sample s : result.samples()) {
           RewardScorer.Result reward = rewards == null ? null : rewards.get(next++);
-          // The prompt's own fields ride on its first sample only: they cross the shuffle once,
-          // however large N is (OutputSchema.SAMPLES).
+          // The prompt's own fields ride on its first sample only: one copy persisted, however
+          // large N is (OutputSchema.SAMPLES).
           boolean carriesPrompt = s.sampleIndex() == 0;
           out.add(
               Rows.of(OutputSchema.SAMPLES)

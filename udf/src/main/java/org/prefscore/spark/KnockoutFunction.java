@@ -26,14 +26,15 @@ import org.prefscore.runtime.decode.SampleSeeds;
 
 /**
  * West-of-N step 3 with a pairwise teacher (method.md §1.4), on one partition: every prompt's
- * samples ({@link OutputSchema#SAMPLES} rows, all of a prompt in this partition, in (prompt_id,
- * sample_index) order) enter a {@link KnockoutTournament}, and the tournaments advance together,
- * one round at a time: the comparisons of one round of every prompt of the partition go to the
- * teacher as one list, in both orders, and each comparison gets the symmetric score ½[P(a≻b) + 1 −
- * P(b≻a)]. Emits one {@link OutputSchema#PAIR_WORK} row per prompt: a pair (confidence = the
- * symmetric P(y+ ≻ y−), with the bracket and the comparison counts), or a reject of stage {@code
- * select} with the {@link org.prefscore.method.NoPairReason} code, or {@code JUDGE_REFUSED} when
- * the teacher refused a comparison (a judge prompt too long for its context window).
+ * samples ({@link OutputSchema#SAMPLES} rows, all of a prompt in this partition, grouped by prompt
+ * in prompt_id order as generation emits them: {@link PromptRuns}) enter a {@link
+ * KnockoutTournament}, and the tournaments advance together, one round at a time: the comparisons
+ * of one round of every prompt of the partition go to the teacher as one list, in both orders, and
+ * each comparison gets the symmetric score ½[P(a≻b) + 1 − P(b≻a)]. Emits one {@link
+ * OutputSchema#PAIR_WORK} row per prompt: a pair (confidence = the symmetric P(y+ ≻ y−), with the
+ * bracket and the comparison counts), or a reject of stage {@code select} with the {@link
+ * org.prefscore.method.NoPairReason} code, or {@code JUDGE_REFUSED} when the teacher refused a
+ * comparison (a judge prompt too long for its context window).
  *
  * <p>The bracket of a prompt is its distinct responses permuted by {@link
  * KnockoutTournament#seededOrder} with the seed {@link SampleSeeds#derive}(run seed, prompt id,
@@ -130,20 +131,9 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
   @Override
   public Iterator<Row> call(Iterator<Row> samples) {
     List<Entry> entries = new ArrayList<>();
-    List<Row> group = new ArrayList<>();
-    String current = null;
-    while (samples.hasNext()) {
-      Row s = samples.next();
-      String id = Rows.get(s, OutputSchema.PROMPT_ID);
-      if (current != null && !current.equals(id)) {
-        entries.add(entry(current, group));
-        group = new ArrayList<>();
-      }
-      current = id;
-      group.add(s);
-    }
-    if (current != null) {
-      entries.add(entry(current, group));
+    for (PromptRuns runs = new PromptRuns(samples); runs.hasNext(); ) {
+      PromptRuns.Run run = runs.next();
+      entries.add(entry(run.promptId(), run.rows()));
     }
     if (entries.isEmpty()) {
       return List.<Row>of().iterator();
@@ -248,16 +238,17 @@ public final class KnockoutFunction implements MapPartitionsFunction<Row, Row> {
   }
 
   private Entry entry(String promptId, List<Row> samples) {
-    Row carrier = null;
-    List<Candidate> candidates = new ArrayList<>(samples.size());
     Map<Integer, Row> byIndex = new TreeMap<>();
     int truncated = 0;
     for (Row s : samples) {
-      int index = Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX);
-      byIndex.put(index, s);
-      if (index == 0) {
-        carrier = s;
-      }
+      byIndex.put(Rows.<Integer>get(s, OutputSchema.SAMPLE_INDEX), s);
+    }
+    Row carrier = byIndex.get(0);
+    // The tournament sees the candidates in sample-index order, however the rows came.
+    List<Candidate> candidates = new ArrayList<>(samples.size());
+    for (Map.Entry<Integer, Row> e : byIndex.entrySet()) {
+      int index = e.getKey();
+      Row s = e.getValue();
       if (truncatedSamples == TruncatedSamples.EXCLUDE
           && FinishReason.LENGTH.name().equals(Rows.get(s, OutputSchema.FINISH_REASON))) {
         truncated++;

@@ -340,8 +340,8 @@ public final class OutputSchema {
   /**
    * Internal: what generation emits, one row per sample or one reject row per refused prompt. A
    * prompt's own fields, {@link #PROMPT} (x) and {@link #PX_PROMPT} (p ⊕ x), are set on its sample
-   * 0 only (null on the others), so the persisted samples and the shuffle that groups them by
-   * prompt hold one copy of each prompt, not N; a reject row carries x when it was rendered.
+   * 0 only (null on the others), so the persisted samples hold one copy of each prompt, not N
+   * (selection reads them in place, no shuffle); a reject row carries x when it was rendered.
    */
   public static final StructType SAMPLES =
       CANDIDATES

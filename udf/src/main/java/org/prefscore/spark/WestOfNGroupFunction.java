@@ -16,8 +16,9 @@ import org.prefscore.method.WestOfNSelector;
 import org.prefscore.runtime.decode.FinishReason;
 
 /**
- * West-of-N step 3 for one prompt after the shuffle: all {@link OutputSchema#SAMPLES} rows of one
- * prompt id in, one {@link OutputSchema#PAIR_WORK} row out: a pair, or a reject carrying the {@link
+ * West-of-N step 3 for one prompt: all {@link OutputSchema#SAMPLES} rows of one prompt id in (from
+ * {@link WestOfNSelectFunction}, which reads them where generation wrote them), one {@link
+ * OutputSchema#PAIR_WORK} row out: a pair, or a reject carrying the {@link
  * org.prefscore.method.NoPairReason} code (stage {@code select}).
  *
  * <p>Selection, including the rule for samples the reward model refused (REWARD_REFUSED), is {@link
@@ -72,7 +73,7 @@ public final class WestOfNGroupFunction implements FlatMapGroupsFunction<String,
       }
       scored.add(candidate(promptId, s, reward));
     }
-    // x and p ⊕ x ride on sample 0 only (GenerationFunction), so they cross the shuffle once.
+    // x and p ⊕ x ride on sample 0 only (GenerationFunction): one copy persisted per prompt.
     Row carrier = byIndex.get(0);
     if (carrier == null || Rows.get(carrier, OutputSchema.PROMPT) == null) {
       throw new IllegalStateException(

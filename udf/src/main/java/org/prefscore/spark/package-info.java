@@ -1,8 +1,8 @@
 /**
  * The thin Spark adapters: the functions executors run ({@link
- * org.prefscore.spark.GenerationFunction}, {@link org.prefscore.spark.WestOfNGroupFunction}, {@link
- * org.prefscore.spark.PairFilterFunction}, {@link org.prefscore.spark.PromptRenderFunction}, {@link
- * org.prefscore.spark.PairScoringFunction}) and the one definition of the rows they exchange
+ * org.prefscore.spark.GenerationFunction}, {@link org.prefscore.spark.WestOfNSelectFunction},
+ * {@link org.prefscore.spark.PairFilterFunction}, {@link org.prefscore.spark.PromptRenderFunction},
+ * {@link org.prefscore.spark.PairScoringFunction}) and the one definition of the rows they exchange
  * ({@link org.prefscore.spark.OutputSchema}).
  *
  * <p>This is the only package of the udf module that imports Spark. The functions look models up in

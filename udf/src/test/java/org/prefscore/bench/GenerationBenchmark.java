@@ -73,10 +73,44 @@ public final class GenerationBenchmark {
 
   /** Timings of one variant over the repeats. */
   private static final class Stats {
-    record Sample(long tokens, long nanos, long forwardNanos, long samplingNanos) {
+    /**
+     * One call: wall time, time in forward passes and in sampling; the process's CPU time over the
+     * call (all its threads: engine, sampling, JIT, GC) and the sampling threads' CPU time, which
+     * other processes on a shared machine do not inflate.
+     */
+    record Sample(
+        long tokens,
+        long nanos,
+        long forwardNanos,
+        long samplingNanos,
+        long cpuNanos,
+        long samplingCpuNanos) {
       Sample(long tokens, long nanos, long forwardNanos) {
-        this(tokens, nanos, forwardNanos, 0);
+        this(tokens, nanos, forwardNanos, 0, 0, 0);
       }
+
+      Sample withCpu(long cpu) {
+        return new Sample(tokens, nanos, forwardNanos, samplingNanos, cpu, samplingCpuNanos);
+      }
+    }
+
+    /** Median process CPU milliseconds per generated token. */
+    double cpuMillisPerToken() {
+      double[] c =
+          samples.stream().mapToDouble(s -> s.cpuNanos() / 1e6 / s.tokens()).sorted().toArray();
+      int n = c.length;
+      return n % 2 == 1 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+    }
+
+    /** The sampling threads' share of the process's CPU time. */
+    double samplingCpuShare() {
+      double f = 0;
+      double w = 0;
+      for (Sample s : samples) {
+        f += s.samplingCpuNanos();
+        w += s.cpuNanos();
+      }
+      return w == 0 ? 0 : f / w;
     }
 
     final List<Sample> samples = new ArrayList<>();
@@ -326,8 +360,27 @@ public final class GenerationBenchmark {
     long runSeed = seed;
 
     long sessionStart = System.nanoTime();
-    try (BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads, gpu)) {
-      long sessionNanos = System.nanoTime() - sessionStart;
+    BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads, gpu);
+    long sessionNanos = System.nanoTime() - sessionStart;
+    try (bare;
+        BareOrtLoop bareNoSpin = new BareOrtLoop(model.files().onnxFile(), threads, gpu, false)) {
+      // The first load above also pays this JVM's one-time engine and tokenizer library start-up;
+      // per model, an executor pays what a later load costs: three more, each followed by one more
+      // bare session (interleaved, medians).
+      long[] warmLoads = new long[3];
+      long[] sessions2 = new long[3];
+      for (int r = 0; r < warmLoads.length; r++) {
+        long warmStart = System.nanoTime();
+        ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), engine)).close();
+        warmLoads[r] = System.nanoTime() - warmStart;
+        long session2Start = System.nanoTime();
+        new BareOrtLoop(model.files().onnxFile(), threads, gpu).close();
+        sessions2[r] = System.nanoTime() - session2Start;
+      }
+      Arrays.sort(warmLoads);
+      Arrays.sort(sessions2);
+      long warmLoadNanos = warmLoads[1];
+      long session2Nanos = sessions2[1];
       List<List<SampleGenerator.PromptResult>> lastShared = new ArrayList<>(List.of(List.of()));
       List<List<SampleGenerator.PromptResult>> lastBase = new ArrayList<>(List.of(List.of()));
       List<Variant> all =
@@ -337,6 +390,9 @@ public final class GenerationBenchmark {
                   rows,
                   () -> ours(model, base, budget, true, threads, requests, runSeed, lastBase)),
               new Variant("bare_ort", rows, () -> bare.run(promptIds, n, newTokens, padId)),
+              // The bare loop with ONNX Runtime's worker spinning off, as our sessions run.
+              new Variant(
+                  "bare_ort_nospin", rows, () -> bareNoSpin.run(promptIds, n, newTokens, padId)),
               new Variant(
                   "ours_1thread",
                   rows,
@@ -408,7 +464,9 @@ public final class GenerationBenchmark {
       }
       for (int r = 0; r < rounds; r++) {
         for (Variant v : variants) {
+          long cpu0 = processCpuNanos();
           Stats.Sample s = v.run().once();
+          s = s.withCpu(processCpuNanos() - cpu0);
           if (s.tokens() != (long) v.rows() * newTokens) {
             throw new IllegalStateException(
                 v.name()
@@ -432,6 +490,8 @@ public final class GenerationBenchmark {
       out.put("selects_logit_positions", model.graph().selectsLogitPositions());
       out.put("load_ms", loadNanos / 1e6);
       out.put("bare_session_ms", sessionNanos / 1e6);
+      out.put("load_warm_ms", warmLoadNanos / 1e6);
+      out.put("bare_session2_ms", session2Nanos / 1e6);
       out.put("peak_rss_mb", peakRssMb());
       // What one decoding step moves between Java and the engine at N rows and the mean cache
       // length: the whole cache in (past) and out (present), one logits row per row.
@@ -445,10 +505,13 @@ public final class GenerationBenchmark {
       bytes.put("logits", (double) rows * sig.logitsWidth() * Float.BYTES);
       System.out.printf(
           Locale.ROOT,
-          "load %.0f ms (bare ORT session %.0f ms), peak RSS %.0f MB; per decode step at %d rows:"
+          "load %.0f ms, bare ORT session %.0f ms, later loads %.0f ms, later bare sessions %.0f"
+              + " ms (medians of 3); peak RSS %.0f MB; per decode step at %d rows:"
               + " KV in %.1f MB, out %.1f MB, logits %.1f MB%n",
           loadNanos / 1e6,
           sessionNanos / 1e6,
+          warmLoadNanos / 1e6,
+          session2Nanos / 1e6,
           peakRssMb(),
           rows,
           bytes.get("kv_in").asDouble() / 1e6,
@@ -469,7 +532,7 @@ public final class GenerationBenchmark {
           threads);
       System.out.printf(
           Locale.ROOT,
-          "%-22s %5s %9s %10s %10s %10s %7s %9s %9s%n",
+          "%-22s %5s %9s %10s %10s %10s %7s %9s %9s %9s %9s%n",
           "variant",
           "rows",
           "ms(med)",
@@ -478,7 +541,9 @@ public final class GenerationBenchmark {
           "tok/s max",
           "spread",
           "fwd share",
-          "smp share");
+          "smp share",
+          "cpu ms/tk",
+          "smp cpu");
       for (Variant v : variants) {
         Stats s = stats.get(v.name());
         ObjectNode o = vs.putObject(v.name());
@@ -491,13 +556,15 @@ public final class GenerationBenchmark {
         o.put("spread", (s.max() - s.min()) / s.median());
         o.put("forward_share", s.forwardShare());
         o.put("sampling_share", s.samplingShare());
+        o.put("cpu_ms_per_token", s.cpuMillisPerToken());
+        o.put("sampling_cpu_share", s.samplingCpuShare());
         ArrayNode perRun = o.putArray("tok_s_all");
         for (Stats.Sample x : s.samples) {
           perRun.add(x.tokens() * 1e9 / x.nanos());
         }
         System.out.printf(
             Locale.ROOT,
-            "%-22s %5d %9.1f %10.0f %10.0f %10.0f %6.1f%% %8.1f%% %8.1f%%%n",
+            "%-22s %5d %9.1f %10.0f %10.0f %10.0f %6.1f%% %8.1f%% %8.1f%% %9.2f %8.1f%%%n",
             v.name(),
             v.rows(),
             s.medianMillis(),
@@ -506,10 +573,16 @@ public final class GenerationBenchmark {
             s.max(),
             100 * (s.max() - s.min()) / s.median(),
             100 * s.forwardShare(),
-            100 * s.samplingShare());
+            100 * s.samplingShare(),
+            s.cpuMillisPerToken(),
+            100 * s.samplingCpuShare());
       }
       ObjectNode ratios = out.putObject("ratios");
       ratio(ratios, stats, "ours_over_bare", "ours", "bare_ort");
+      cpuRatio(ratios, stats, "ours_over_bare_cpu", "ours", "bare_ort_nospin");
+      cpuRatio(ratios, stats, "ours_greedy_over_bare_cpu", "ours_greedy", "bare_ort_nospin");
+      ratio(ratios, stats, "ours_over_bare_nospin", "ours", "bare_ort_nospin");
+      ratio(ratios, stats, "bare_nospin_over_bare", "bare_ort_nospin", "bare_ort");
       ratio(ratios, stats, "ours_1thread_over_bare", "ours_1thread", "bare_ort");
       ratio(ratios, stats, "ours_greedy_over_bare", "ours_greedy", "bare_ort");
       ratio(ratios, stats, "ours_top_p_over_ours", "ours_top_p", "ours");
@@ -562,7 +635,13 @@ public final class GenerationBenchmark {
     if (keep != null) {
       keep.set(0, results);
     }
-    return new Stats.Sample(tokens, nanos, generator.modelNanos(), generator.samplingNanos());
+    return new Stats.Sample(
+        tokens,
+        nanos,
+        generator.modelNanos(),
+        generator.samplingNanos(),
+        0,
+        generator.samplingCpuNanos());
   }
 
   private static void assertSameSamples(
@@ -644,7 +723,15 @@ public final class GenerationBenchmark {
     private final boolean hasPositions;
 
     BareOrtLoop(Path onnx, int threads, int gpu) throws OrtException {
+      this(onnx, threads, gpu, true);
+    }
+
+    /** {@code spinning}: ONNX Runtime's default; false as OrtSessions opens our sessions. */
+    BareOrtLoop(Path onnx, int threads, int gpu, boolean spinning) throws OrtException {
       OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+      if (!spinning) {
+        options.addConfigEntry("session.intra_op.allow_spinning", "0");
+      }
       if (gpu >= 0) {
         options.addCUDA(gpu);
       }
@@ -864,6 +951,14 @@ public final class GenerationBenchmark {
 
   private GenerationBenchmark() {}
 
+  /** CPU per token of {@code den} over that of {@code num}: above 1 when num costs less CPU. */
+  private static void cpuRatio(
+      ObjectNode ratios, Map<String, Stats> stats, String key, String num, String den) {
+    if (stats.containsKey(num) && stats.containsKey(den)) {
+      ratios.put(key, stats.get(den).cpuMillisPerToken() / stats.get(num).cpuMillisPerToken());
+    }
+  }
+
   private static void ratio(
       ObjectNode ratios, Map<String, Stats> stats, String name, String a, String b) {
     if (stats.containsKey(a) && stats.containsKey(b)) {
@@ -872,6 +967,15 @@ public final class GenerationBenchmark {
   }
 
   /** The JVM's peak resident set (VmHWM), in MB; -1 where /proc is missing. */
+  /** The JVM's CPU time, all threads (0 where the platform does not report it). */
+  static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun
+        ? Math.max(0, sun.getProcessCpuTime())
+        : 0;
+  }
+
   static double peakRssMb() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

@@ -96,7 +96,7 @@ public final class DryRunPlan {
       l.add(
           "   "
               + i++
-              + ". select: West-of-N pair per prompt (shuffle by prompt_id)"
+              + ". select: West-of-N pair per prompt (in the generation tasks' partitions, no shuffle)"
               + (c.teacher().pairwise()
                   ? ": winner- and loser-advances knockouts judged by the "
                       + c.teacher().label()

@@ -31,7 +31,8 @@ import org.prefscore.job.PrefscoreJob;
  * Spark's own metrics. Not a test; run it with
  *
  * <pre>
- * mvn -B -ntp -q install -DskipTests &amp;&amp; mvn -B -ntp -q -pl spark-jobs -Pbench exec:exec \
+ * mvn -B -ntp -q -pl spark-jobs -am -Pbench -DskipTests -Dexec.skip=true -Dexec.executable=java \
+ *   test-compile org.codehaus.mojo:exec-maven-plugin:exec \
  *   -Dbench.main=org.prefscore.job.bench.ScaleBenchmark -Dbench.args="1000:16 1000:64 10000:16"
  * </pre>
  *
@@ -39,10 +40,10 @@ import org.prefscore.job.PrefscoreJob;
  * words, as short and as long as the fixture's 256-token context allows with 2 new tokens): short
  * (10 words) and long (60 words). Reported per run: wall time, time outside model calls (wall −
  * model time / task slots), shuffle bytes written and read (task metrics), peak bytes of persisted
- * blocks (block updates), peak JVM heap used (sampled every 50 ms; local mode, so the executors'
- * heap), and the prompt text's bytes. Per pair of runs: the marginal shuffle bytes written per
- * added byte of prompt text (one copy of each prompt would be about 1), and the samples' own
- * payload (response text bytes) against the shuffle bytes.
+ * blocks (block updates), peak JVM heap used and peak resident set size (both sampled every 50 ms;
+ * local mode, so the executors'), and the prompt text's bytes. Per pair of runs: the marginal
+ * shuffle bytes written per added byte of prompt text (one copy of each prompt would be about 1),
+ * and the samples' own payload (response text bytes) against the shuffle bytes.
  */
 public final class ScaleBenchmark {
 
@@ -167,11 +168,13 @@ public final class ScaleBenchmark {
     spark.sparkContext().addSparkListener(metrics);
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     AtomicLong peakHeap = new AtomicLong();
+    AtomicLong peakRss = new AtomicLong();
     Thread sampler =
         new Thread(
             () -> {
               while (!Thread.currentThread().isInterrupted()) {
                 peakHeap.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+                peakRss.accumulateAndGet(residentBytes(), Math::max);
                 try {
                   Thread.sleep(50);
                 } catch (InterruptedException e) {
@@ -185,8 +188,8 @@ public final class ScaleBenchmark {
     List<String> rows = new ArrayList<>();
     rows.add(
         "| prompts | N | words | prompt MB | samples | wall s | outside model s | shuffle written MB"
-            + " | shuffle read MB | peak persisted MB | peak heap MB | response MB |");
-    rows.add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            + " | shuffle read MB | peak persisted MB | peak heap MB | peak RSS MB | response MB |");
+    rows.add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     List<String> marginal = new ArrayList<>();
     try {
       run(spark, root, work, 16, 4, 10, "warmup", metrics);
@@ -196,6 +199,7 @@ public final class ScaleBenchmark {
         for (int w = 0; w < 2; w++) {
           System.gc();
           peakHeap.set(0);
+          peakRss.set(0);
           long start = System.nanoTime();
           JsonNode m =
               run(
@@ -216,7 +220,7 @@ public final class ScaleBenchmark {
           rows.add(
               String.format(
                   Locale.ROOT,
-                  "| %d | %d | %d | %.2f | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.0f | %.2f |",
+                  "| %d | %d | %d | %.2f | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.0f | %.0f | %.2f |",
                   size[0],
                   size[1],
                   words[w],
@@ -228,6 +232,7 @@ public final class ScaleBenchmark {
                   metrics.shuffleRead.get() / 1e6,
                   metrics.peakPersisted.get() / 1e6,
                   peakHeap.get() / 1e6,
+                  peakRss.get() / 1e6,
                   responseBytes / 1e6));
           System.out.println(rows.get(rows.size() - 1));
         }
@@ -249,6 +254,23 @@ public final class ScaleBenchmark {
     System.out.println("| prompts | N | shuffle bytes written per added prompt byte |");
     System.out.println("| --- | --- | --- |");
     System.out.println(String.join("\n", marginal));
+  }
+
+  /**
+   * The JVM's resident set size (heap, native arenas of ONNX Runtime, Spark's off-heap buffers),
+   * from {@code /proc/self/status}; 0 where that file does not exist.
+   */
+  static long residentBytes() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+    return 0;
   }
 
   /** One west-of-n run over {@code count} synthetic prompts of {@code words} words. */

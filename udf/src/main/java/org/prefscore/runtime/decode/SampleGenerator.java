@@ -127,6 +127,9 @@ public final class SampleGenerator {
   private final AtomicLong generatedTokens = new AtomicLong();
   private final AtomicLong modelNanos = new AtomicLong();
   private final AtomicLong samplingNanos = new AtomicLong();
+  private final AtomicLong samplingCpuNanos = new AtomicLong();
+  private static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
 
   /** Below this many logits per step (rows × width) one thread samples: handing off costs more. */
   static final int PARALLEL_MIN_LOGITS = 1 << 14;
@@ -160,6 +163,15 @@ public final class SampleGenerator {
   /** Nanoseconds spent choosing tokens from logits so far (wall time of the steps' sampling). */
   public long samplingNanos() {
     return samplingNanos.get();
+  }
+
+  /**
+   * CPU nanoseconds the sampling threads spent choosing tokens so far (all threads; 0 where the JVM
+   * cannot measure thread CPU time). Unlike {@link #samplingNanos}, other processes on the machine
+   * do not inflate it.
+   */
+  public long samplingCpuNanos() {
+    return samplingCpuNanos.get();
   }
 
   /** Samples every request; results are in request order. */
@@ -603,12 +615,16 @@ public final class SampleGenerator {
       StepOutput out,
       int from,
       int to) {
+    long cpuStart = THREADS.getCurrentThreadCpuTime();
     for (int i = from; i < to; i++) {
       int row = rows[i];
       if (state.finished[row] == null) {
         chooseToken(
             state, row, sampler, out.logits(), out.offset(logitRows[i], 0), out.logitsWidth());
       }
+    }
+    if (cpuStart >= 0) {
+      samplingCpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpuStart);
     }
   }
 

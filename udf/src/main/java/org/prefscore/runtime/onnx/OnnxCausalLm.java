@@ -41,6 +41,8 @@ import org.prefscore.runtime.StepOutput;
  */
 public final class OnnxCausalLm implements CausalLm {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OnnxCausalLm.class);
+
   private static final Pattern PAST = Pattern.compile("past_key_values\\.(\\d+)\\.(key|value)");
   private static final Set<String> PLAIN_INPUTS =
       Set.of("input_ids", "attention_mask", "position_ids");
@@ -90,11 +92,18 @@ public final class OnnxCausalLm implements CausalLm {
 
   /** Loads and checks {@code onnxFile}; runs one tiny forward pass to prove the graph works. */
   public static OnnxCausalLm load(Path onnxFile, EngineOptions options) {
+    long start = System.nanoTime();
     OrtSessions.Opened graph = OrtSessions.open(onnxFile, options);
+    long opened = System.nanoTime();
     try {
       DecoderSignature declared = discover(onnxFile, graph);
       OnnxCausalLm lm = new OnnxCausalLm(onnxFile, graph, declared);
       int width = lm.probeLogitsWidth();
+      LOG.debug(
+          "{}: session {} ms, test pass {} ms",
+          onnxFile,
+          (opened - start) / 1_000_000,
+          (System.nanoTime() - opened) / 1_000_000);
       if (declared.logitsWidth() != width) {
         lm =
             new OnnxCausalLm(

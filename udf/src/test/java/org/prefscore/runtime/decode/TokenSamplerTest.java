@@ -97,6 +97,43 @@ class TokenSamplerTest {
   }
 
   @Test
+  void wholeRowDrawsMatchTheReferenceAcrossBlocks() {
+    // Rows wider than LogMath.SUM_BLOCK: the draw walks block sums, then one block.
+    Random random = new Random(11);
+    for (int trial = 0; trial < 300; trial++) {
+      int width = 200 + random.nextInt(5000);
+      float[] logits = randomLogits(random, width);
+      if (trial % 2 == 0) {
+        logits[random.nextInt(width)] += 9f;
+      }
+      double temperature = 0.3 + random.nextDouble() * 1.5;
+      double u = trial % 10 == 0 ? 0.0 : random.nextDouble();
+      SamplingConfig config = sampling(temperature, 0, 1.0);
+      TokenSampler.Choice c = new TokenSampler(config, width).choose(logits, 0, width, u);
+      assertThat(c.token())
+          .as("trial %d", trial)
+          .isEqualTo(reference(logits, temperature, 0, 1.0, u));
+      double logZ = LogMath.logSumExp(logits, 0, width);
+      assertThat(c.logprob()).isCloseTo(logits[c.token()] - logZ, within(1e-9));
+    }
+  }
+
+  @Test
+  void neverChoosesAnIdWhoseLogitIsMinusInfinity() {
+    float[] logits = new float[1000];
+    java.util.Arrays.fill(logits, Float.NEGATIVE_INFINITY);
+    logits[700] = 0f;
+    logits[999] = 1f;
+    TokenSampler sampler = new TokenSampler(sampling(0.7, 0, 1.0), 1000);
+    for (double u : new double[] {0.0, 1e-300, 0.5, 0.9999999999}) {
+      assertThat(sampler.choose(logits, 0, 1000, u).token()).isIn(700, 999);
+    }
+    assertThat(sampler.choose(logits, 0, 1000, 0.0).token()).isEqualTo(700);
+    assertThat(new TokenSampler(sampling(0.7, 0, 0.5), 1000).choose(logits, 0, 1000, 0.0).token())
+        .isEqualTo(999);
+  }
+
+  @Test
   void readsTheRowAtItsOffset() {
     float[] rows = {5f, 0f, 0f, 0f, 0f, 5f};
     TokenSampler greedy = new TokenSampler(SamplingConfig.greedy(4), 3);
