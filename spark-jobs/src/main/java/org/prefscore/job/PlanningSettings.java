@@ -18,8 +18,9 @@ import org.apache.spark.sql.RuntimeConfig;
  *       instead of about half as many). The run has nothing for it to adapt: the model stages'
  *       partitions are fixed ({@code spark.partitions}, a repartition by number, which adaptive
  *       execution never coalesces), Spark 3.5 does not coalesce the last shuffle of a persisted
- *       plan, there are no joins, and the remaining shuffles are sized to the data ({@link
- *       ShufflePartitions}).
+ *       plan, its one join (prepare's duplicate marks joined back by input_row) is broadcast or not
+ *       from the marks' persisted size, which static planning sees as well, and the remaining
+ *       shuffles are sized to the data ({@link ShufflePartitions}).
  *   <li>{@code spark.sql.ui.explainMode=simple}: the plan text Spark posts to its listeners (UI,
  *       event log) for every query and, with adaptive execution, every re-plan; the default
  *       ("formatted") prints each operator's details besides the tree, which for the run's nested
