@@ -2,11 +2,14 @@ package org.prefscore.job.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.management.GarbageCollectionNotificationInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
+import java.lang.management.MemoryType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +20,8 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.management.NotificationEmitter;
+import javax.management.openmbean.CompositeData;
 import org.apache.spark.executor.TaskMetrics;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerBlockUpdated;
@@ -38,12 +43,16 @@ import org.prefscore.job.PrefscoreJob;
  *
  * <p>Each argument is PROMPTS:N. For each, two runs on synthetic prompts (seeded random English
  * words, as short and as long as the fixture's 256-token context allows with 2 new tokens): short
- * (10 words) and long (60 words). Reported per run: wall time, time outside model calls (wall −
- * model time / task slots), shuffle bytes written and read (task metrics), peak bytes of persisted
- * blocks (block updates), peak JVM heap used and peak resident set size (both sampled every 50 ms;
- * local mode, so the executors'), and the prompt text's bytes. Per pair of runs: the marginal
- * shuffle bytes written per added byte of prompt text (one copy of each prompt would be about 1),
- * and the samples' own payload (response text bytes) against the shuffle bytes.
+ * (10 words) and long (60 words); PROMPTS:N:WORDS runs only that one (so that one JVM holds one
+ * configuration and its resident-size high-water mark is that run's). Reported per run: wall time,
+ * time outside model calls (wall − model time / task slots), shuffle bytes written and read (task
+ * metrics), peak bytes of persisted blocks (block updates), peak JVM heap used and peak resident
+ * set size (both sampled every 50 ms; local mode, so the executors'), the peak heap left after a
+ * garbage collection (the largest live heap any collection of the run found, from the collectors'
+ * notifications: what the run needed, where the sampled peak also counts garbage not yet
+ * collected), and the prompt text's bytes. Per pair of runs: the marginal shuffle bytes written per
+ * added byte of prompt text (one copy of each prompt would be about 1), and the samples' own
+ * payload (response text bytes) against the shuffle bytes.
  */
 public final class ScaleBenchmark {
 
@@ -150,7 +159,12 @@ public final class ScaleBenchmark {
     List<int[]> sizes = new ArrayList<>();
     for (String a : args.length == 0 ? new String[] {"1000:16", "1000:64"} : args) {
       String[] p = a.split(":");
-      sizes.add(new int[] {Integer.parseInt(p[0]), Integer.parseInt(p[1])});
+      sizes.add(
+          new int[] {
+            Integer.parseInt(p[0]),
+            Integer.parseInt(p[1]),
+            p.length > 2 ? Integer.parseInt(p[2]) : 0
+          });
     }
     Path root = Path.of("").toAbsolutePath();
     Path work = Files.createTempDirectory("prefscore-scale");
@@ -169,6 +183,8 @@ public final class ScaleBenchmark {
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     AtomicLong peakHeap = new AtomicLong();
     AtomicLong peakRss = new AtomicLong();
+    AtomicLong peakLive = new AtomicLong();
+    listenAfterCollections(peakLive);
     Thread sampler =
         new Thread(
             () -> {
@@ -188,18 +204,21 @@ public final class ScaleBenchmark {
     List<String> rows = new ArrayList<>();
     rows.add(
         "| prompts | N | words | prompt MB | samples | wall s | outside model s | shuffle written MB"
-            + " | shuffle read MB | peak persisted MB | peak heap MB | peak RSS MB | response MB |");
-    rows.add("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+            + " | shuffle read MB | peak persisted MB | peak heap MB | peak heap after GC MB"
+            + " | peak RSS MB | response MB |");
+    rows.add(
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     List<String> marginal = new ArrayList<>();
     try {
       run(spark, root, work, 16, 4, 10, "warmup", metrics);
       for (int[] size : sizes) {
-        double[][] r = new double[2][];
-        int[] words = {10, 60};
-        for (int w = 0; w < 2; w++) {
+        int[] words = size[2] > 0 ? new int[] {size[2]} : new int[] {10, 60};
+        double[][] r = new double[words.length][];
+        for (int w = 0; w < words.length; w++) {
           System.gc();
           peakHeap.set(0);
           peakRss.set(0);
+          peakLive.set(0);
           long start = System.nanoTime();
           JsonNode m =
               run(
@@ -220,7 +239,8 @@ public final class ScaleBenchmark {
           rows.add(
               String.format(
                   Locale.ROOT,
-                  "| %d | %d | %d | %.2f | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.0f | %.0f | %.2f |",
+                  "| %d | %d | %d | %.2f | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.0f | %.0f | %.0f"
+                      + " | %.2f |",
                   size[0],
                   size[1],
                   words[w],
@@ -232,9 +252,13 @@ public final class ScaleBenchmark {
                   metrics.shuffleRead.get() / 1e6,
                   metrics.peakPersisted.get() / 1e6,
                   peakHeap.get() / 1e6,
+                  peakLive.get() / 1e6,
                   peakRss.get() / 1e6,
                   responseBytes / 1e6));
           System.out.println(rows.get(rows.size() - 1));
+        }
+        if (words.length < 2) {
+          continue;
         }
         marginal.add(
             String.format(
@@ -254,6 +278,39 @@ public final class ScaleBenchmark {
     System.out.println("| prompts | N | shuffle bytes written per added prompt byte |");
     System.out.println("| --- | --- | --- |");
     System.out.println(String.join("\n", marginal));
+  }
+
+  /**
+   * Keeps in {@code peak} the largest heap any garbage collection left behind (the sum over the
+   * heap's pools of their usage after the collection), from the collectors' notifications.
+   */
+  private static void listenAfterCollections(AtomicLong peak) {
+    for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+      if (gc instanceof NotificationEmitter emitter) {
+        emitter.addNotificationListener(
+            (notification, handback) -> {
+              if (GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(
+                  notification.getType())) {
+                GarbageCollectionNotificationInfo info =
+                    GarbageCollectionNotificationInfo.from(
+                        (CompositeData) notification.getUserData());
+                long after =
+                    info.getGcInfo().getMemoryUsageAfterGc().entrySet().stream()
+                        .filter(e -> isHeapPool(e.getKey()))
+                        .mapToLong(e -> e.getValue().getUsed())
+                        .sum();
+                peak.accumulateAndGet(after, Math::max);
+              }
+            },
+            null,
+            null);
+      }
+    }
+  }
+
+  private static boolean isHeapPool(String name) {
+    return ManagementFactory.getMemoryPoolMXBeans().stream()
+        .anyMatch(p -> p.getName().equals(name) && p.getType() == MemoryType.HEAP);
   }
 
   /**
