@@ -49,14 +49,7 @@ public final class ModelLoader {
           filesNanos / 1_000_000);
       return model;
     } catch (RuntimeException | Error e) {
-      if (graph == null) {
-        graphLoad.abandon();
-      } else {
-        closeQuietly(graph, e);
-      }
-      if (tokenizer != null) {
-        tokenizer.close();
-      }
+      releaseAfterFailure(graphLoad, graph, tokenizer, e);
       throw e;
     }
   }
@@ -86,15 +79,24 @@ public final class ModelLoader {
           (System.nanoTime() - start) / 1_000_000);
       return model;
     } catch (RuntimeException | Error e) {
-      if (graph == null) {
-        graphLoad.abandon();
-      } else {
-        closeQuietly(graph, e);
-      }
-      if (tokenizer != null) {
-        tokenizer.close();
-      }
+      releaseAfterFailure(graphLoad, graph, tokenizer, e);
       throw e;
+    }
+  }
+
+  /**
+   * What a failed load had built: the graph (or, while it is still being built, its background
+   * load, abandoned) and the tokenizer; their own failures are added to {@code cause}.
+   */
+  private static <G extends AutoCloseable> void releaseAfterFailure(
+      BackgroundLoad<G> graphLoad, G graph, TextTokenizer tokenizer, Throwable cause) {
+    if (graph == null) {
+      graphLoad.abandon();
+    } else {
+      closeQuietly(graph, cause);
+    }
+    if (tokenizer != null) {
+      tokenizer.close();
     }
   }
 
