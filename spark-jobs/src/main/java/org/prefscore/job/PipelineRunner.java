@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -433,26 +434,29 @@ public final class PipelineRunner {
     score.record("pairs", scoreTally.rowsByPartition(), partitions());
 
     progress.stage("write");
-    output.write("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
     Dataset<Row> scoredPairs = scored.filter(col(OutputSchema.REJECT_REASON).isNull());
     Column conversational =
         col(OutputSchema.RESPONSE_FORMAT)
             .eqNullSafe(lit(OutputSchema.RESPONSE_FORMAT_CONVERSATIONAL));
-    output.write(
+    Map<String, Dataset<Row>> tables = new LinkedHashMap<>();
+    tables.put("candidates", sampled.select(columns(OutputSchema.CANDIDATES)));
+    tables.put(
         "pairs", scoredPairs.filter(not(conversational)).select(columns(OutputSchema.PAIRS)));
-    output.write(
+    tables.put(
         "pairs_conversational", scoredPairs.filter(conversational).select(conversationalColumns()));
-    output.write(
+    tables.put(
         "filtered",
         judged
             .filter(col(OutputSchema.FILTER_REASON).isNotNull())
             .select(columns(OutputSchema.FILTERED)));
-    output.write(
+    tables.put(
         "rejects",
         prepRejects
             .unionByName(rejectsOf(samples))
             .unionByName(rejectsOf(judged))
             .unionByName(rejectsOf(scored)));
+    output.writeAll(tables);
+    // The mix reads the pairs tables as written.
     if (mix.isPresent()) {
       manifest.mix(mix.get().write(output));
     }
@@ -566,13 +570,15 @@ public final class PipelineRunner {
     scoredRows = scoreTally.rows();
     score.record("pairs", scoreTally.rowsByPartition(), partitions());
     progress.stage("write");
-    output.write(
+    Map<String, Dataset<Row>> tables = new LinkedHashMap<>();
+    tables.put(
         "pairs",
         scored
             .filter(col(OutputSchema.REJECT_REASON).isNull())
             .select(columns(OutputSchema.PAIRS)));
-    output.write(
+    tables.put(
         "rejects", prepRejects.unionByName(rejectsOf(rendered)).unionByName(rejectsOf(scored)));
+    output.writeAll(tables);
     return List.of("pairs", "rejects");
   }
 

@@ -189,6 +189,59 @@ public final class RunOutput {
     }
   }
 
+  /**
+   * Writes several tables at once, each {@link #write} on a thread of its own, and returns when all
+   * have finished. Each table is its own Spark query over persisted stage outputs, so what each
+   * file holds is what one write after another would give; run together, one query's planning, code
+   * generation and commit on the driver overlap another's tasks, which is most of what a small
+   * table's write costs. When a write fails, the others still finish (nothing is left half-written
+   * behind the run's failure) and the first failure is thrown, the others suppressed in it.
+   *
+   * @param tables each table's name and rows, in the order the log lists them
+   */
+  public void writeAll(Map<String, Dataset<Row>> tables) {
+    if (tables.size() <= 1) {
+      tables.forEach(this::write);
+      return;
+    }
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(
+            tables.size(),
+            r -> {
+              Thread t = new Thread(r, "prefscore-write");
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      List<java.util.concurrent.Future<?>> writes = new ArrayList<>();
+      tables.forEach((table, rows) -> writes.add(pool.submit(() -> write(table, rows))));
+      RuntimeException failure = null;
+      for (java.util.concurrent.Future<?> w : writes) {
+        try {
+          w.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+          RuntimeException cause =
+              e.getCause() instanceof RuntimeException re
+                  ? re
+                  : new IllegalStateException("a table write failed", e.getCause());
+          if (failure == null) {
+            failure = cause;
+          } else {
+            failure.addSuppressed(cause);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while writing the tables", e);
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+    } finally {
+      pool.shutdown();
+    }
+  }
+
   public void write(String table, Dataset<Row> rows) {
     long start = System.nanoTime();
     if (round > 0) {
