@@ -597,14 +597,22 @@ public final class PipelineRunner {
         config.templateKwargs());
   }
 
-  /** Builds the filters; the quantile cuts are global, over every selected pair of the run. */
+  /**
+   * Builds the filters; the quantile cuts are global, over every selected pair of the run. With
+   * both cuts quantiles, one Spark job computes them ({@link #quantileCuts}).
+   */
   private List<PairFilter> filters(Dataset<Row> pairs, long n, RunManifest manifest) {
     List<PairFilter> filters = new ArrayList<>();
     PipelineConfig.Filters f = config.filters();
+    boolean likelihoodQuantile = f.likelihoodMode() == PipelineConfig.LikelihoodMode.QUANTILE;
+    double[] cuts =
+        f.confidenceQuantile().isPresent() && likelihoodQuantile ? quantileCuts(pairs, f) : null;
     if (f.confidenceQuantile().isPresent()) {
       double q = f.confidenceQuantile().get();
       double cut =
-          quantile(pairs.select(col(OutputSchema.CONFIDENCE).as("v")), q, f.relativeError());
+          cuts != null
+              ? cuts[0]
+              : quantile(pairs.select(col(OutputSchema.CONFIDENCE).as("v")), q, f.relativeError());
       manifest.confidenceCut(q, cut, n);
       if (!Double.isNaN(cut)) {
         filters.add(new ConfidenceFilter(cut));
@@ -612,12 +620,16 @@ public final class PipelineRunner {
     }
     if (f.likelihoodMode() != PipelineConfig.LikelihoodMode.OFF) {
       double tau = f.likelihoodThreshold();
-      if (f.likelihoodMode() == PipelineConfig.LikelihoodMode.QUANTILE) {
-        Dataset<Row> pooled =
-            pairs
-                .select(likelihood("chosen", f.normalization()).as("v"))
-                .union(pairs.select(likelihood("rejected", f.normalization()).as("v")));
-        tau = quantile(pooled, f.likelihoodQuantile(), f.relativeError());
+      if (likelihoodQuantile) {
+        tau =
+            cuts != null
+                ? cuts[1]
+                : quantile(
+                    pairs
+                        .select(likelihood("chosen", f.normalization()).as("v"))
+                        .union(pairs.select(likelihood("rejected", f.normalization()).as("v"))),
+                    f.likelihoodQuantile(),
+                    f.relativeError());
       }
       manifest.likelihoodCut(tau, 2 * n);
       if (!Double.isNaN(tau)) {
@@ -625,6 +637,38 @@ public final class PipelineRunner {
       }
     }
     return filters;
+  }
+
+  /**
+   * The confidence cut and the likelihood cut in one Spark job: the pairs' chosen likelihoods, then
+   * their rejected ones, in column {@code l} (the pool), the confidences in column {@code c} beside
+   * the first half (null beside the second: the quantiles skip nulls). Each column's summaries are
+   * built from the same partitions, rows in the same order, as a job of its own would build them
+   * (the confidences on the pairs' partitions, the pool on those partitions twice over), so the
+   * cuts are the values two jobs give.
+   *
+   * @return the confidence cut and the likelihood cut; NaN where there are no values
+   */
+  private static double[] quantileCuts(Dataset<Row> pairs, PipelineConfig.Filters f) {
+    Dataset<Row> values =
+        pairs
+            .select(
+                col(OutputSchema.CONFIDENCE).cast(DataTypes.DoubleType).as("c"),
+                likelihood("chosen", f.normalization()).as("l"))
+            .union(
+                pairs.select(
+                    lit(null).cast(DataTypes.DoubleType).as("c"),
+                    likelihood("rejected", f.normalization()).as("l")));
+    double[][] r =
+        values
+            .stat()
+            .approxQuantile(
+                new String[] {"c", "l"},
+                new double[] {f.confidenceQuantile().get(), f.likelihoodQuantile()},
+                f.relativeError());
+    return new double[] {
+      r[0].length == 0 ? Double.NaN : r[0][0], r[1].length == 0 ? Double.NaN : r[1][1]
+    };
   }
 
   /** ℓ(y) of one side's response, computed by {@link LogprobNormalization#of(double, int)}. */

@@ -315,15 +315,17 @@ public final class RunManifest {
         });
     if (hasFiltered) {
       ObjectNode filtered = counts.putObject("filtered_by_reason");
+      // In reason order, sorted here: a few rows (an orderBy would be a Spark job of its own).
+      Map<String, Long> byReason = new TreeMap<>();
       for (Row r :
           output
               .read("filtered")
               .groupBy(col(OutputSchema.FILTER_REASON))
               .count()
-              .orderBy(OutputSchema.FILTER_REASON)
               .collectAsList()) {
-        filtered.put(r.getString(0), r.getLong(1));
+        byReason.put(r.getString(0), r.getLong(1));
       }
+      byReason.forEach(filtered::put);
     }
   }
 
