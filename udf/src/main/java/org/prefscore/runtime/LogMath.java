@@ -16,6 +16,9 @@ public final class LogMath {
 
   private static final double TWO_POW_MINUS_12 = 1.0 / 4096;
 
+  /** {@link #EXP_FLOOR} / 2^12, the floor of the polynomial's argument. */
+  private static final double SCALED_FLOOR = EXP_FLOOR * TWO_POW_MINUS_12;
+
   /**
    * Ids per pass of a chunked row function ({@link #logSumExp} and the sampler's): its scratch
    * arrays of doubles (8 KB each) stay in the core's L1 cache. A multiple of {@link #SUM_BLOCK}.
@@ -85,7 +88,7 @@ public final class LogMath {
    */
   public static void expInPlace(double[] values, int length) {
     for (int i = 0; i < length; i++) {
-      values[i] = exp(values[i]);
+      values[i] = expOfScaled(Math.max(values[i] * TWO_POW_MINUS_12, SCALED_FLOOR));
     }
   }
 
@@ -102,18 +105,20 @@ public final class LogMath {
    * interpreted (Java 17 has strict IEEE semantics and never fuses a multiply and an add): exp(x) =
    * e(x / 2^12)^(2^12), where e(y) is the degree-5 Taylor polynomial (|y| ≤ 0.0245 where it
    * matters, truncation below 3e-13 relative) followed by 12 squarings (which multiply its relative
-   * error by 2^12). Without tables, branches or conversions, Java 17's C2 compiles the loop to SIMD
-   * instructions: about 0.7 ns per value on an AVX-512 core, against 4.5-6 ns for {@code Math.exp}.
+   * error by 2^12). The division by 2^12 is folded into scale and shift (exact: a power of two).
+   * Without tables, branches or conversions, Java 17's C2 compiles the loop to SIMD instructions:
+   * about 0.7 ns per value on an AVX-512 core, against 4.5-6 ns for {@code Math.exp}.
    */
   public static void expAffine(double[] src, double[] dst, int length, double scale, double shift) {
+    double s = scale * TWO_POW_MINUS_12;
+    double b = shift * TWO_POW_MINUS_12;
     for (int i = 0; i < length; i++) {
-      dst[i] = exp(src[i] * scale + shift);
+      dst[i] = expOfScaled(Math.max(src[i] * s + b, SCALED_FLOOR));
     }
   }
 
-  /** exp(x) as {@link #expAffine} computes it (inlined into its loops by the JIT). */
-  private static double exp(double x) {
-    double y = Math.max(x, EXP_FLOOR) * TWO_POW_MINUS_12;
+  /** exp(2^12·y) for y at least {@link #SCALED_FLOOR} (inlined into its loops by the JIT). */
+  private static double expOfScaled(double y) {
     double p = 1.0 + y * (1.0 + y * (0.5 + y * (1.0 / 6 + y * (1.0 / 24 + y * (1.0 / 120)))));
     p *= p;
     p *= p;

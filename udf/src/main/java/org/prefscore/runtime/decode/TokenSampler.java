@@ -138,7 +138,8 @@ public final class TokenSampler {
     double invT = 1.0 / config.temperature();
     double max = maxLogit * invT; // = max_i (logits[i] * invT): the product is monotonic, invT > 0
     // At T = 1 with the largest logit sampleable the warped weights are the normalizer's own
-    // (x·1 - max = x - rowMax, the same bits): one exp pass, its block sums taken twice.
+    // (x·1 - max = x - rowMax, the same bits): one exp pass, and its block sums are the warped
+    // weights' too, except in a chunk that the sampleable ids end inside.
     boolean sameWeights = invT == 1.0 && maxLogit == rowMax;
     double[] xs = scratchX;
     double[] norm = scratchNorm;
@@ -149,13 +150,16 @@ public final class TokenSampler {
       int n = Math.min(CHUNK, width - base);
       int w = Math.max(0, Math.min(n, limit - base));
       LogMath.widen(logits, offset + base, n, xs);
+      int block = base / LogMath.SUM_BLOCK;
       LogMath.expAffine(xs, norm, n, 1.0, -rowMax);
-      LogMath.blockSums(norm, n, normSums, base / LogMath.SUM_BLOCK);
-      if (w > 0) {
+      LogMath.blockSums(norm, n, normSums, block);
+      if (sameWeights && w == n) {
+        System.arraycopy(normSums, block, warpSums, block, LogMath.blocksFor(n));
+      } else if (w > 0) {
         if (!sameWeights) {
           LogMath.expAffine(xs, warp, w, invT, -max);
         }
-        LogMath.blockSums(sameWeights ? norm : warp, w, warpSums, base / LogMath.SUM_BLOCK);
+        LogMath.blockSums(sameWeights ? norm : warp, w, warpSums, block);
       }
     }
     double logZ =
