@@ -394,6 +394,63 @@ class WestOfNPipelineTest {
   }
 
   @Test
+  void decodeLanesGiveTheSameSamples() {
+    // Three pieces of each batch decoded at once: other batch mates and padding, so the engine's
+    // float32 logits differ in their last bits (summed log-probs by up to ~1e-4 over a sample),
+    // but no draw of the fixture flips.
+    TestSupport.Run lanes =
+        TestSupport.run(
+            spark,
+            "west-of-n",
+            "--set",
+            "input.path=" + input,
+            "--set",
+            "output.path=" + tmp.resolve("out"),
+            "--set",
+            "run.id=r1-lanes",
+            "--set",
+            "models.policy=" + TestSupport.model("tiny-llama"),
+            "--set",
+            "models.reward=" + TestSupport.model("tiny-reward"),
+            "--set",
+            "sampling.n=4",
+            "--set",
+            "sampling.temperature=1.0",
+            "--set",
+            "sampling.max-new-tokens=8",
+            "--set",
+            "selection.truncated=keep",
+            "--set",
+            "filter.confidence.quantile=0.5",
+            "--set",
+            "filter.quantile.relative-error=0",
+            "--set",
+            "filter.likelihood.mode=quantile",
+            "--set",
+            "filter.likelihood.quantile=0.1",
+            "--set",
+            "filter.likelihood.normalization=per-token",
+            "--set",
+            "progress.interval-seconds=0",
+            "--set",
+            "runtime.decode-lanes=3");
+    List<Map<String, Object>> candidates =
+        TestSupport.duckdb(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE a.text = b.text"
+                + " AND abs(a.policy_logprob - b.policy_logprob) < 1e-4"
+                + " AND abs(a.reward - b.reward) < 1e-6) AS same FROM "
+                + table("candidates")
+                + " a JOIN "
+                + TestSupport.parquet(lanes.result().outputPath(), "candidates")
+                + " b USING (prompt_id, sample_index, seed)");
+    long total =
+        TestSupport.asLong(
+            TestSupport.duckdb("SELECT count(*) AS n FROM " + table("candidates")).get(0).get("n"));
+    assertThat(TestSupport.asLong(candidates.get(0).get("n"))).isEqualTo(total).isPositive();
+    assertThat(TestSupport.asLong(candidates.get(0).get("same"))).isEqualTo(total);
+  }
+
+  @Test
   void aRerunWithAnotherUpstreamLayoutReproducesEverySampleAndScoreBitForBit() {
     // Another shuffle layout upstream (prepare's windows) reaches the model stages in another
     // order; the model stages re-partition by prompt_id and sort, so the batches, and with them

@@ -70,11 +70,55 @@ class SampleGeneratorTest {
                 GenerationOptions.of(100_000)
                     .withSamplingThreads(3, ExecutorRegistry.instance().samplingPool()))
             .generate(PROMPTS, 99L);
-    for (List<SampleGenerator.PromptResult> other : List.of(alone, split, unshared, threeThreads)) {
+    // Lanes: each batch cut into pieces decoded at once on their own threads and sessions.
+    List<SampleGenerator.PromptResult> twoLanes =
+        new SampleGenerator(
+                model,
+                SAMPLING,
+                GenerationOptions.of(100_000)
+                    .withLanes(2, ExecutorRegistry.instance().samplingPool()))
+            .generate(PROMPTS, 99L);
+    List<SampleGenerator.PromptResult> threeLanesSplitThreads =
+        new SampleGenerator(
+                model,
+                SAMPLING,
+                GenerationOptions.of(60)
+                    .withSamplingThreads(2, ExecutorRegistry.instance().samplingPool())
+                    .withLanes(3, ExecutorRegistry.instance().samplingPool()))
+            .generate(PROMPTS, 99L);
+    for (List<SampleGenerator.PromptResult> other :
+        List.of(alone, split, unshared, threeThreads, twoLanes, threeLanesSplitThreads)) {
       for (int p = 0; p < PROMPTS.size(); p++) {
         assertSameSamples(together.get(p), other.get(p));
       }
     }
+  }
+
+  @Test
+  void lanePiecesCutEachBatchIntoEqualRunsOfRowsInOrder() {
+    SampleGenerator.Unit a = new SampleGenerator.Unit(0, 0, 6);
+    SampleGenerator.Unit b = new SampleGenerator.Unit(1, 0, 3);
+    SampleGenerator.Unit c = new SampleGenerator.Unit(2, 4, 5);
+    List<List<SampleGenerator.Unit>> batches = List.of(List.of(a, b), List.of(c));
+    assertThat(SampleGenerator.lanePieces(batches, 1)).isSameAs(batches);
+    // 9 rows in two lanes: rows [0, 4) and [4, 9); the one-row batch stays whole.
+    assertThat(SampleGenerator.lanePieces(batches, 2))
+        .containsExactly(
+            List.of(new SampleGenerator.Unit(0, 0, 4)),
+            List.of(new SampleGenerator.Unit(0, 4, 6), b),
+            List.of(c));
+    // More lanes than rows: one row per piece.
+    assertThat(SampleGenerator.lanePieces(List.of(List.of(b)), 5))
+        .containsExactly(
+            List.of(new SampleGenerator.Unit(1, 0, 1)),
+            List.of(new SampleGenerator.Unit(1, 1, 2)),
+            List.of(new SampleGenerator.Unit(1, 2, 3)));
+    // Three lanes over 9 rows: 3 + 3 + 3, cutting a.
+    assertThat(SampleGenerator.lanePieces(List.of(List.of(a, b)), 3))
+        .containsExactly(
+            List.of(new SampleGenerator.Unit(0, 0, 3)),
+            List.of(new SampleGenerator.Unit(0, 3, 6)),
+            List.of(b));
   }
 
   @Test
