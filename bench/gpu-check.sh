@@ -8,7 +8,8 @@
 #    (CudaDeviceTest: the graph runs on the CUDA provider and gives the CPU's greedy tokens;
 #    CudaFallbackTest). Needs CUDA 12.x + cuDNN 9.x libraries (docs/deploy.md, "GPU executors").
 # 3. Runs GenerationBenchmark on GPU 0 (--gpu 0: ours and the bare ONNX Runtime loop on the CUDA
-#    provider) on bench/target/bench-qwen3 when it is there (carry it, or build it with
+#    provider; ours with two lanes, one piece's forward pass on the device while the host samples
+#    the other's, against two bare loops at once) on bench/target/bench-qwen3 when it is there (carry it, or build it with
 #    bench/make_qwen3_bench_model.py where Python is), else on bench/target/bench-llama, else on the
 #    fixture tiny-llama; N = 4 and N = 16, 32 new tokens, 1 warm-up and 2 timed rounds.
 # Everything it prints is also in $OUT (default bench/target/gpu-check/): gpu.txt, tests.log,
@@ -53,7 +54,7 @@ timeout "$(( left - 60 ))" java -Xmx8g -Dai.djl.offline=true -DOPT_OUT_TRACKING=
   -cp "udf/target/classes:udf/target/test-classes:$(cat "$CP")" \
   org.prefscore.bench.GenerationBenchmark --model "$NAME=$MODEL" --tokens-key "$NAME=$KEY" --gpu 0 \
   --prompts bench/prompts.json --threads 2 --n 4 --n-prefill 16 --new-tokens 32 --warmup 1 --repeats 2 \
-  --only ours,bare_ort,ours_greedy,ours_n16_shared,bare_ort_n16 --json-out "$OUT/bench.json" \
+  --only ours,bare_ort,ours_greedy,ours_lanes,bare_ort_loops,ours_n16_shared,bare_ort_n16 --json-out "$OUT/bench.json" \
   2>&1 | tee "$OUT/bench.log" | grep -v '^{"bench"'
 bench_rc=${PIPESTATUS[0]}
 echo "benchmark: rc=$bench_rc; total $(( $(date +%s) - start )) s; results in $OUT"

@@ -33,6 +33,19 @@ def main() -> None:
          f"{tps(v['ours']) / tps(v['bare_ort_nospin']):.2f}" if "bare_ort_nospin" in v else "-"),
         ("ours greedy / bare, N=4", f"{tps(v['ours_greedy']) / tps(v['bare_ort']):.2f}"),
         ("**ours / transformers, N=4** (target >= 2)", f"{tps(v['ours']) / tps(t4):.2f}"),
+        ("generation N=4 at T = 1.0 (one exp pass): ours, tokens/s; / bare loop without spinning",
+         f"{tps(v['ours_t1']):.0f}; {tps(v['ours_t1']) / tps(v['bare_ort_nospin']):.2f}" if "ours_t1" in v else "-"),
+        ("generation N=4, lanes (2 pieces at once, 1 intra-op thread each): ours, tokens/s",
+         f"{tps(v['ours_lanes']):.0f}" if "ours_lanes" in v else "-"),
+        ("generation N=4: bare loop on 1 intra-op thread / 2 such loops at once over halves",
+         f"{tps(v['bare_ort_1thread']):.0f} / {tps(v['bare_ort_loops']):.0f}" if "bare_ort_loops" in v else "-"),
+        ("ours lanes / 2 bare loops at once; / best bare variant",
+         f"{tps(v['ours_lanes']) / tps(v['bare_ort_loops']):.2f}; "
+         f"{tps(v['ours_lanes']) / max(tps(v[k]) for k in ('bare_ort', 'bare_ort_nospin', 'bare_ort_1thread', 'bare_ort_loops')):.2f}"
+         if "bare_ort_loops" in v else "-"),
+        ("best of ours / best bare variant (any thread layout)",
+         f"{max(tps(v[k]) for k in ('ours', 'ours_1thread', 'ours_lanes')) / max(tps(v[k]) for k in ('bare_ort', 'bare_ort_nospin', 'bare_ort_1thread', 'bare_ort_loops')):.2f}"
+         if "bare_ort_loops" in v else "-"),
         ("generation N=16 (128 rows): ours", f"{tps(v['ours_n16_shared']):.0f}"),
         ("generation N=16: bare loop", f"{tps(v['bare_ort_n16']):.0f}"),
         ("generation N=16: transformers", f"{tps(t16):.0f}"),
@@ -40,11 +53,13 @@ def main() -> None:
         ("**ours / transformers, N=16**", f"{tps(v['ours_n16_shared']) / tps(t16):.2f}"),
         ("**sampling share of wall time, batch 32** (target <= 10 %)",
          f"{100 * v['ours']['sampling_share']:.0f} % (2 sampling threads), "
-         f"{100 * v['ours_1thread']['sampling_share']:.0f} % (1), greedy {100 * v['ours_greedy']['sampling_share']:.0f} %"),
+         f"{100 * v['ours_1thread']['sampling_share']:.0f} % (1), greedy {100 * v['ours_greedy']['sampling_share']:.0f} %"
+         + (f", T = 1.0 {100 * v['ours_t1']['sampling_share']:.0f} %" if "ours_t1" in v else "")),
         ("sampling share of the process's CPU time, batch 32 (load-independent)",
          f"{100 * v['ours'].get('sampling_cpu_share', float('nan')):.0f} % (2 sampling threads), "
          f"{100 * v['ours_1thread'].get('sampling_cpu_share', float('nan')):.0f} % (1), "
-         f"greedy {100 * v['ours_greedy'].get('sampling_cpu_share', float('nan')):.0f} %"),
+         f"greedy {100 * v['ours_greedy'].get('sampling_cpu_share', float('nan')):.0f} %"
+         + (f", T = 1.0 {100 * v['ours_t1'].get('sampling_cpu_share', float('nan')):.0f} %" if "ours_t1" in v else "")),
         ("CPU ms per token, N=4: ours / greedy / bare loop without spinning",
          f"{v['ours'].get('cpu_ms_per_token', float('nan')):.2f} / "
          f"{v['ours_greedy'].get('cpu_ms_per_token', float('nan')):.2f} / "

@@ -343,7 +343,8 @@ public final class PipelineRunner {
             config.templateKwargs(),
             counters,
             config.runtime().placement(),
-            config.pairOptions().format());
+            config.pairOptions().format(),
+            config.runtime().decodeLanes());
     progress.stage(
         "generate",
         "prompts",

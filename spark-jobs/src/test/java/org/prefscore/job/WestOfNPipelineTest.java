@@ -112,41 +112,39 @@ class WestOfNPipelineTest {
     }
     rows = row;
     Files.write(input, text, StandardCharsets.UTF_8);
-    run =
-        TestSupport.run(
-            spark,
-            "west-of-n",
-            "--set",
-            "input.path=" + input,
-            "--set",
-            "output.path=" + tmp.resolve("out"),
-            "--set",
-            "run.id=r1",
-            "--set",
-            "models.policy=" + TestSupport.model("tiny-llama"),
-            "--set",
-            "models.reward=" + TestSupport.model("tiny-reward"),
-            "--set",
-            "sampling.n=4",
-            "--set",
-            "sampling.temperature=1.0",
-            "--set",
-            "sampling.max-new-tokens=8",
-            "--set",
-            "selection.truncated=keep",
-            "--set",
-            "filter.confidence.quantile=0.5",
-            "--set",
-            "filter.quantile.relative-error=0",
-            "--set",
-            "filter.likelihood.mode=quantile",
-            "--set",
-            "filter.likelihood.quantile=0.1",
-            "--set",
-            "filter.likelihood.normalization=per-token",
-            "--set",
-            "progress.interval-seconds=1");
+    run = TestSupport.run(spark, runArgs("r1", "progress.interval-seconds=1"));
     runDir = run.result().outputPath();
+  }
+
+  /**
+   * The command line of this class's west-of-n runs: the input, the fixture models and the settings
+   * every run shares, then {@code extra} (key=value each).
+   */
+  private String[] runArgs(String runId, String... extra) {
+    List<String> sets =
+        new ArrayList<>(
+            List.of(
+                "input.path=" + input,
+                "output.path=" + tmp.resolve("out"),
+                "run.id=" + runId,
+                "models.policy=" + TestSupport.model("tiny-llama"),
+                "models.reward=" + TestSupport.model("tiny-reward"),
+                "sampling.n=4",
+                "sampling.temperature=1.0",
+                "sampling.max-new-tokens=8",
+                "selection.truncated=keep",
+                "filter.confidence.quantile=0.5",
+                "filter.quantile.relative-error=0",
+                "filter.likelihood.mode=quantile",
+                "filter.likelihood.quantile=0.1",
+                "filter.likelihood.normalization=per-token"));
+    sets.addAll(List.of(extra));
+    List<String> args = new ArrayList<>(List.of("west-of-n"));
+    for (String set : sets) {
+      args.add("--set");
+      args.add(set);
+    }
+    return args.toArray(String[]::new);
   }
 
   @AfterAll
@@ -394,6 +392,30 @@ class WestOfNPipelineTest {
   }
 
   @Test
+  void decodeLanesGiveTheSameSamples() {
+    // Three pieces of each batch decoded at once: other batch mates and padding, so the engine's
+    // float32 logits differ in their last bits (summed log-probs by up to ~1e-4 over a sample),
+    // but no draw of the fixture flips.
+    TestSupport.Run lanes =
+        TestSupport.run(
+            spark, runArgs("r1-lanes", "progress.interval-seconds=0", "runtime.decode-lanes=3"));
+    List<Map<String, Object>> candidates =
+        TestSupport.duckdb(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE a.text = b.text"
+                + " AND abs(a.policy_logprob - b.policy_logprob) < 1e-4"
+                + " AND abs(a.reward - b.reward) < 1e-6) AS same FROM "
+                + table("candidates")
+                + " a JOIN "
+                + TestSupport.parquet(lanes.result().outputPath(), "candidates")
+                + " b USING (prompt_id, sample_index, seed)");
+    long total =
+        TestSupport.asLong(
+            TestSupport.duckdb("SELECT count(*) AS n FROM " + table("candidates")).get(0).get("n"));
+    assertThat(TestSupport.asLong(candidates.get(0).get("n"))).isEqualTo(total).isPositive();
+    assertThat(TestSupport.asLong(candidates.get(0).get("same"))).isEqualTo(total);
+  }
+
+  @Test
   void aRerunWithAnotherUpstreamLayoutReproducesEverySampleAndScoreBitForBit() {
     // Another shuffle layout upstream (prepare's windows) reaches the model stages in another
     // order; the model stages re-partition by prompt_id and sort, so the batches, and with them
@@ -402,40 +424,7 @@ class WestOfNPipelineTest {
     spark.conf().set("spark.sql.shuffle.partitions", "5");
     TestSupport.Run again;
     try {
-      again =
-          TestSupport.run(
-              spark,
-              "west-of-n",
-              "--set",
-              "input.path=" + input,
-              "--set",
-              "output.path=" + tmp.resolve("out"),
-              "--set",
-              "run.id=r1-again",
-              "--set",
-              "models.policy=" + TestSupport.model("tiny-llama"),
-              "--set",
-              "models.reward=" + TestSupport.model("tiny-reward"),
-              "--set",
-              "sampling.n=4",
-              "--set",
-              "sampling.temperature=1.0",
-              "--set",
-              "sampling.max-new-tokens=8",
-              "--set",
-              "selection.truncated=keep",
-              "--set",
-              "filter.confidence.quantile=0.5",
-              "--set",
-              "filter.quantile.relative-error=0",
-              "--set",
-              "filter.likelihood.mode=quantile",
-              "--set",
-              "filter.likelihood.quantile=0.1",
-              "--set",
-              "filter.likelihood.normalization=per-token",
-              "--set",
-              "progress.interval-seconds=0");
+      again = TestSupport.run(spark, runArgs("r1-again", "progress.interval-seconds=0"));
     } finally {
       spark.conf().set("spark.sql.shuffle.partitions", before);
     }

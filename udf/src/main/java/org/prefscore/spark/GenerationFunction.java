@@ -66,6 +66,9 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         if (samplingThreads > 1) {
           options = options.withSamplingThreads(samplingThreads, registry.samplingPool());
         }
+        if (settings.decodeLanes() > 1) {
+          options = options.withLanes(settings.decodeLanes(), registry.samplingPool());
+        }
         generator = new SampleGenerator(policy, settings.sampling().toConfig(), options);
         scorer = reward == null ? null : new RewardScorer(reward, settings.tokenBudget());
         renderer =

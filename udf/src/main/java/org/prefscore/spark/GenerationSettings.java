@@ -24,6 +24,7 @@ import org.prefscore.runtime.ModelSpec;
  * @param placement where executors load the models from (local copies of remote directories) and on
  *     which GPU
  * @param pairFormat output.pair-format: which prompts are sampled and carried as conversations
+ * @param decodeLanes pieces of each batch decoded at once (runtime.decode-lanes, at least 1)
  */
 public record GenerationSettings(
     ModelSpec policy,
@@ -37,16 +38,20 @@ public record GenerationSettings(
     Map<String, Object> templateKwargs,
     PipelineCounters counters,
     ModelPlacement placement,
-    PairFormat pairFormat)
+    PairFormat pairFormat,
+    int decodeLanes)
     implements Serializable {
 
   public GenerationSettings {
+    if (decodeLanes < 1) {
+      throw new IllegalArgumentException("decode lanes must be >= 1, got " + decodeLanes);
+    }
     placement = placement == null ? ModelPlacement.defaults() : placement;
     templateKwargs = PromptRenderer.checked(templateKwargs);
     pairFormat = pairFormat == null ? PairFormat.AUTO : pairFormat;
   }
 
-  /** With {@link PairFormat#AUTO}. */
+  /** With {@link PairFormat#AUTO} and one decode lane. */
   public GenerationSettings(
       ModelSpec policy,
       ModelSpec reward,
@@ -71,6 +76,7 @@ public record GenerationSettings(
         templateKwargs,
         counters,
         placement,
-        PairFormat.AUTO);
+        PairFormat.AUTO,
+        1);
   }
 }

@@ -352,6 +352,7 @@ public final class GenerationBenchmark {
     SamplingConfig base = new SamplingConfig(n, temperature, 0, 1.0, newTokens, List.of());
     SamplingConfig topP = new SamplingConfig(n, temperature, 0, topPExtra, newTokens, List.of());
     SamplingConfig greedyN = new SamplingConfig(n, 0.0, 0, 1.0, newTokens, List.of());
+    SamplingConfig unitT = new SamplingConfig(n, 1.0, 0, 1.0, newTokens, List.of());
     SamplingConfig big = base.withSamplesPerPrompt(nPrefill);
     SamplingConfig greedyBig = greedyN.withSamplesPerPrompt(nPrefill);
     long padId = model.files().padTokenId() >= 0 ? model.files().padTokenId() : 0;
@@ -362,8 +363,21 @@ public final class GenerationBenchmark {
     long sessionStart = System.nanoTime();
     BareOrtLoop bare = new BareOrtLoop(model.files().onnxFile(), threads, gpu);
     long sessionNanos = System.nanoTime() - sessionStart;
+    // Lanes: `threads` pieces of each batch decoded at once, each forward pass on one intra-op
+    // thread (on a GPU the device's model as it is), so lanes x intra-op threads = the cores.
+    LanguageModel laneLoaded =
+        gpu >= 0
+            ? null
+            : ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), EngineOptions.cpu(1)));
+    LanguageModel laneModel =
+        laneLoaded == null
+            ? model
+            : new LanguageModel(
+                withoutEos(laneLoaded.files()), laneLoaded.tokenizer(), laneLoaded.graph());
     try (bare;
-        BareOrtLoop bareNoSpin = new BareOrtLoop(model.files().onnxFile(), threads, gpu, false)) {
+        BareOrtLoop bareNoSpin = new BareOrtLoop(model.files().onnxFile(), threads, gpu, false);
+        BareOrtLoop bareOne = new BareOrtLoop(model.files().onnxFile(), 1, gpu, false);
+        AutoCloseable laneClose = laneLoaded == null ? () -> {} : laneLoaded) {
       // The first load above also pays this JVM's one-time engine and tokenizer library start-up;
       // per model, an executor pays what a later load costs: three more, each followed by one more
       // bare session (interleaved, medians).
@@ -406,9 +420,26 @@ public final class GenerationBenchmark {
                     return s;
                   }),
               new Variant(
+                  "ours_lanes",
+                  rows,
+                  () -> oursLanes(laneModel, base, budget, threads, requests, runSeed)),
+              // The bare loop on one intra-op thread: one loop, and `threads` loops at once over
+              // slices of the prompts (what lanes do, without sampling).
+              new Variant(
+                  "bare_ort_1thread", rows, () -> bareOne.run(promptIds, n, newTokens, padId)),
+              new Variant(
+                  "bare_ort_loops",
+                  rows,
+                  () -> concurrentLoops(bareOne, promptIds, threads, n, newTokens, padId)),
+              new Variant(
                   "ours_top_p",
                   rows,
                   () -> ours(model, topP, budget, true, threads, requests, runSeed, null)),
+              // Temperature 1 (the Quick start's): one exp pass over the row instead of two.
+              new Variant(
+                  "ours_t1",
+                  rows,
+                  () -> ours(model, unitT, budget, true, threads, requests, runSeed, null)),
               new Variant(
                   "ours_greedy",
                   rows,
@@ -584,6 +615,13 @@ public final class GenerationBenchmark {
       ratio(ratios, stats, "ours_over_bare_nospin", "ours", "bare_ort_nospin");
       ratio(ratios, stats, "bare_nospin_over_bare", "bare_ort_nospin", "bare_ort");
       ratio(ratios, stats, "ours_1thread_over_bare", "ours_1thread", "bare_ort");
+      ratio(ratios, stats, "ours_t1_over_bare_nospin", "ours_t1", "bare_ort_nospin");
+      ratio(ratios, stats, "ours_lanes_over_bare", "ours_lanes", "bare_ort");
+      ratio(ratios, stats, "ours_lanes_over_bare_nospin", "ours_lanes", "bare_ort_nospin");
+      ratio(ratios, stats, "ours_lanes_over_bare_1thread", "ours_lanes", "bare_ort_1thread");
+      ratio(ratios, stats, "ours_lanes_over_bare_loops", "ours_lanes", "bare_ort_loops");
+      ratio(ratios, stats, "ours_lanes_over_ours", "ours_lanes", "ours");
+      cpuRatio(ratios, stats, "ours_lanes_over_bare_loops_cpu", "ours_lanes", "bare_ort_loops");
       ratio(ratios, stats, "ours_greedy_over_bare", "ours_greedy", "bare_ort");
       ratio(ratios, stats, "ours_top_p_over_ours", "ours_top_p", "ours");
       ratio(
@@ -618,8 +656,31 @@ public final class GenerationBenchmark {
       List<SampleGenerator.Request> requests,
       long runSeed,
       List<List<SampleGenerator.PromptResult>> keep) {
-    SampleGenerator generator =
-        new SampleGenerator(model, config, benchmarkOptions(budget, share, samplingThreads));
+    return ours(
+        model, config, benchmarkOptions(budget, share, samplingThreads), requests, runSeed, keep);
+  }
+
+  /** One call of our sampler with {@code lanes} lanes (one sampling thread each). */
+  private static Stats.Sample oursLanes(
+      LanguageModel model,
+      SamplingConfig config,
+      long budget,
+      int lanes,
+      List<SampleGenerator.Request> requests,
+      long runSeed) {
+    GenerationOptions options =
+        GenerationOptions.of(budget).withLanes(lanes, ExecutorRegistry.instance().samplingPool());
+    return ours(model, config, options, requests, runSeed, null);
+  }
+
+  private static Stats.Sample ours(
+      LanguageModel model,
+      SamplingConfig config,
+      GenerationOptions options,
+      List<SampleGenerator.Request> requests,
+      long runSeed,
+      List<List<SampleGenerator.PromptResult>> keep) {
+    SampleGenerator generator = new SampleGenerator(model, config, options);
     long start = System.nanoTime();
     List<SampleGenerator.PromptResult> results = generator.generate(requests, runSeed);
     long nanos = System.nanoTime() - start;
@@ -642,6 +703,35 @@ public final class GenerationBenchmark {
         generator.samplingNanos(),
         0,
         generator.samplingCpuNanos());
+  }
+
+  /**
+   * {@code loops} bare loops at once on one session, over contiguous slices of the prompts (as
+   * lanes cut a batch); wall time of the whole, forward time summed over the loops.
+   */
+  private static Stats.Sample concurrentLoops(
+      BareOrtLoop bare, long[][] promptIds, int loops, int n, int newTokens, long padId)
+      throws Exception {
+    int count = Math.min(loops, promptIds.length);
+    List<java.util.concurrent.Future<Stats.Sample>> parts = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int l = 0; l < count; l++) {
+      long[][] slice =
+          Arrays.copyOfRange(
+              promptIds, promptIds.length * l / count, promptIds.length * (l + 1) / count);
+      parts.add(
+          ExecutorRegistry.instance()
+              .samplingPool()
+              .submit(() -> bare.run(slice, n, newTokens, padId)));
+    }
+    long tokens = 0;
+    long forward = 0;
+    for (java.util.concurrent.Future<Stats.Sample> part : parts) {
+      Stats.Sample s = part.get();
+      tokens += s.tokens();
+      forward += s.forwardNanos();
+    }
+    return new Stats.Sample(tokens, System.nanoTime() - start, forward, 0, 0, 0);
   }
 
   private static void assertSameSamples(

@@ -230,6 +230,11 @@ public final class ConfigKeys {
           "runtime.intra-op-threads",
           "1",
           "ONNX Runtime threads inside one operator per model (1 suits one task per core), also the threads that sample the rows of a generation step (samples do not depend on it); 0: ONNX Runtime decides, one sampling thread");
+  public static final ConfigKey DECODE_LANES =
+      key(
+          "runtime.decode-lanes",
+          "1",
+          "pieces of each generation batch decoded at once, each on its own thread and session (1-64): with runtime.device=cuda, 2 lets the GPU run one piece's forward pass while the host samples another's rows; samples depend on it only as on any other batching (the same value gives the same samples); on CPU executors give the cores to tasks (spark.task.cpus) and runtime.intra-op-threads instead (docs/benchmarks.md)");
   public static final ConfigKey DEVICE =
       key(
           "runtime.device",

@@ -177,6 +177,7 @@ public record PipelineConfig(
    * @param modelCacheDir executor-local root for copies of remote model directories; empty: the
    *     executors' java.io.tmpdir
    * @param gpuStages stage-level GPU scheduling of the model stages
+   * @param decodeLanes pieces of each generation batch decoded at once (runtime.decode-lanes)
    */
   public record Runtime(
       long tokenBudget,
@@ -184,7 +185,8 @@ public record PipelineConfig(
       int promptsPerCall,
       EngineOptions engine,
       String modelCacheDir,
-      GpuStages gpuStages) {
+      GpuStages gpuStages,
+      int decodeLanes) {
 
     /** Where executors load models from and on which GPU. */
     public ModelPlacement placement() {
@@ -361,6 +363,10 @@ public record PipelineConfig(
     long budget = c.longValue(ConfigKeys.TOKEN_BUDGET, 1);
     int perCall = c.intValue(ConfigKeys.PROMPTS_PER_CALL, 1);
     int threads = c.intValue(ConfigKeys.INTRA_OP_THREADS, 0);
+    int lanes = c.intValue(ConfigKeys.DECODE_LANES, 1);
+    if (lanes > 64) {
+      c.problems.add(ConfigKeys.DECODE_LANES.name() + " must be <= 64, got " + lanes);
+    }
     boolean cuda = c.choice(ConfigKeys.DEVICE, "cpu", "cuda").equals("cuda");
     GpuStages gpuStages =
         GpuStages.from(config, cuda, config.get(ConfigKeys.SPARK_MASTER).trim(), c.problems);
@@ -376,7 +382,8 @@ public record PipelineConfig(
             perCall,
             new EngineOptions(cuda, 0, Math.max(0, threads), 1),
             config.get(ConfigKeys.MODEL_CACHE_DIR).trim(),
-            gpuStages);
+            gpuStages,
+            Math.max(1, lanes));
 
     SamplingConfig sampling = null;
     int n = c.intValue(ConfigKeys.SAMPLING_N, mode == Mode.WEST_OF_N ? 2 : 1);

@@ -60,6 +60,27 @@ class ConfigTest {
   }
 
   @Test
+  void decodeLanesAreBoundedAndReachTheRuntime() {
+    PipelineConfig d = PipelineConfig.from(Mode.WEST_OF_N, ResolvedConfig.resolve(null, minimal()));
+    assertThat(d.runtime().decodeLanes()).isEqualTo(1);
+    PipelineConfig c =
+        PipelineConfig.from(
+            Mode.WEST_OF_N,
+            ResolvedConfig.resolve(null, plus(minimal(), "runtime.decode-lanes=2")));
+    assertThat(c.runtime().decodeLanes()).isEqualTo(2);
+    for (String bad : List.of("0", "65", "two")) {
+      assertThatThrownBy(
+              () ->
+                  PipelineConfig.from(
+                      Mode.WEST_OF_N,
+                      ResolvedConfig.resolve(null, plus(minimal(), "runtime.decode-lanes=" + bad))))
+          .as(bad)
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining("runtime.decode-lanes must be");
+    }
+  }
+
+  @Test
   void setBeatsFileBeatsDefault() throws IOException {
     Path file = tmp.resolve("c.properties");
     Files.writeString(file, "sampling.n=8\nsampling.temperature=0.9\n");

@@ -13,19 +13,28 @@ import java.util.concurrent.ExecutorService;
  * @param samplingThreads threads that sample the rows of one decoding step (at least 1). Give it
  *     the cores the caller may use, as for the engine's intra-op threads: more than that only
  *     contends with the forward pass
- * @param samplingPool where the threads beyond the caller's come from; required when {@code
- *     samplingThreads > 1} (an executor's is {@code ExecutorRegistry.samplingPool()})
+ * @param samplingPool where the threads beyond the caller's come from, for sampling slices and
+ *     lanes; required when {@code samplingThreads > 1} or {@code lanes > 1}. It must start threads
+ *     on demand (a fixed-size pool could starve: a lane waits for its own sampling slices); an
+ *     executor's is {@code ExecutorRegistry.samplingPool()}
  * @param logitsBytes upper bound on the logits one forward pass outputs (runtime.logits-budget-mb):
  *     rows × logits width × 4 bytes for a decoding step, rows × positions × width × 4 for a prefill
  *     on a graph that computes every position's logits (prefills are then run in chunks of
  *     positions). A single row above it still runs, alone
+ * @param lanes batches decoded at once (at least 1): each batch is cut into this many pieces of
+ *     about equal rows, each decoded on its own thread with its own session, so that one piece's
+ *     forward pass runs while another's rows are sampled (on a GPU: the device computes while the
+ *     host samples). Memory stays within the budgets (a piece is a part of a batch). Samples depend
+ *     on it only as on any change of batch mates (see {@link SampleGenerator}); the same lanes give
+ *     the same samples
  */
 public record GenerationOptions(
     long tokenBudget,
     boolean sharePrefill,
     int samplingThreads,
     ExecutorService samplingPool,
-    long logitsBytes) {
+    long logitsBytes,
+    int lanes) {
 
   /** Default {@link #logitsBytes}: 256 MB, as runtime.logits-budget-mb. */
   public static final long DEFAULT_LOGITS_BYTES = 256L << 20;
@@ -44,21 +53,29 @@ public record GenerationOptions(
       throw new IllegalArgumentException(
           samplingThreads + " sampling threads need a sampling pool");
     }
+    if (lanes < 1) {
+      throw new IllegalArgumentException("lanes must be >= 1, got " + lanes);
+    }
+    if (lanes > 1 && samplingPool == null) {
+      throw new IllegalArgumentException(lanes + " lanes need a pool for their threads");
+    }
   }
 
   /** A shared prefill, sampled on the calling thread. */
   public static GenerationOptions of(long tokenBudget) {
-    return new GenerationOptions(tokenBudget, true, 1, null, DEFAULT_LOGITS_BYTES);
+    return new GenerationOptions(tokenBudget, true, 1, null, DEFAULT_LOGITS_BYTES, 1);
   }
 
   /** The same options with prefill sharing on or off. */
   public GenerationOptions withSharePrefill(boolean share) {
-    return new GenerationOptions(tokenBudget, share, samplingThreads, samplingPool, logitsBytes);
+    return new GenerationOptions(
+        tokenBudget, share, samplingThreads, samplingPool, logitsBytes, lanes);
   }
 
   /** The same options with another bound on one forward pass's logits, in bytes. */
   public GenerationOptions withLogitsBytes(long bytes) {
-    return new GenerationOptions(tokenBudget, sharePrefill, samplingThreads, samplingPool, bytes);
+    return new GenerationOptions(
+        tokenBudget, sharePrefill, samplingThreads, samplingPool, bytes, lanes);
   }
 
   /**
@@ -66,6 +83,20 @@ public record GenerationOptions(
    */
   public GenerationOptions withSamplingThreads(int threads, ExecutorService pool) {
     return new GenerationOptions(
-        tokenBudget, sharePrefill, threads, Objects.requireNonNull(pool), logitsBytes);
+        tokenBudget, sharePrefill, threads, Objects.requireNonNull(pool), logitsBytes, lanes);
+  }
+
+  /**
+   * The same options decoding {@code count} pieces of each batch at once, on threads of {@code
+   * pool}.
+   */
+  public GenerationOptions withLanes(int count, ExecutorService pool) {
+    return new GenerationOptions(
+        tokenBudget,
+        sharePrefill,
+        samplingThreads,
+        Objects.requireNonNull(pool),
+        logitsBytes,
+        count);
   }
 }

@@ -86,7 +86,7 @@ public final class SampleGenerator {
   }
 
   /** A slice [from, to) of one prompt's sample indices, the unit batches are made of. */
-  private record Unit(int prompt, int from, int to) {
+  record Unit(int prompt, int from, int to) {
     int rows() {
       return to - from;
     }
@@ -236,25 +236,25 @@ public final class SampleGenerator {
     units.sort(
         Comparator.comparingInt((Unit u) -> promptIds[u.prompt()].length)
             .thenComparingInt(Unit::prompt));
-    try (DecodeSession session = model.graph().openSession()) {
-      List<Unit> batch = new ArrayList<>();
-      int batchRows = 0;
-      for (Unit unit : units) {
-        int rowCost = promptIds[unit.prompt()].length + maxNew;
-        if (!batch.isEmpty()
-            && ((long) (batchRows + unit.rows()) * rowCost > tokenBudget
-                || batchRows + unit.rows() > maxRows)) {
-          runBatch(session, batch, requests, promptIds, runSeed, samples);
-          batch.clear();
-          batchRows = 0;
-        }
-        batch.add(unit);
-        batchRows += unit.rows();
+    List<List<Unit>> batches = new ArrayList<>();
+    List<Unit> batch = new ArrayList<>();
+    int batchRows = 0;
+    for (Unit unit : units) {
+      int rowCost = promptIds[unit.prompt()].length + maxNew;
+      if (!batch.isEmpty()
+          && ((long) (batchRows + unit.rows()) * rowCost > tokenBudget
+              || batchRows + unit.rows() > maxRows)) {
+        batches.add(batch);
+        batch = new ArrayList<>();
+        batchRows = 0;
       }
-      if (!batch.isEmpty()) {
-        runBatch(session, batch, requests, promptIds, runSeed, samples);
-      }
+      batch.add(unit);
+      batchRows += unit.rows();
     }
+    if (!batch.isEmpty()) {
+      batches.add(batch);
+    }
+    decode(lanePieces(batches, options.lanes()), requests, promptIds, runSeed, samples);
     for (int i = 0; i < n; i++) {
       if (results[i] == null) {
         samples[i].sort(Comparator.comparingInt(Sample::sampleIndex));
@@ -264,6 +264,123 @@ public final class SampleGenerator {
       }
     }
     return Arrays.asList(results);
+  }
+
+  /**
+   * Cuts each batch into {@code lanes} pieces of (nearly) equal rows, in order, cutting a unit
+   * where a boundary falls inside it (its prompt is then prefilled in both pieces); one piece per
+   * batch when {@code lanes} is 1. The pieces depend only on the batches, never on timing.
+   */
+  static List<List<Unit>> lanePieces(List<List<Unit>> batches, int lanes) {
+    if (lanes == 1) {
+      return batches;
+    }
+    List<List<Unit>> pieces = new ArrayList<>();
+    for (List<Unit> batch : batches) {
+      int rows = batch.stream().mapToInt(Unit::rows).sum();
+      int count = Math.min(lanes, rows);
+      List<Unit> piece = new ArrayList<>();
+      int done = 0; // rows placed in earlier pieces or in this one so far
+      int k = 0;
+      int end = rows / count; // rows [0, end) go to piece 0
+      for (Unit unit : batch) {
+        int from = unit.from();
+        while (from < unit.to()) {
+          int take = Math.min(unit.to() - from, end - done);
+          piece.add(new Unit(unit.prompt(), from, from + take));
+          from += take;
+          done += take;
+          if (done == end && k < count - 1) {
+            pieces.add(piece);
+            piece = new ArrayList<>();
+            k++;
+            end = (int) ((long) rows * (k + 1) / count);
+          }
+        }
+      }
+      pieces.add(piece);
+    }
+    return pieces;
+  }
+
+  /**
+   * Samples every piece: one after the other on the calling thread with one lane; else on {@code
+   * lanes} threads (the caller's and the pool's), each with its own session, taking the next piece
+   * as it finishes one, so that one lane's forward pass runs while another samples. A failure stops
+   * the lanes from taking further pieces and is rethrown once every lane has stopped.
+   */
+  private void decode(
+      List<List<Unit>> pieces,
+      List<Request> requests,
+      long[][] promptIds,
+      long runSeed,
+      List<Sample>[] samples) {
+    int lanes = Math.min(options.lanes(), pieces.size());
+    if (lanes <= 1) {
+      try (DecodeSession session = model.graph().openSession()) {
+        for (List<Unit> piece : pieces) {
+          runBatch(session, piece, requests, promptIds, runSeed, samples);
+        }
+      }
+      return;
+    }
+    java.util.concurrent.atomic.AtomicInteger next =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean failed =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    Runnable lane =
+        () -> {
+          try (DecodeSession session = model.graph().openSession()) {
+            for (int i = next.getAndIncrement();
+                i < pieces.size() && !failed.get();
+                i = next.getAndIncrement()) {
+              runBatch(session, pieces.get(i), requests, promptIds, runSeed, samples);
+            }
+          } catch (RuntimeException | Error e) {
+            failed.set(true);
+            throw e;
+          }
+        };
+    List<Future<?>> others = new ArrayList<>(lanes - 1);
+    for (int l = 1; l < lanes; l++) {
+      others.add(options.samplingPool().submit(lane));
+    }
+    RuntimeException failure = null;
+    try {
+      lane.run();
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    failure = join(others, failure, "decoding");
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /**
+   * Waits for every future; returns {@code failure}, or else the first failure among them (an
+   * interrupt while waiting is kept on the thread and reported as one).
+   */
+  private static RuntimeException join(
+      List<Future<?>> futures, RuntimeException failure, String what) {
+    for (Future<?> f : futures) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        if (failure == null) {
+          failure =
+              e.getCause() instanceof RuntimeException re
+                  ? re
+                  : new IllegalStateException(e.getCause());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        if (failure == null) {
+          failure = new IllegalStateException("interrupted while " + what, e);
+        }
+      }
+    }
+    return failure;
   }
 
   /** Samples one batch of units to the end: plan, prefill, expand, then step and compact. */
@@ -495,7 +612,7 @@ public final class SampleGenerator {
       long[] sampleTokens = Arrays.copyOf(state.tokens[row], state.count[row]);
       produced += state.count[row];
       int prompt = plan.prompt()[row];
-      collected[prompt].add(
+      Sample sample =
           new Sample(
               requests.get(prompt).promptId(),
               plan.sample()[row],
@@ -504,7 +621,11 @@ public final class SampleGenerator {
               sampleTokens,
               state.finished[row],
               state.logprob[row],
-              state.samplingLogprob[row]));
+              state.samplingLogprob[row]);
+      // Lanes may hold pieces of the same prompt.
+      synchronized (collected[prompt]) {
+        collected[prompt].add(sample);
+      }
     }
     generatedTokens.addAndGet(produced);
   }
@@ -585,23 +706,7 @@ public final class SampleGenerator {
     } catch (RuntimeException e) {
       failure = e;
     }
-    for (Future<?> f : others) {
-      try {
-        f.get();
-      } catch (ExecutionException e) {
-        if (failure == null) {
-          failure =
-              e.getCause() instanceof RuntimeException re
-                  ? re
-                  : new IllegalStateException(e.getCause());
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        if (failure == null) {
-          failure = new IllegalStateException("interrupted while sampling", e);
-        }
-      }
-    }
+    failure = join(others, failure, "sampling");
     if (failure != null) {
       throw failure;
     }

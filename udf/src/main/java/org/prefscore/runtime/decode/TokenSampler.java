@@ -29,9 +29,10 @@ public final class TokenSampler {
   private final int sampleableVocab;
   private double[] scratchProbs = new double[0];
 
-  /** Ids per pass of a whole-row exp: 16 KB of doubles per scratch array, in the L1/L2 cache. */
-  static final int CHUNK = 2048;
+  /** Ids per pass of a whole-row exp (three scratch arrays in the L1 cache). */
+  static final int CHUNK = LogMath.CHUNK;
 
+  private final double[] scratchX = new double[CHUNK];
   private final double[] scratchNorm = new double[CHUNK];
   private final double[] scratchWarp = new double[CHUNK];
   private double[] normSums = new double[0];
@@ -53,43 +54,39 @@ public final class TokenSampler {
    */
   public Choice choose(float[] logits, int offset, int width, double uniform) {
     int limit = Math.min(width, sampleableVocab);
-    // One pass finds the first largest sampleable logit and the largest of the whole row.
-    int best = 0;
-    float bestValue = Float.NEGATIVE_INFINITY;
-    for (int i = 0; i < limit; i++) {
-      float v = logits[offset + i];
-      if (v > bestValue) {
-        bestValue = v;
-        best = i;
-      }
-    }
-    float rowMax = bestValue;
-    for (int i = limit; i < width; i++) {
-      rowMax = Math.max(rowMax, logits[offset + i]);
-    }
     if (config.isGreedy()) {
+      // The first largest sampleable logit, then the largest of the whole row.
+      int best = 0;
+      float bestValue = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < limit; i++) {
+        float v = logits[offset + i];
+        if (v > bestValue) {
+          bestValue = v;
+          best = i;
+        }
+      }
+      float rowMax = tailMax(logits, offset, limit, width, bestValue);
       return new Choice(best, bestValue - logNormalizer(logits, offset, width, rowMax), 0.0);
     }
+    // Sampling needs the largest values only, not where they are: a pass without an index.
+    float maxLogit = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < limit; i++) {
+      float v = logits[offset + i];
+      maxLogit = v > maxLogit ? v : maxLogit; // NaN never wins, as in the greedy pass
+    }
+    float rowMax = tailMax(logits, offset, limit, width, maxLogit);
     if (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= limit)) {
-      return chooseFromAll(logits, offset, limit, width, bestValue, rowMax, uniform);
+      return chooseFromAll(logits, offset, limit, width, maxLogit, rowMax, uniform);
     }
     double logZ = logNormalizer(logits, offset, width, rowMax);
     int count = collectCandidates(logits, offset, limit);
     // Warped softmax over the candidates.
     double invT = 1.0 / config.temperature();
-    double max = Double.NEGATIVE_INFINITY;
-    for (int c = 0; c < count; c++) {
-      max = Math.max(max, logits[offset + candidates[c]] * invT);
-    }
     ensureProbs(limit);
-    for (int c = 0; c < count; c++) {
-      scratchProbs[c] = logits[offset + candidates[c]] * invT - max;
-    }
-    LogMath.expInPlace(scratchProbs, count);
-    double mass = 0;
-    for (int c = 0; c < count; c++) {
-      mass += scratchProbs[c];
-    }
+    double mass =
+        count == limit
+            ? warpAll(logits, offset, limit, maxLogit * invT, invT)
+            : warpCandidates(logits, offset, count, invT);
     int kept = count;
     if (config.topP() < 1.0) {
       kept = nucleus(count, mass);
@@ -132,6 +129,11 @@ public final class TokenSampler {
       double uniform) {
     double invT = 1.0 / config.temperature();
     double max = maxLogit * invT; // = max_i (logits[i] * invT): the product is monotonic, invT > 0
+    // At T = 1 with the largest logit sampleable the warped weights are the normalizer's own
+    // (x·1 - max = x - rowMax, the same bits): one exp pass, and its block sums are the warped
+    // weights' too, except in a chunk that the sampleable ids end inside.
+    boolean sameWeights = invT == 1.0 && maxLogit == rowMax;
+    double[] xs = scratchX;
     double[] norm = scratchNorm;
     double[] warp = scratchWarp;
     double[] normSums = ensureNormSums(width);
@@ -139,27 +141,25 @@ public final class TokenSampler {
     for (int base = 0; base < width; base += CHUNK) {
       int n = Math.min(CHUNK, width - base);
       int w = Math.max(0, Math.min(n, limit - base));
-      for (int j = 0; j < w; j++) {
-        float x = logits[offset + base + j];
-        norm[j] = x - rowMax;
-        warp[j] = x * invT - max;
-      }
-      for (int j = w; j < n; j++) {
-        norm[j] = logits[offset + base + j] - rowMax;
-      }
-      LogMath.expInPlace(norm, n);
-      LogMath.blockSums(norm, n, normSums, base / LogMath.SUM_BLOCK);
-      if (w > 0) {
-        LogMath.expInPlace(warp, w);
-        LogMath.blockSums(warp, w, warpSums, base / LogMath.SUM_BLOCK);
+      LogMath.widen(logits, offset + base, n, xs);
+      int block = base / LogMath.SUM_BLOCK;
+      LogMath.expAffine(xs, norm, n, 1.0, -rowMax);
+      LogMath.blockSums(norm, n, normSums, block);
+      if (sameWeights && w == n) {
+        System.arraycopy(normSums, block, warpSums, block, LogMath.blocksFor(n));
+      } else if (w > 0) {
+        if (!sameWeights) {
+          LogMath.expAffine(xs, warp, w, invT, -max);
+        }
+        LogMath.blockSums(sameWeights ? norm : warp, w, warpSums, block);
       }
     }
     double logZ =
         rowMax == Float.NEGATIVE_INFINITY
             ? Double.NEGATIVE_INFINITY
-            : rowMax + Math.log(sum(normSums, LogMath.blocksFor(width)));
+            : rowMax + Math.log(LogMath.sumInOrder(normSums, LogMath.blocksFor(width)));
     int blocks = LogMath.blocksFor(limit);
-    double mass = sum(warpSums, blocks);
+    double mass = LogMath.sumInOrder(warpSums, blocks);
     double target = uniform * mass;
     int chosen = limit - 1;
     double chosenWeight = Double.NaN;
@@ -171,10 +171,8 @@ public final class TokenSampler {
         // order), so the target is passed inside it.
         int from = b * LogMath.SUM_BLOCK;
         int n = Math.min(limit - from, LogMath.SUM_BLOCK);
-        for (int j = 0; j < n; j++) {
-          warp[j] = logits[offset + from + j] * invT - max;
-        }
-        LogMath.expInPlace(warp, n);
+        LogMath.widen(logits, offset + from, n, xs);
+        LogMath.expAffine(xs, warp, n, invT, -max);
         double acc = 0;
         for (int j = 0; j < n; j++) {
           acc += warp[j];
@@ -190,38 +188,62 @@ public final class TokenSampler {
     }
     if (Double.isNaN(chosenWeight)) {
       // Not passed (a NaN row, or a target rounded up to the mass): the last id, as before.
-      double[] last = {logits[offset + chosen] * invT - max};
-      LogMath.expInPlace(last, 1);
+      double[] last = {logits[offset + chosen]};
+      LogMath.expAffine(last, last, 1, invT, -max);
       chosenWeight = last[0];
     }
     return new Choice(chosen, logits[offset + chosen] - logZ, Math.log(chosenWeight / mass));
   }
 
-  /** log Σ exp(logits[i]) over the row, {@code rowMax} its largest value; in cached chunks. */
-  private double logNormalizer(float[] logits, int offset, int width, float rowMax) {
-    if (rowMax == Float.NEGATIVE_INFINITY) {
-      return Double.NEGATIVE_INFINITY;
+  /**
+   * Every sampleable id a candidate ({@code candidates[c] == c}): their warped weights into {@code
+   * scratchProbs} in cached chunks, as {@link #chooseFromAll} computes them; returns their mass,
+   * the block sums added in order.
+   */
+  private double warpAll(float[] logits, int offset, int limit, double max, double invT) {
+    double[] xs = scratchX;
+    double[] warp = scratchWarp;
+    double[] warpSums = ensureWarpSums(limit);
+    for (int base = 0; base < limit; base += CHUNK) {
+      int n = Math.min(CHUNK, limit - base);
+      LogMath.widen(logits, offset + base, n, xs);
+      LogMath.expAffine(xs, warp, n, invT, -max);
+      System.arraycopy(warp, 0, scratchProbs, base, n);
+      LogMath.blockSums(warp, n, warpSums, base / LogMath.SUM_BLOCK);
     }
-    double[] norm = scratchNorm;
-    double[] normSums = ensureNormSums(width);
-    for (int base = 0; base < width; base += CHUNK) {
-      int n = Math.min(CHUNK, width - base);
-      for (int j = 0; j < n; j++) {
-        norm[j] = logits[offset + base + j] - rowMax;
-      }
-      LogMath.expInPlace(norm, n);
-      LogMath.blockSums(norm, n, normSums, base / LogMath.SUM_BLOCK);
-    }
-    return rowMax + Math.log(sum(normSums, LogMath.blocksFor(width)));
+    return LogMath.sumInOrder(warpSums, LogMath.blocksFor(limit));
   }
 
-  /** Block sums added in order. */
-  private static double sum(double[] sums, int blocks) {
-    double total = 0;
-    for (int b = 0; b < blocks; b++) {
-      total += sums[b];
+  /** The top-k candidates' warped weights into {@code scratchProbs}; returns their mass. */
+  private double warpCandidates(float[] logits, int offset, int count, double invT) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int c = 0; c < count; c++) {
+      max = Math.max(max, logits[offset + candidates[c]] * invT);
     }
-    return total;
+    for (int c = 0; c < count; c++) {
+      scratchProbs[c] = logits[offset + candidates[c]] * invT - max;
+    }
+    LogMath.expInPlace(scratchProbs, count);
+    double mass = 0;
+    for (int c = 0; c < count; c++) {
+      mass += scratchProbs[c];
+    }
+    return mass;
+  }
+
+  /** log Σ exp(logits[i]) over the row, {@code rowMax} its largest value, as LogMath has it. */
+  private double logNormalizer(float[] logits, int offset, int width, float rowMax) {
+    return LogMath.logSumExp(
+        logits, offset, width, rowMax, scratchX, scratchNorm, ensureNormSums(width));
+  }
+
+  /** The largest of {@code head} and the logits of the ids at or beyond {@code limit}. */
+  private static float tailMax(float[] logits, int offset, int limit, int width, float head) {
+    float rowMax = head;
+    for (int i = limit; i < width; i++) {
+      rowMax = Math.max(rowMax, logits[offset + i]);
+    }
+    return rowMax;
   }
 
   /** Fills {@code candidates} with every sampleable id, or the top-k of them; returns the count. */

@@ -70,11 +70,137 @@ class SampleGeneratorTest {
                 GenerationOptions.of(100_000)
                     .withSamplingThreads(3, ExecutorRegistry.instance().samplingPool()))
             .generate(PROMPTS, 99L);
-    for (List<SampleGenerator.PromptResult> other : List.of(alone, split, unshared, threeThreads)) {
+    // Lanes: each batch cut into pieces decoded at once on their own threads and sessions.
+    List<SampleGenerator.PromptResult> twoLanes =
+        new SampleGenerator(
+                model,
+                SAMPLING,
+                GenerationOptions.of(100_000)
+                    .withLanes(2, ExecutorRegistry.instance().samplingPool()))
+            .generate(PROMPTS, 99L);
+    List<SampleGenerator.PromptResult> threeLanesSplitThreads =
+        new SampleGenerator(
+                model,
+                SAMPLING,
+                GenerationOptions.of(60)
+                    .withSamplingThreads(2, ExecutorRegistry.instance().samplingPool())
+                    .withLanes(3, ExecutorRegistry.instance().samplingPool()))
+            .generate(PROMPTS, 99L);
+    for (List<SampleGenerator.PromptResult> other :
+        List.of(alone, split, unshared, threeThreads, twoLanes, threeLanesSplitThreads)) {
       for (int p = 0; p < PROMPTS.size(); p++) {
         assertSameSamples(together.get(p), other.get(p));
       }
     }
+  }
+
+  @Test
+  void lanePiecesCutEachBatchIntoEqualRunsOfRowsInOrder() {
+    SampleGenerator.Unit a = new SampleGenerator.Unit(0, 0, 6);
+    SampleGenerator.Unit b = new SampleGenerator.Unit(1, 0, 3);
+    SampleGenerator.Unit c = new SampleGenerator.Unit(2, 4, 5);
+    List<List<SampleGenerator.Unit>> batches = List.of(List.of(a, b), List.of(c));
+    assertThat(SampleGenerator.lanePieces(batches, 1)).isSameAs(batches);
+    // 9 rows in two lanes: rows [0, 4) and [4, 9); the one-row batch stays whole.
+    assertThat(SampleGenerator.lanePieces(batches, 2))
+        .containsExactly(
+            List.of(new SampleGenerator.Unit(0, 0, 4)),
+            List.of(new SampleGenerator.Unit(0, 4, 6), b),
+            List.of(c));
+    // More lanes than rows: one row per piece.
+    assertThat(SampleGenerator.lanePieces(List.of(List.of(b)), 5))
+        .containsExactly(
+            List.of(new SampleGenerator.Unit(1, 0, 1)),
+            List.of(new SampleGenerator.Unit(1, 1, 2)),
+            List.of(new SampleGenerator.Unit(1, 2, 3)));
+    // Three lanes over 9 rows: 3 + 3 + 3, cutting a.
+    assertThat(SampleGenerator.lanePieces(List.of(List.of(a, b)), 3))
+        .containsExactly(
+            List.of(new SampleGenerator.Unit(0, 0, 3)),
+            List.of(new SampleGenerator.Unit(0, 3, 6)),
+            List.of(b));
+  }
+
+  @Test
+  void aFailingLaneStopsTheOthersAndEverySessionIsClosed() {
+    java.util.concurrent.atomic.AtomicInteger forwards =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger open =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger opened =
+        new java.util.concurrent.atomic.AtomicInteger();
+    org.prefscore.runtime.CausalLm real = model.graph();
+    org.prefscore.runtime.CausalLm failing =
+        new org.prefscore.runtime.CausalLm() {
+          @Override
+          public org.prefscore.runtime.DecoderSignature signature() {
+            return real.signature();
+          }
+
+          @Override
+          public boolean selectsLogitPositions() {
+            return real.selectsLogitPositions();
+          }
+
+          @Override
+          public long maxLogitsBytes() {
+            return real.maxLogitsBytes();
+          }
+
+          @Override
+          public org.prefscore.runtime.DecodeSession openSession() {
+            org.prefscore.runtime.DecodeSession session = real.openSession();
+            open.incrementAndGet();
+            opened.incrementAndGet();
+            return new org.prefscore.runtime.DecodeSession() {
+              @Override
+              public org.prefscore.runtime.KvCache emptyCache(int batch) {
+                return session.emptyCache(batch);
+              }
+
+              @Override
+              public org.prefscore.runtime.StepOutput forward(
+                  org.prefscore.runtime.StepInput input) {
+                if (forwards.incrementAndGet() == 7) {
+                  throw new IllegalStateException("injected engine failure");
+                }
+                return session.forward(input);
+              }
+
+              @Override
+              public org.prefscore.runtime.KvCache selectRows(
+                  org.prefscore.runtime.KvCache cache, int[] rows) {
+                return session.selectRows(cache, rows);
+              }
+
+              @Override
+              public void close() {
+                open.decrementAndGet();
+                session.close();
+              }
+            };
+          }
+
+          @Override
+          public void close() {}
+        };
+    LanguageModel wrapped = new LanguageModel(model.files(), model.tokenizer(), failing);
+    // A budget this small makes many batches, each cut into three pieces.
+    SampleGenerator generator =
+        new SampleGenerator(
+            wrapped,
+            SAMPLING,
+            GenerationOptions.of(60).withLanes(3, ExecutorRegistry.instance().samplingPool()));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> generator.generate(PROMPTS, 99L))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("injected engine failure");
+    assertThat(opened.get()).isEqualTo(3);
+    assertThat(open.get()).as("sessions left open").isZero();
+    // The lanes stopped taking pieces: far fewer passes than the whole run needs.
+    int failedAt = forwards.get();
+    forwards.set(-1_000_000);
+    new SampleGenerator(wrapped, SAMPLING, GenerationOptions.of(60)).generate(PROMPTS, 99L);
+    assertThat(failedAt).isLessThan(forwards.get() + 1_000_000);
   }
 
   @Test
