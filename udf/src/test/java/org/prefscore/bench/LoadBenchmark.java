@@ -85,8 +85,7 @@ public final class LoadBenchmark {
           add(parts, "bare OrtSession", t.stop());
         }
       }
-      Timer t;
-      t = Timer.start();
+      Timer t = Timer.start();
       ModelFiles files = ModelFiles.read(dir);
       add(parts, "  ModelFiles.read", t.stop());
       t = Timer.start();
