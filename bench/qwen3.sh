@@ -33,7 +33,8 @@ mkdir -p "$RESULTS" "$TARGET/tmp" "$TARGET/djl-cache"
 
 echo "== building (mvn -pl udf test-compile)" >&2
 mvn -q -B -ntp -pl udf test-compile
-[[ -f "$CP_FILE" ]] || mvn -q -B -ntp -pl udf dependency:build-classpath -Dmdep.outputFile="$ROOT/$CP_FILE"
+[[ -f "$CP_FILE" ]] || mvn -q -B -ntp -pl udf \
+  org.apache.maven.plugins:maven-dependency-plugin:3.6.1:build-classpath -Dmdep.outputFile="$ROOT/$CP_FILE"
 
 if [[ ! -f "$MODEL/model.onnx" || ! -f "$MODEL-all-logits/model.onnx" \
       || bench/make_qwen3_bench_model.py -nt "$MODEL/model.onnx" ]]; then

@@ -112,41 +112,39 @@ class WestOfNPipelineTest {
     }
     rows = row;
     Files.write(input, text, StandardCharsets.UTF_8);
-    run =
-        TestSupport.run(
-            spark,
-            "west-of-n",
-            "--set",
-            "input.path=" + input,
-            "--set",
-            "output.path=" + tmp.resolve("out"),
-            "--set",
-            "run.id=r1",
-            "--set",
-            "models.policy=" + TestSupport.model("tiny-llama"),
-            "--set",
-            "models.reward=" + TestSupport.model("tiny-reward"),
-            "--set",
-            "sampling.n=4",
-            "--set",
-            "sampling.temperature=1.0",
-            "--set",
-            "sampling.max-new-tokens=8",
-            "--set",
-            "selection.truncated=keep",
-            "--set",
-            "filter.confidence.quantile=0.5",
-            "--set",
-            "filter.quantile.relative-error=0",
-            "--set",
-            "filter.likelihood.mode=quantile",
-            "--set",
-            "filter.likelihood.quantile=0.1",
-            "--set",
-            "filter.likelihood.normalization=per-token",
-            "--set",
-            "progress.interval-seconds=1");
+    run = TestSupport.run(spark, runArgs("r1", "progress.interval-seconds=1"));
     runDir = run.result().outputPath();
+  }
+
+  /**
+   * The command line of this class's west-of-n runs: the input, the fixture models and the settings
+   * every run shares, then {@code extra} (key=value each).
+   */
+  private String[] runArgs(String runId, String... extra) {
+    List<String> sets =
+        new ArrayList<>(
+            List.of(
+                "input.path=" + input,
+                "output.path=" + tmp.resolve("out"),
+                "run.id=" + runId,
+                "models.policy=" + TestSupport.model("tiny-llama"),
+                "models.reward=" + TestSupport.model("tiny-reward"),
+                "sampling.n=4",
+                "sampling.temperature=1.0",
+                "sampling.max-new-tokens=8",
+                "selection.truncated=keep",
+                "filter.confidence.quantile=0.5",
+                "filter.quantile.relative-error=0",
+                "filter.likelihood.mode=quantile",
+                "filter.likelihood.quantile=0.1",
+                "filter.likelihood.normalization=per-token"));
+    sets.addAll(List.of(extra));
+    List<String> args = new ArrayList<>(List.of("west-of-n"));
+    for (String set : sets) {
+      args.add("--set");
+      args.add(set);
+    }
+    return args.toArray(String[]::new);
   }
 
   @AfterAll
@@ -400,40 +398,7 @@ class WestOfNPipelineTest {
     // but no draw of the fixture flips.
     TestSupport.Run lanes =
         TestSupport.run(
-            spark,
-            "west-of-n",
-            "--set",
-            "input.path=" + input,
-            "--set",
-            "output.path=" + tmp.resolve("out"),
-            "--set",
-            "run.id=r1-lanes",
-            "--set",
-            "models.policy=" + TestSupport.model("tiny-llama"),
-            "--set",
-            "models.reward=" + TestSupport.model("tiny-reward"),
-            "--set",
-            "sampling.n=4",
-            "--set",
-            "sampling.temperature=1.0",
-            "--set",
-            "sampling.max-new-tokens=8",
-            "--set",
-            "selection.truncated=keep",
-            "--set",
-            "filter.confidence.quantile=0.5",
-            "--set",
-            "filter.quantile.relative-error=0",
-            "--set",
-            "filter.likelihood.mode=quantile",
-            "--set",
-            "filter.likelihood.quantile=0.1",
-            "--set",
-            "filter.likelihood.normalization=per-token",
-            "--set",
-            "progress.interval-seconds=0",
-            "--set",
-            "runtime.decode-lanes=3");
+            spark, runArgs("r1-lanes", "progress.interval-seconds=0", "runtime.decode-lanes=3"));
     List<Map<String, Object>> candidates =
         TestSupport.duckdb(
             "SELECT count(*) AS n, count(*) FILTER (WHERE a.text = b.text"
@@ -459,40 +424,7 @@ class WestOfNPipelineTest {
     spark.conf().set("spark.sql.shuffle.partitions", "5");
     TestSupport.Run again;
     try {
-      again =
-          TestSupport.run(
-              spark,
-              "west-of-n",
-              "--set",
-              "input.path=" + input,
-              "--set",
-              "output.path=" + tmp.resolve("out"),
-              "--set",
-              "run.id=r1-again",
-              "--set",
-              "models.policy=" + TestSupport.model("tiny-llama"),
-              "--set",
-              "models.reward=" + TestSupport.model("tiny-reward"),
-              "--set",
-              "sampling.n=4",
-              "--set",
-              "sampling.temperature=1.0",
-              "--set",
-              "sampling.max-new-tokens=8",
-              "--set",
-              "selection.truncated=keep",
-              "--set",
-              "filter.confidence.quantile=0.5",
-              "--set",
-              "filter.quantile.relative-error=0",
-              "--set",
-              "filter.likelihood.mode=quantile",
-              "--set",
-              "filter.likelihood.quantile=0.1",
-              "--set",
-              "filter.likelihood.normalization=per-token",
-              "--set",
-              "progress.interval-seconds=0");
+      again = TestSupport.run(spark, runArgs("r1-again", "progress.interval-seconds=0"));
     } finally {
       spark.conf().set("spark.sql.shuffle.partitions", before);
     }

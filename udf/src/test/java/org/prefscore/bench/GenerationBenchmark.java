@@ -656,8 +656,31 @@ public final class GenerationBenchmark {
       List<SampleGenerator.Request> requests,
       long runSeed,
       List<List<SampleGenerator.PromptResult>> keep) {
-    SampleGenerator generator =
-        new SampleGenerator(model, config, benchmarkOptions(budget, share, samplingThreads));
+    return ours(
+        model, config, benchmarkOptions(budget, share, samplingThreads), requests, runSeed, keep);
+  }
+
+  /** One call of our sampler with {@code lanes} lanes (one sampling thread each). */
+  private static Stats.Sample oursLanes(
+      LanguageModel model,
+      SamplingConfig config,
+      long budget,
+      int lanes,
+      List<SampleGenerator.Request> requests,
+      long runSeed) {
+    GenerationOptions options =
+        GenerationOptions.of(budget).withLanes(lanes, ExecutorRegistry.instance().samplingPool());
+    return ours(model, config, options, requests, runSeed, null);
+  }
+
+  private static Stats.Sample ours(
+      LanguageModel model,
+      SamplingConfig config,
+      GenerationOptions options,
+      List<SampleGenerator.Request> requests,
+      long runSeed,
+      List<List<SampleGenerator.PromptResult>> keep) {
+    SampleGenerator generator = new SampleGenerator(model, config, options);
     long start = System.nanoTime();
     List<SampleGenerator.PromptResult> results = generator.generate(requests, runSeed);
     long nanos = System.nanoTime() - start;
@@ -672,35 +695,6 @@ public final class GenerationBenchmark {
     }
     if (keep != null) {
       keep.set(0, results);
-    }
-    return new Stats.Sample(
-        tokens,
-        nanos,
-        generator.modelNanos(),
-        generator.samplingNanos(),
-        0,
-        generator.samplingCpuNanos());
-  }
-
-  /** One call of our sampler with {@code lanes} lanes (one sampling thread each). */
-  private static Stats.Sample oursLanes(
-      LanguageModel model,
-      SamplingConfig config,
-      long budget,
-      int lanes,
-      List<SampleGenerator.Request> requests,
-      long runSeed) {
-    GenerationOptions options =
-        GenerationOptions.of(budget).withLanes(lanes, ExecutorRegistry.instance().samplingPool());
-    SampleGenerator generator = new SampleGenerator(model, config, options);
-    long start = System.nanoTime();
-    List<SampleGenerator.PromptResult> results = generator.generate(requests, runSeed);
-    long nanos = System.nanoTime() - start;
-    long tokens = 0;
-    for (SampleGenerator.PromptResult r : results) {
-      for (SampleGenerator.Sample s : r.samples()) {
-        tokens += s.tokenIds().length;
-      }
     }
     return new Stats.Sample(
         tokens,

@@ -82,19 +82,11 @@ public final class TokenSampler {
     int count = collectCandidates(logits, offset, limit);
     // Warped softmax over the candidates.
     double invT = 1.0 / config.temperature();
-    double max = Double.NEGATIVE_INFINITY;
-    for (int c = 0; c < count; c++) {
-      max = Math.max(max, logits[offset + candidates[c]] * invT);
-    }
     ensureProbs(limit);
-    for (int c = 0; c < count; c++) {
-      scratchProbs[c] = logits[offset + candidates[c]] * invT - max;
-    }
-    LogMath.expInPlace(scratchProbs, count);
-    double mass = 0;
-    for (int c = 0; c < count; c++) {
-      mass += scratchProbs[c];
-    }
+    double mass =
+        count == limit
+            ? warpAll(logits, offset, limit, maxLogit * invT, invT)
+            : warpCandidates(logits, offset, count, invT);
     int kept = count;
     if (config.topP() < 1.0) {
       kept = nucleus(count, mass);
@@ -201,6 +193,42 @@ public final class TokenSampler {
       chosenWeight = last[0];
     }
     return new Choice(chosen, logits[offset + chosen] - logZ, Math.log(chosenWeight / mass));
+  }
+
+  /**
+   * Every sampleable id a candidate ({@code candidates[c] == c}): their warped weights into {@code
+   * scratchProbs} in cached chunks, as {@link #chooseFromAll} computes them; returns their mass,
+   * the block sums added in order.
+   */
+  private double warpAll(float[] logits, int offset, int limit, double max, double invT) {
+    double[] xs = scratchX;
+    double[] warp = scratchWarp;
+    double[] warpSums = ensureWarpSums(limit);
+    for (int base = 0; base < limit; base += CHUNK) {
+      int n = Math.min(CHUNK, limit - base);
+      LogMath.widen(logits, offset + base, n, xs);
+      LogMath.expAffine(xs, warp, n, invT, -max);
+      System.arraycopy(warp, 0, scratchProbs, base, n);
+      LogMath.blockSums(warp, n, warpSums, base / LogMath.SUM_BLOCK);
+    }
+    return LogMath.sumInOrder(warpSums, LogMath.blocksFor(limit));
+  }
+
+  /** The top-k candidates' warped weights into {@code scratchProbs}; returns their mass. */
+  private double warpCandidates(float[] logits, int offset, int count, double invT) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int c = 0; c < count; c++) {
+      max = Math.max(max, logits[offset + candidates[c]] * invT);
+    }
+    for (int c = 0; c < count; c++) {
+      scratchProbs[c] = logits[offset + candidates[c]] * invT - max;
+    }
+    LogMath.expInPlace(scratchProbs, count);
+    double mass = 0;
+    for (int c = 0; c < count; c++) {
+      mass += scratchProbs[c];
+    }
+    return mass;
   }
 
   /** log Σ exp(logits[i]) over the row, {@code rowMax} its largest value, as LogMath has it. */

@@ -122,6 +122,88 @@ class SampleGeneratorTest {
   }
 
   @Test
+  void aFailingLaneStopsTheOthersAndEverySessionIsClosed() {
+    java.util.concurrent.atomic.AtomicInteger forwards =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger open =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger opened =
+        new java.util.concurrent.atomic.AtomicInteger();
+    org.prefscore.runtime.CausalLm real = model.graph();
+    org.prefscore.runtime.CausalLm failing =
+        new org.prefscore.runtime.CausalLm() {
+          @Override
+          public org.prefscore.runtime.DecoderSignature signature() {
+            return real.signature();
+          }
+
+          @Override
+          public boolean selectsLogitPositions() {
+            return real.selectsLogitPositions();
+          }
+
+          @Override
+          public long maxLogitsBytes() {
+            return real.maxLogitsBytes();
+          }
+
+          @Override
+          public org.prefscore.runtime.DecodeSession openSession() {
+            org.prefscore.runtime.DecodeSession session = real.openSession();
+            open.incrementAndGet();
+            opened.incrementAndGet();
+            return new org.prefscore.runtime.DecodeSession() {
+              @Override
+              public org.prefscore.runtime.KvCache emptyCache(int batch) {
+                return session.emptyCache(batch);
+              }
+
+              @Override
+              public org.prefscore.runtime.StepOutput forward(
+                  org.prefscore.runtime.StepInput input) {
+                if (forwards.incrementAndGet() == 7) {
+                  throw new IllegalStateException("injected engine failure");
+                }
+                return session.forward(input);
+              }
+
+              @Override
+              public org.prefscore.runtime.KvCache selectRows(
+                  org.prefscore.runtime.KvCache cache, int[] rows) {
+                return session.selectRows(cache, rows);
+              }
+
+              @Override
+              public void close() {
+                open.decrementAndGet();
+                session.close();
+              }
+            };
+          }
+
+          @Override
+          public void close() {}
+        };
+    LanguageModel wrapped = new LanguageModel(model.files(), model.tokenizer(), failing);
+    // A budget this small makes many batches, each cut into three pieces.
+    SampleGenerator generator =
+        new SampleGenerator(
+            wrapped,
+            SAMPLING,
+            GenerationOptions.of(60).withLanes(3, ExecutorRegistry.instance().samplingPool()));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> generator.generate(PROMPTS, 99L))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("injected engine failure");
+    assertThat(opened.get()).isEqualTo(3);
+    assertThat(open.get()).as("sessions left open").isZero();
+    // The lanes stopped taking pieces: far fewer passes than the whole run needs.
+    int failedAt = forwards.get();
+    forwards.set(-1_000_000);
+    new SampleGenerator(wrapped, SAMPLING, GenerationOptions.of(60)).generate(PROMPTS, 99L);
+    assertThat(failedAt).isLessThan(forwards.get() + 1_000_000);
+  }
+
+  @Test
   void samplesCarrySeedsReasonsAndLogprobs() {
     List<SampleGenerator.PromptResult> results =
         new SampleGenerator(model, SAMPLING, GenerationOptions.of(100_000)).generate(PROMPTS, 7L);
