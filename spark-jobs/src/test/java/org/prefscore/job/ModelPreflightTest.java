@@ -261,6 +261,50 @@ class ModelPreflightTest {
   }
 
   @Test
+  void aGraphOverTheDriversBoundGetsOnlyTheFileAndTokenizerChecks() throws IOException {
+    // A truncated graph would fail the full check; with no graph loaded on the driver it passes
+    // there (the executors check it as they load it), while the files are still checked.
+    Path policy = copyOf("tiny-llama");
+    byte[] graph = Files.readAllBytes(policy.resolve("model.onnx"));
+    Files.write(policy.resolve("model.onnx"), Arrays.copyOf(graph, graph.length / 3));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrefscoreJob.execute(
+        args(policy, Path.of(reward()), true, "runtime.driver-check-max-graph-mb=0"),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        System.err,
+        c -> {
+          throw new AssertionError("a dry run must not start Spark");
+        });
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .contains(
+            "models.policy  "
+                + policy
+                + ": decoder llama, files and tokenizer checked; graph not"
+                + " loaded on the driver: 1 MB > runtime.driver-check-max-graph-mb=0",
+            "models.reward  " + reward() + ": reward model gpt2, files and tokenizer checked");
+    // The files are still checked.
+    Files.writeString(policy.resolve("tokenizer.json"), "{\"version\": \"1.0\", \"model\": ");
+    failsBeforeSpark(
+        policy,
+        Path.of(reward()),
+        "models.policy",
+        policy.resolve("tokenizer.json"),
+        "not valid JSON",
+        "runtime.driver-check-max-graph-mb=0");
+    // Within the bound (the default) the truncated graph fails as before.
+    Files.copy(
+        Path.of(TestSupport.model("tiny-llama"), "tokenizer.json"),
+        policy.resolve("tokenizer.json"),
+        StandardCopyOption.REPLACE_EXISTING);
+    failsBeforeSpark(
+        policy,
+        Path.of(reward()),
+        "models.policy",
+        policy.resolve("model.onnx"),
+        "ONNX Runtime cannot load the graph");
+  }
+
+  @Test
   void severalGraphsAndNoneChosenFailBeforeSparkListingThem() throws IOException {
     Path hub = hubLayout();
     failsBeforeSpark(

@@ -1,6 +1,10 @@
 package org.prefscore.runtime;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.stream.Stream;
 
 /**
  * Opens a local model directory as an executor will and proves it usable, so that a broken or
@@ -53,6 +57,56 @@ public final class ModelCheck {
   public static Result check(ModelSpec spec) {
     ModelSpec cpu = spec.withEngine(EngineOptions.cpu(1));
     return spec.kind() == ModelSpec.Kind.DECODER ? decoder(cpu) : reward(cpu);
+  }
+
+  /**
+   * The bytes of the graph {@code spec} names: its ONNX file and the external-data files beside it
+   * whose names start with the ONNX file's name ({@code model.onnx_data}, {@code model.onnx.data},
+   * ...), what building its session would read.
+   *
+   * @throws ModelLoadException as {@link ModelFiles#graphFile} does
+   */
+  public static long graphBytes(ModelSpec spec) {
+    Path graph = ModelFiles.graphFile(Path.of(spec.directory()), spec.onnxFile());
+    String name = graph.getFileName().toString();
+    try (Stream<Path> siblings = Files.list(graph.getParent())) {
+      return siblings
+          .filter(p -> p.getFileName().toString().startsWith(name) && Files.isRegularFile(p))
+          .mapToLong(
+              p -> {
+                try {
+                  return Files.size(p);
+                } catch (IOException e) {
+                  throw new ModelLoadException(p, "cannot be read: " + e.getMessage());
+                }
+              })
+          .sum();
+    } catch (IOException e) {
+      throw new ModelLoadException(graph.getParent(), "cannot be listed: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The checks of {@link #check} that do not load the graph: the files parse and the tokenizer
+   * loads and agrees with the special token ids. For a graph too large to load on the driver; each
+   * executor runs every check as it loads the model.
+   *
+   * @throws ModelLoadException naming the file and the problem
+   */
+  public static Result checkWithoutGraph(ModelSpec spec, String why) {
+    ModelFiles files = ModelFiles.read(Path.of(spec.directory()), spec.onnxFile());
+    try (TextTokenizer tokenizer =
+        org.prefscore.runtime.onnx.HfTokenizer.load(files.tokenizerFile())) {
+      ModelLoader.checkSpecialTokens(files, tokenizer);
+    }
+    return new Result(
+        files,
+        (spec.kind() == ModelSpec.Kind.DECODER ? "decoder" : "reward model")
+            + " "
+            + files.modelType()
+            + ", files and tokenizer checked; graph not loaded on the driver: "
+            + why
+            + " (each executor checks it as it loads it)");
   }
 
   private static Result decoder(ModelSpec spec) {

@@ -230,6 +230,11 @@ public final class ConfigKeys {
           "runtime.intra-op-threads",
           "1",
           "ONNX Runtime threads inside one operator per model (1 suits one task per core), also the threads that sample the rows of a generation step (samples do not depend on it); 0: ONNX Runtime decides, one sampling thread");
+  public static final ConfigKey DRIVER_CHECK_MAX_GRAPH_MB =
+      key(
+          "runtime.driver-check-max-graph-mb",
+          "4096",
+          "largest graph, in MB (the ONNX file with its external data), that the driver loads and runs in its model check before Spark starts; a larger graph on a path the driver reads gets the file and tokenizer checks there, and each executor runs the full check as it loads it (a driver with less memory than the model would fail otherwise); 0: no graph is loaded on the driver");
   public static final ConfigKey DECODE_LANES =
       key(
           "runtime.decode-lanes",

@@ -95,8 +95,24 @@ public final class ModelPreflight {
       }
       ModelSpec local = spec.withDirectory(localDirectory(dir));
       ModelCheck.Result result;
+      boolean graphLoaded;
       try {
-        result = checked.computeIfAbsent(local, ModelCheck::check);
+        long limitMb = config.runtime().driverCheckMaxGraphMb();
+        long graphMb = (ModelCheck.graphBytes(local) + (1 << 20) - 1) >> 20;
+        graphLoaded = graphMb <= limitMb;
+        result =
+            checked.computeIfAbsent(
+                local,
+                s ->
+                    graphLoaded
+                        ? ModelCheck.check(s)
+                        : ModelCheck.checkWithoutGraph(
+                            s,
+                            graphMb
+                                + " MB > "
+                                + ConfigKeys.DRIVER_CHECK_MAX_GRAPH_MB.name()
+                                + "="
+                                + limitMb));
       } catch (RuntimeException ex) {
         problems.add(key + ": " + ex.getMessage());
         continue;
@@ -111,7 +127,8 @@ public final class ModelPreflight {
           continue;
         }
       }
-      if (config.teacher() != null
+      if (graphLoaded
+          && config.teacher() != null
           && config.teacher().pairwise()
           && key.equals(config.teacher().key())) {
         try {

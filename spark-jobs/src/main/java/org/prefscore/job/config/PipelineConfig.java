@@ -178,6 +178,8 @@ public record PipelineConfig(
    *     executors' java.io.tmpdir
    * @param gpuStages stage-level GPU scheduling of the model stages
    * @param decodeLanes pieces of each generation batch decoded at once (runtime.decode-lanes)
+   * @param driverCheckMaxGraphMb largest graph the driver's model check loads, in MB
+   *     (runtime.driver-check-max-graph-mb)
    */
   public record Runtime(
       long tokenBudget,
@@ -186,7 +188,8 @@ public record PipelineConfig(
       EngineOptions engine,
       String modelCacheDir,
       GpuStages gpuStages,
-      int decodeLanes) {
+      int decodeLanes,
+      long driverCheckMaxGraphMb) {
 
     /** Where executors load models from and on which GPU. */
     public ModelPlacement placement() {
@@ -364,6 +367,7 @@ public record PipelineConfig(
     int perCall = c.intValue(ConfigKeys.PROMPTS_PER_CALL, 1);
     int threads = c.intValue(ConfigKeys.INTRA_OP_THREADS, 0);
     int lanes = c.intValue(ConfigKeys.DECODE_LANES, 1);
+    long driverCheckMb = c.longValue(ConfigKeys.DRIVER_CHECK_MAX_GRAPH_MB, 0);
     if (lanes > 64) {
       c.problems.add(ConfigKeys.DECODE_LANES.name() + " must be <= 64, got " + lanes);
     }
@@ -383,7 +387,8 @@ public record PipelineConfig(
             new EngineOptions(cuda, 0, Math.max(0, threads), 1),
             config.get(ConfigKeys.MODEL_CACHE_DIR).trim(),
             gpuStages,
-            Math.max(1, lanes));
+            Math.max(1, lanes),
+            Math.max(0, driverCheckMb));
 
     SamplingConfig sampling = null;
     int n = c.intValue(ConfigKeys.SAMPLING_N, mode == Mode.WEST_OF_N ? 2 : 1);
