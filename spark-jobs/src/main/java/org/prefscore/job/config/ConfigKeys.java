@@ -234,7 +234,7 @@ public final class ConfigKeys {
       key(
           "runtime.driver-check-max-graph-mb",
           "4096",
-          "largest graph, in MB (the ONNX file with its external data), that the driver loads and runs in its model check before Spark starts; a larger graph on a path the driver reads gets the file and tokenizer checks there, and each executor runs the full check as it loads it (a driver with less memory than the model would fail otherwise); 0: no graph is loaded on the driver");
+          "largest graph, in MB (the ONNX file with its external data), that the driver loads and runs in its model check before Spark starts; a larger graph on a path the driver reads gets the file and tokenizer checks there, and each executor checks the graph as it loads it (the loader's checks: layout, vocabulary fit; not the probe pass), since a driver with less memory than the model would fail otherwise; 0: no graph is loaded on the driver");
   public static final ConfigKey DECODE_LANES =
       key(
           "runtime.decode-lanes",
