@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,22 +21,10 @@ class ExampleConfigsTest {
 
   @TempDir Path tmp;
 
-  private static String dryRun(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrefscoreJob.execute(
-        args,
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        System.err,
-        c -> {
-          throw new AssertionError("a dry run must not start Spark");
-        });
-    return out.toString(StandardCharsets.UTF_8);
-  }
-
   @Test
   void s3ExampleIsValid() {
     String plan =
-        dryRun(
+        TestSupport.dryRun(
             "west-of-n",
             "--config",
             TestSupport.repoRoot().resolve("conf/s3.properties").toString(),
@@ -54,10 +40,10 @@ class ExampleConfigsTest {
   @Test
   void gpuExampleAndItsStageLevelVariantsAreValid() {
     String conf = TestSupport.repoRoot().resolve("conf/gpu.properties").toString();
-    assertThat(dryRun("west-of-n", "--config", conf, "--dry-run"))
+    assertThat(TestSupport.dryRun("west-of-n", "--config", conf, "--dry-run"))
         .contains("device cuda", "gpu stages  off");
     assertThat(
-            dryRun(
+            TestSupport.dryRun(
                 "west-of-n",
                 "--config",
                 conf,
@@ -68,7 +54,7 @@ class ExampleConfigsTest {
                 "runtime.gpu.task-amount=0.5"))
         .contains("gpu stages  task profile: 0.5 GPU per model task");
     assertThat(
-            dryRun(
+            TestSupport.dryRun(
                 "west-of-n",
                 "--config",
                 conf,

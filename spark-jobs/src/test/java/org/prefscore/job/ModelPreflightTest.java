@@ -224,15 +224,9 @@ class ModelPreflightTest {
 
   @Test
   void theDryRunPlanSaysWhatWasChecked() throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrefscoreJob.execute(
-        args(Path.of(TestSupport.model("tiny-llama")), Path.of(reward()), true),
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        System.err,
-        c -> {
-          throw new AssertionError("a dry run must not start Spark");
-        });
-    assertThat(out.toString(StandardCharsets.UTF_8))
+    String plan =
+        TestSupport.dryRun(args(Path.of(TestSupport.model("tiny-llama")), Path.of(reward()), true));
+    assertThat(plan)
         .contains(
             "model check (on the driver, before Spark starts):",
             "models.policy  "
@@ -267,15 +261,10 @@ class ModelPreflightTest {
     Path policy = copyOf("tiny-llama");
     byte[] graph = Files.readAllBytes(policy.resolve("model.onnx"));
     Files.write(policy.resolve("model.onnx"), Arrays.copyOf(graph, graph.length / 3));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    PrefscoreJob.execute(
-        args(policy, Path.of(reward()), true, "runtime.driver-check-max-graph-mb=0"),
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        System.err,
-        c -> {
-          throw new AssertionError("a dry run must not start Spark");
-        });
-    assertThat(out.toString(StandardCharsets.UTF_8))
+    String plan =
+        TestSupport.dryRun(
+            args(policy, Path.of(reward()), true, "runtime.driver-check-max-graph-mb=0"));
+    assertThat(plan)
         .contains(
             "models.policy  "
                 + policy
@@ -327,16 +316,11 @@ class ModelPreflightTest {
   void aChosenGraphOfAHubLayoutIsCheckedAndNamedInTheDryRunPlan() throws IOException {
     Path hub = hubLayout();
     for (String choice : List.of("model_fp16.onnx", "onnx/model.onnx")) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      PrefscoreJob.execute(
-          args(hub, Path.of(reward()), true, "models.policy.onnx-file=" + choice),
-          new PrintStream(out, true, StandardCharsets.UTF_8),
-          System.err,
-          c -> {
-            throw new AssertionError("a dry run must not start Spark");
-          });
+      String plan =
+          TestSupport.dryRun(
+              args(hub, Path.of(reward()), true, "models.policy.onnx-file=" + choice));
       String graph = choice.startsWith("onnx/") ? choice : "onnx/" + choice;
-      assertThat(out.toString(StandardCharsets.UTF_8))
+      assertThat(plan)
           .contains(
               "models.policy  " + hub + ": decoder llama: 2 layers, 961 logits",
               "graph " + graph + "; a prefill and a decode step ran",

@@ -79,6 +79,19 @@ public final class TestSupport {
     return run(spark, args.toArray(String[]::new));
   }
 
+  /** What a dry run of the CLI with {@code args} prints on stdout; it must not start Spark. */
+  static String dryRun(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrefscoreJob.execute(
+        args,
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        System.err,
+        c -> {
+          throw new AssertionError("a dry run must not start Spark");
+        });
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
   static Run run(SparkSession spark, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
