@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.Stream;
+import org.prefscore.runtime.onnx.HfTokenizer;
 
 /**
  * Opens a local model directory as an executor will and proves it usable, so that a broken or
@@ -89,14 +90,14 @@ public final class ModelCheck {
   /**
    * The checks of {@link #check} that do not load the graph: the files parse and the tokenizer
    * loads and agrees with the special token ids. For a graph too large to load on the driver; each
-   * executor runs every check as it loads the model.
+   * executor applies the loader's checks (the graph loads, its layout, the vocabulary fits its
+   * logits) as it loads the model, but not the probe pass.
    *
    * @throws ModelLoadException naming the file and the problem
    */
   public static Result checkWithoutGraph(ModelSpec spec, String why) {
     ModelFiles files = ModelFiles.read(Path.of(spec.directory()), spec.onnxFile());
-    try (TextTokenizer tokenizer =
-        org.prefscore.runtime.onnx.HfTokenizer.load(files.tokenizerFile())) {
+    try (TextTokenizer tokenizer = HfTokenizer.load(files.tokenizerFile())) {
       ModelLoader.checkSpecialTokens(files, tokenizer);
     }
     return new Result(

@@ -78,15 +78,20 @@ public final class TokenSampler {
     if (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= limit)) {
       return chooseFromAll(logits, offset, limit, width, maxLogit, rowMax, uniform);
     }
-    double logZ = logNormalizer(logits, offset, width, rowMax);
     int count = collectCandidates(logits, offset, limit);
     // Warped softmax over the candidates.
     double invT = 1.0 / config.temperature();
     ensureProbs(limit);
-    double mass =
-        count == limit
-            ? warpAll(logits, offset, limit, maxLogit * invT, invT)
-            : warpCandidates(logits, offset, count, invT);
+    double logZ;
+    double mass;
+    if (count == limit) {
+      // Every sampleable id, in id order: one pass over the row for both exps, as chooseFromAll.
+      logZ = weighRow(logits, offset, limit, width, maxLogit, rowMax, true);
+      mass = LogMath.sumInOrder(warpSums, LogMath.blocksFor(limit));
+    } else {
+      logZ = logNormalizer(logits, offset, width, rowMax);
+      mass = warpCandidates(logits, offset, count, invT);
+    }
     int kept = count;
     if (config.topP() < 1.0) {
       kept = nucleus(count, mass);
@@ -113,11 +118,9 @@ public final class TokenSampler {
 
   /**
    * No top-k, no top-p: every sampleable id is a candidate, in id order; no index indirection. The
-   * row is read once more, in chunks of {@link #CHUNK} ids that stay in the core's cache: each
-   * chunk fills the arguments of both exps (temperature-1 normalizer and warped weights), takes
-   * them and keeps only their block sums. The draw walks the warped weights' block sums, then
-   * computes again, the same way (the same bits), the weights of the one block that holds the
-   * target.
+   * row is read once more ({@link #weighRow}), keeping only the block sums of both exps. The draw
+   * walks the warped weights' block sums, then computes again, the same way (the same bits), the
+   * weights of the one block that holds the target.
    */
   private Choice chooseFromAll(
       float[] logits,
@@ -129,35 +132,9 @@ public final class TokenSampler {
       double uniform) {
     double invT = 1.0 / config.temperature();
     double max = maxLogit * invT; // = max_i (logits[i] * invT): the product is monotonic, invT > 0
-    // At T = 1 with the largest logit sampleable the warped weights are the normalizer's own
-    // (x·1 - max = x - rowMax, the same bits): one exp pass, and its block sums are the warped
-    // weights' too, except in a chunk that the sampleable ids end inside.
-    boolean sameWeights = invT == 1.0 && maxLogit == rowMax;
+    double logZ = weighRow(logits, offset, limit, width, maxLogit, rowMax, false);
     double[] xs = scratchX;
-    double[] norm = scratchNorm;
     double[] warp = scratchWarp;
-    double[] normSums = ensureNormSums(width);
-    double[] warpSums = ensureWarpSums(limit);
-    for (int base = 0; base < width; base += CHUNK) {
-      int n = Math.min(CHUNK, width - base);
-      int w = Math.max(0, Math.min(n, limit - base));
-      LogMath.widen(logits, offset + base, n, xs);
-      int block = base / LogMath.SUM_BLOCK;
-      LogMath.expAffine(xs, norm, n, 1.0, -rowMax);
-      LogMath.blockSums(norm, n, normSums, block);
-      if (sameWeights && w == n) {
-        System.arraycopy(normSums, block, warpSums, block, LogMath.blocksFor(n));
-      } else if (w > 0) {
-        if (!sameWeights) {
-          LogMath.expAffine(xs, warp, w, invT, -max);
-        }
-        LogMath.blockSums(sameWeights ? norm : warp, w, warpSums, block);
-      }
-    }
-    double logZ =
-        rowMax == Float.NEGATIVE_INFINITY
-            ? Double.NEGATIVE_INFINITY
-            : rowMax + Math.log(LogMath.sumInOrder(normSums, LogMath.blocksFor(width)));
     int blocks = LogMath.blocksFor(limit);
     double mass = LogMath.sumInOrder(warpSums, blocks);
     double target = uniform * mass;
@@ -196,22 +173,53 @@ public final class TokenSampler {
   }
 
   /**
-   * Every sampleable id a candidate ({@code candidates[c] == c}): their warped weights into {@code
-   * scratchProbs} in cached chunks, as {@link #chooseFromAll} computes them; returns their mass,
-   * the block sums added in order.
+   * One pass over the row in cached chunks, each widened once: the temperature-1 normalizer's block
+   * sums over all {@code width} ids into {@code normSums}, the warped weights' block sums over the
+   * {@code limit} sampleable ids into {@code warpSums} (and, with {@code keepWeights}, the warped
+   * weights themselves into {@code scratchProbs}, in id order). Returns log Z, the same bits as
+   * {@link #logNormalizer}.
    */
-  private double warpAll(float[] logits, int offset, int limit, double max, double invT) {
+  private double weighRow(
+      float[] logits,
+      int offset,
+      int limit,
+      int width,
+      float maxLogit,
+      float rowMax,
+      boolean keepWeights) {
+    double invT = 1.0 / config.temperature();
+    double max = maxLogit * invT;
+    // At T = 1 with the largest logit sampleable the warped weights are the normalizer's own
+    // (x·1 - max = x - rowMax, the same bits): one exp pass, and its block sums are the warped
+    // weights' too, except in a chunk that the sampleable ids end inside.
+    boolean sameWeights = invT == 1.0 && maxLogit == rowMax;
     double[] xs = scratchX;
+    double[] norm = scratchNorm;
     double[] warp = scratchWarp;
+    double[] normSums = ensureNormSums(width);
     double[] warpSums = ensureWarpSums(limit);
-    for (int base = 0; base < limit; base += CHUNK) {
-      int n = Math.min(CHUNK, limit - base);
+    for (int base = 0; base < width; base += CHUNK) {
+      int n = Math.min(CHUNK, width - base);
+      int w = Math.max(0, Math.min(n, limit - base));
       LogMath.widen(logits, offset + base, n, xs);
-      LogMath.expAffine(xs, warp, n, invT, -max);
-      System.arraycopy(warp, 0, scratchProbs, base, n);
-      LogMath.blockSums(warp, n, warpSums, base / LogMath.SUM_BLOCK);
+      int block = base / LogMath.SUM_BLOCK;
+      LogMath.expAffine(xs, norm, n, 1.0, -rowMax);
+      LogMath.blockSums(norm, n, normSums, block);
+      if (sameWeights && w == n) {
+        System.arraycopy(normSums, block, warpSums, block, LogMath.blocksFor(n));
+      } else if (w > 0) {
+        if (!sameWeights) {
+          LogMath.expAffine(xs, warp, w, invT, -max);
+        }
+        LogMath.blockSums(sameWeights ? norm : warp, w, warpSums, block);
+      }
+      if (keepWeights && w > 0) {
+        System.arraycopy(sameWeights ? norm : warp, 0, scratchProbs, base, w);
+      }
     }
-    return LogMath.sumInOrder(warpSums, LogMath.blocksFor(limit));
+    return rowMax == Float.NEGATIVE_INFINITY
+        ? Double.NEGATIVE_INFINITY
+        : rowMax + Math.log(LogMath.sumInOrder(normSums, LogMath.blocksFor(width)));
   }
 
   /** The top-k candidates' warped weights into {@code scratchProbs}; returns their mass. */
