@@ -24,6 +24,14 @@ public interface CausalLm extends AutoCloseable {
   }
 
   /**
+   * Whether the graph has a sampling head ({@link SamplingHead}): then a {@link
+   * StepInput.LogitsWanted#LAST_POSITION} pass returns it with the logits.
+   */
+  default boolean hasSamplingHead() {
+    return false;
+  }
+
+  /**
    * Logits positions per row that a forward pass over {@code seqLen} new tokens makes the engine
    * compute and output when {@code wanted} are read: what a logits budget must bound.
    */

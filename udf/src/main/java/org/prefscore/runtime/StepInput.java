@@ -11,6 +11,9 @@ package org.prefscore.runtime;
  * @param positionIds {@code batch * seqLen} positions (ignored by graphs without position ids)
  * @param past the cache to attend to; an empty cache for a prefill
  * @param logits which positions' logits the caller needs back
+ * @param samplingTemperature the temperature a graph with a sampling head ({@link SamplingHead})
+ *     warps its block masses at, for the row's next token (1 where nothing is sampled); ignored by
+ *     graphs without one
  */
 public record StepInput(
     int batch,
@@ -19,7 +22,20 @@ public record StepInput(
     long[] attentionMask,
     long[] positionIds,
     KvCache past,
-    LogitsWanted logits) {
+    LogitsWanted logits,
+    double samplingTemperature) {
+
+  /** A pass whose sampling head, if the graph has one, is read at temperature 1. */
+  public StepInput(
+      int batch,
+      int seqLen,
+      long[] inputIds,
+      long[] attentionMask,
+      long[] positionIds,
+      KvCache past,
+      LogitsWanted logits) {
+    this(batch, seqLen, inputIds, attentionMask, positionIds, past, logits, 1.0);
+  }
 
   /** Which logits a forward pass returns to the JVM heap. */
   public enum LogitsWanted {
@@ -30,6 +46,10 @@ public record StepInput(
   }
 
   public StepInput {
+    if (!(samplingTemperature > 0) || Double.isInfinite(samplingTemperature)) {
+      throw new IllegalArgumentException(
+          "sampling temperature must be a finite number > 0, got " + samplingTemperature);
+    }
     int pastLength = past.length();
     if (past.batchSize() != batch) {
       throw new IllegalArgumentException(

@@ -27,6 +27,10 @@ import java.util.concurrent.ExecutorService;
  *     host samples). Memory stays within the budgets (a piece is a part of a batch). Samples depend
  *     on it only as on any change of batch mates (see {@link SampleGenerator}); the same lanes give
  *     the same samples
+ * @param samplingHead use the graph's sampling head where it has one (runtime.sampling-head, the
+ *     default): the sampler then reads one or two blocks of each logits row instead of
+ *     exponentiating all of it twice. Samples differ from the whole-row sampler's only where a draw
+ *     falls within float rounding of a block boundary (see {@code HeadSampler})
  */
 public record GenerationOptions(
     long tokenBudget,
@@ -34,7 +38,8 @@ public record GenerationOptions(
     int samplingThreads,
     ExecutorService samplingPool,
     long logitsBytes,
-    int lanes) {
+    int lanes,
+    boolean samplingHead) {
 
   /** Default {@link #logitsBytes}: 256 MB, as runtime.logits-budget-mb. */
   public static final long DEFAULT_LOGITS_BYTES = 256L << 20;
@@ -63,19 +68,19 @@ public record GenerationOptions(
 
   /** A shared prefill, sampled on the calling thread. */
   public static GenerationOptions of(long tokenBudget) {
-    return new GenerationOptions(tokenBudget, true, 1, null, DEFAULT_LOGITS_BYTES, 1);
+    return new GenerationOptions(tokenBudget, true, 1, null, DEFAULT_LOGITS_BYTES, 1, true);
   }
 
   /** The same options with prefill sharing on or off. */
   public GenerationOptions withSharePrefill(boolean share) {
     return new GenerationOptions(
-        tokenBudget, share, samplingThreads, samplingPool, logitsBytes, lanes);
+        tokenBudget, share, samplingThreads, samplingPool, logitsBytes, lanes, samplingHead);
   }
 
   /** The same options with another bound on one forward pass's logits, in bytes. */
   public GenerationOptions withLogitsBytes(long bytes) {
     return new GenerationOptions(
-        tokenBudget, sharePrefill, samplingThreads, samplingPool, bytes, lanes);
+        tokenBudget, sharePrefill, samplingThreads, samplingPool, bytes, lanes, samplingHead);
   }
 
   /**
@@ -83,7 +88,13 @@ public record GenerationOptions(
    */
   public GenerationOptions withSamplingThreads(int threads, ExecutorService pool) {
     return new GenerationOptions(
-        tokenBudget, sharePrefill, threads, Objects.requireNonNull(pool), logitsBytes, lanes);
+        tokenBudget,
+        sharePrefill,
+        threads,
+        Objects.requireNonNull(pool),
+        logitsBytes,
+        lanes,
+        samplingHead);
   }
 
   /**
@@ -97,6 +108,13 @@ public record GenerationOptions(
         samplingThreads,
         Objects.requireNonNull(pool),
         logitsBytes,
-        count);
+        count,
+        samplingHead);
+  }
+
+  /** The same options with a graph's sampling head used (the default) or ignored. */
+  public GenerationOptions withSamplingHead(boolean use) {
+    return new GenerationOptions(
+        tokenBudget, sharePrefill, samplingThreads, samplingPool, logitsBytes, lanes, use);
   }
 }

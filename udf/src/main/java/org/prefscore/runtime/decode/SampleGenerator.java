@@ -130,6 +130,9 @@ public final class SampleGenerator {
   private final AtomicLong modelNanos = new AtomicLong();
   private final AtomicLong samplingNanos = new AtomicLong();
   private final AtomicLong samplingCpuNanos = new AtomicLong();
+  private final AtomicLong headRefusals = new AtomicLong();
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(SampleGenerator.class);
   private static final java.lang.management.ThreadMXBean THREADS =
       java.lang.management.ManagementFactory.getThreadMXBean();
 
@@ -174,6 +177,19 @@ public final class SampleGenerator {
    */
   public long samplingCpuNanos() {
     return samplingCpuNanos.get();
+  }
+
+  /**
+   * Token choices for which the graph's sampling head was refused (its values did not describe the
+   * row; {@link HeadSampler}) and the whole row was sampled instead.
+   */
+  public long headRefusals() {
+    return headRefusals.get();
+  }
+
+  /** The temperature a sampling head warps its block masses at for this generator's draws. */
+  private double headTemperature() {
+    return config.isGreedy() ? 1.0 : config.temperature();
   }
 
   /** Samples every request; results are in request order. */
@@ -411,6 +427,18 @@ public final class SampleGenerator {
       live.cache.close();
     }
     collect(plan, requests, state, collected);
+    long refused = 0;
+    for (TokenSampler sampler : state.samplers) {
+      refused += sampler.headRefusals();
+    }
+    if (refused > 0 && headRefusals.getAndAdd(refused) == 0) {
+      LOG.warn(
+          "the decoder's sampling head did not describe its logits for {} token choices of a"
+              + " batch (masses not summing to 1, or maxima not matching the logits); those rows"
+              + " were sampled from the whole logits row. Check the export"
+              + " (docs/deploy.md#a-sampling-head) or set runtime.sampling-head=false",
+          refused);
+    }
   }
 
   /**
@@ -486,7 +514,8 @@ public final class SampleGenerator {
                   columns(mask, prefillRows, maxPrompt, 0, to),
                   columns(positions, prefillRows, maxPrompt, from, to),
                   cache,
-                  wanted));
+                  wanted,
+                  headTemperature()));
       cache.close();
       cache = out.present();
     }
@@ -593,7 +622,8 @@ public final class SampleGenerator {
                 stepMask,
                 stepPositions,
                 live.cache,
-                StepInput.LogitsWanted.LAST_POSITION));
+                StepInput.LogitsWanted.LAST_POSITION,
+                headTemperature()));
     live.cache.close();
     live.cache = out.present();
     live.length++;
@@ -724,8 +754,7 @@ public final class SampleGenerator {
     for (int i = from; i < to; i++) {
       int row = rows[i];
       if (state.finished[row] == null) {
-        chooseToken(
-            state, row, sampler, out.logits(), out.offset(logitRows[i], 0), out.logitsWidth());
+        chooseToken(state, row, sampler, out, logitRows[i]);
       }
     }
     if (cpuStart >= 0) {
@@ -735,9 +764,15 @@ public final class SampleGenerator {
 
   /** Chooses one token for a sample row and decides whether the sample is finished. */
   private void chooseToken(
-      SampleRows state, int row, TokenSampler sampler, float[] logits, int offset, int width) {
+      SampleRows state, int row, TokenSampler sampler, StepOutput out, int logitRow) {
     TokenSampler.Choice choice =
-        sampler.choose(logits, offset, width, state.random[row].nextDouble());
+        sampler.choose(
+            out.logits(),
+            out.offset(logitRow, 0),
+            out.logitsWidth(),
+            options.samplingHead() ? out.head() : null,
+            logitRow,
+            state.random[row].nextDouble());
     long[] tokens = state.tokens[row];
     int count = ++state.count[row];
     tokens[count - 1] = choice.token();

@@ -2,6 +2,7 @@ package org.prefscore.runtime.decode;
 
 import java.util.Arrays;
 import org.prefscore.runtime.LogMath;
+import org.prefscore.runtime.SamplingHead;
 
 /**
  * Chooses the next token from one row of logits and reports its log-probabilities. Pure logic: no
@@ -42,9 +43,41 @@ public final class TokenSampler {
   private double[] sortedProbs = new double[0];
   private int[] candidates = new int[0];
 
+  private final HeadSampler headSampler;
+  private final boolean headServes;
+  private long headRefusals;
+
   public TokenSampler(SamplingConfig config, int sampleableVocab) {
     this.config = config;
     this.sampleableVocab = sampleableVocab;
+    this.headSampler = new HeadSampler(config, sampleableVocab);
+    this.headServes = HeadSampler.serves(config, sampleableVocab);
+  }
+
+  /**
+   * Chooses a token from {@code logits[offset, offset + width)} with row {@code headRow} of the
+   * graph's sampling head ({@link HeadSampler}: one or two blocks of the row instead of two exp
+   * passes over all of it) where the head serves this configuration (greedy, or neither top-k nor
+   * top-p) and describes the row; otherwise as {@link #choose(float[], int, int, double)}, counting
+   * the rows the head was refused for ({@link #headRefusals()}).
+   *
+   * @param head the pass's sampling head, or null
+   */
+  public Choice choose(
+      float[] logits, int offset, int width, SamplingHead head, int headRow, double uniform) {
+    if (head != null && headServes) {
+      Choice choice = headSampler.choose(logits, offset, width, head, headRow, uniform);
+      if (choice != null) {
+        return choice;
+      }
+      headRefusals++;
+    }
+    return choose(logits, offset, width, uniform);
+  }
+
+  /** Rows for which a sampling head was given and serves the configuration but was refused. */
+  public long headRefusals() {
+    return headRefusals;
   }
 
   /**

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.onnxruntime.engine.OrtNDArray;
 import ai.djl.training.ParameterStore;
 import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.TensorInfo;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ import org.prefscore.runtime.DecoderSignature;
 import org.prefscore.runtime.EngineOptions;
 import org.prefscore.runtime.KvCache;
 import org.prefscore.runtime.ModelLoadException;
+import org.prefscore.runtime.SamplingHead;
 import org.prefscore.runtime.StepInput;
 import org.prefscore.runtime.StepOutput;
 
@@ -45,7 +47,7 @@ public final class OnnxCausalLm implements CausalLm {
 
   private static final Pattern PAST = Pattern.compile("past_key_values\\.(\\d+)\\.(key|value)");
   private static final Set<String> PLAIN_INPUTS =
-      Set.of("input_ids", "attention_mask", "position_ids");
+      Set.of("input_ids", "attention_mask", "position_ids", SamplingHeadLayout.TEMPERATURE);
 
   /**
    * Names under which an export takes the number of last positions to compute logits for
@@ -73,11 +75,20 @@ public final class OnnxCausalLm implements CausalLm {
 
   private final int keepRank;
 
+  /** Blocks per row of the graph's sampling head ({@link SamplingHead}); 0 without one. */
+  private final int headBlocks;
+
+  /** The rank of the head's temperature input (0: scalar, 1: one element). */
+  private final int temperatureRank;
+
   private OnnxCausalLm(Path onnxFile, OrtSessions.Opened graph, DecoderSignature signature) {
     this.onnxFile = onnxFile;
     this.graph = graph;
     this.signature = signature;
     this.kv = FloatKind.of(graph.inputs(), "past_key_values.0.key");
+    this.headBlocks = headLayout(graph).blocks();
+    long[] temperature = OrtSessions.shape(graph.inputs(), SamplingHeadLayout.TEMPERATURE);
+    this.temperatureRank = temperature == null ? 0 : temperature.length;
 
     String keep = null;
     for (String name : KEEP_INPUTS) {
@@ -98,7 +109,7 @@ public final class OnnxCausalLm implements CausalLm {
     try {
       DecoderSignature declared = discover(onnxFile, graph);
       OnnxCausalLm lm = new OnnxCausalLm(onnxFile, graph, declared);
-      int width = lm.probeLogitsWidth();
+      int width = lm.probe();
       LOG.debug(
           "{}: session {} ms, test pass {} ms",
           onnxFile,
@@ -199,6 +210,7 @@ public final class OnnxCausalLm implements CausalLm {
     } else if (logits.length != 3) {
       problems.add("output 'logits' must be [batch, seq, vocab], got rank " + logits.length);
     }
+    problems.addAll(headLayout(graph).problems());
     if (!problems.isEmpty()) {
       throw new ModelLoadException(
           file, "not a decoder-with-KV-cache graph: " + String.join("; ", problems));
@@ -252,7 +264,26 @@ public final class OnnxCausalLm implements CausalLm {
     return problems;
   }
 
-  private int probeLogitsWidth() {
+  /** The graph's sampling head as declared ({@link SamplingHeadLayout}). */
+  private static SamplingHeadLayout.Result headLayout(OrtSessions.Opened graph) {
+    return SamplingHeadLayout.check(declared(graph.inputs()), declared(graph.outputs()));
+  }
+
+  private static Map<String, SamplingHeadLayout.Declared> declared(Map<String, NodeInfo> nodes) {
+    Map<String, SamplingHeadLayout.Declared> out = new java.util.HashMap<>();
+    for (Map.Entry<String, NodeInfo> e : nodes.entrySet()) {
+      if (e.getValue().getInfo() instanceof TensorInfo tensor) {
+        out.put(e.getKey(), new SamplingHeadLayout.Declared(tensor.type.name(), tensor.getShape()));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Runs one one-token pass: returns the logits width, and checks that a sampling head describes it
+   * (its blocks cut the width into equal blocks, its masses sum to 1).
+   */
+  private int probe() {
     try (DecodeSession session = openSession()) {
       KvCache empty = session.emptyCache(1);
       StepOutput out =
@@ -266,9 +297,40 @@ public final class OnnxCausalLm implements CausalLm {
                   empty,
                   StepInput.LogitsWanted.LAST_POSITION));
       out.present().close();
+      if (headBlocks > 0) {
+        checkHead(out);
+      }
       return out.logitsWidth();
+    } catch (ModelLoadException e) {
+      throw e;
     } catch (RuntimeException e) {
       throw new ModelLoadException(onnxFile, "a one-token test pass failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void checkHead(StepOutput out) {
+    SamplingHead head = out.head();
+    String problem = null;
+    if (head == null) {
+      problem = "its logits (" + out.logitsWidth() + " wide) are not " + headBlocks + " blocks";
+    } else {
+      double mass = 0;
+      double warped = 0;
+      for (int b = 0; b < head.blocks(); b++) {
+        mass += head.mass()[b];
+        warped += head.warpedMass()[b];
+      }
+      if (!(Math.abs(mass - 1) <= 1e-3) || !(Math.abs(warped - 1) <= 1e-3)) {
+        problem = "its block masses sum to " + mass + " and " + warped + ", not 1";
+      }
+    }
+    if (problem != null) {
+      throw new ModelLoadException(
+          onnxFile,
+          "the sampling head ("
+              + SamplingHeadLayout.OUTPUTS
+              + ") does not describe the logits at a one-token test pass: "
+              + problem);
     }
   }
 
@@ -280,6 +342,12 @@ public final class OnnxCausalLm implements CausalLm {
   @Override
   public long maxLogitsBytes() {
     return MAX_LOGITS_BYTES;
+  }
+
+  /** True for an export with the sampling head's input and outputs ({@link SamplingHeadLayout}). */
+  @Override
+  public boolean hasSamplingHead() {
+    return headBlocks > 0;
   }
 
   /** True for an export with a {@code logits_to_keep} (or {@code num_logits_to_keep}) input. */
@@ -301,7 +369,14 @@ public final class OnnxCausalLm implements CausalLm {
 
   @Override
   public String toString() {
-    return "OnnxCausalLm[" + onnxFile + ", " + signature + ", cache " + kv + "]";
+    return "OnnxCausalLm["
+        + onnxFile
+        + ", "
+        + signature
+        + ", cache "
+        + kv
+        + (headBlocks > 0 ? ", sampling head of " + headBlocks + " blocks" : "")
+        + "]";
   }
 
   /** The cache: one key and one value tensor per layer, owned by the session's manager. */
@@ -398,6 +473,13 @@ public final class OnnxCausalLm implements CausalLm {
                     : manager.create(new long[] {kept}, new Shape(1)),
                 keepInput));
       }
+      if (headBlocks > 0) {
+        float t = (float) in.samplingTemperature();
+        inputs.add(
+            named(
+                temperatureRank == 0 ? manager.create(t) : manager.create(new float[] {t}),
+                SamplingHeadLayout.TEMPERATURE));
+      }
       int small = inputs.size();
       for (int i = 0; i < signature.numLayers(); i++) {
         inputs.add(named(past.keys[i], "past_key_values." + i + ".key"));
@@ -413,6 +495,7 @@ public final class OnnxCausalLm implements CausalLm {
       int seq = (int) logits.getShape().get(1);
       float[] values = readLogits(logits, in.batch(), seq, width, in.logits());
       logits.close();
+      SamplingHead head = headBlocks > 0 ? readHead(outputs, in, width) : null;
       NDArray[] keys = new NDArray[signature.numLayers()];
       NDArray[] vals = new NDArray[signature.numLayers()];
       for (int i = 0; i < signature.numLayers(); i++) {
@@ -421,7 +504,43 @@ public final class OnnxCausalLm implements CausalLm {
       }
       int positions = in.logits() == StepInput.LogitsWanted.LAST_POSITION ? 1 : seq;
       return new StepOutput(
-          values, positions, width, new OrtKvCache(keys, vals, in.batch(), total));
+          values, positions, width, new OrtKvCache(keys, vals, in.batch(), total), head);
+    }
+
+    /**
+     * The head's outputs of a last-position pass whose logits it cuts into equal blocks, else null;
+     * its tensors are closed either way.
+     */
+    private SamplingHead readHead(NDList outputs, StepInput in, int width) {
+      NDArray[] arrays = new NDArray[SamplingHeadLayout.OUTPUTS.size()];
+      for (int i = 0; i < arrays.length; i++) {
+        arrays[i] = outputs.get(SamplingHeadLayout.OUTPUTS.get(i));
+      }
+      try {
+        if (in.logits() != StepInput.LogitsWanted.LAST_POSITION || width % headBlocks != 0) {
+          return null;
+        }
+        float[][] values = new float[arrays.length][];
+        for (int i = 0; i < arrays.length; i++) {
+          values[i] = arrays[i].toFloatArray();
+          if (values[i].length != in.batch() * headBlocks) {
+            return null;
+          }
+        }
+        return new SamplingHead(
+            headBlocks,
+            width / headBlocks,
+            (float) in.samplingTemperature(),
+            values[0],
+            values[1],
+            values[2]);
+      } finally {
+        for (NDArray a : arrays) {
+          if (a != null) {
+            a.close();
+          }
+        }
+      }
     }
 
     @Override
@@ -460,13 +579,14 @@ public final class OnnxCausalLm implements CausalLm {
   /**
    * The logits as a Java array (float16 and bfloat16 logits widened to float32 by ONNX Runtime).
    * ONNX Runtime's {@code getFloatBuffer} already copies the output into a fresh heap buffer; for
-   * all positions (teacher-forced scoring, the largest output) its array is used as it is instead
-   * of being copied once more.
+   * all positions (teacher-forced scoring, the largest output), and for the last position of a pass
+   * that has only that one (every decoding step), its array is used as it is instead of being
+   * copied once more.
    */
   private static float[] readLogits(
       NDArray logits, int batch, int seq, int width, StepInput.LogitsWanted wanted) {
     FloatBuffer data = ((OrtNDArray) logits).getTensor().getFloatBuffer();
-    if (wanted == StepInput.LogitsWanted.ALL_POSITIONS) {
+    if (wanted == StepInput.LogitsWanted.ALL_POSITIONS || seq == 1) {
       int size = batch * seq * width;
       if (data.hasArray() && data.arrayOffset() == 0 && data.array().length == size) {
         return data.array();

@@ -1,0 +1,252 @@
+package org.prefscore.runtime.decode;
+
+import org.prefscore.runtime.LogMath;
+import org.prefscore.runtime.SamplingHead;
+
+/**
+ * Chooses the next token from a graph's sampling head ({@link SamplingHead}) and one or two blocks
+ * of the logits row, instead of exponentiating the whole row twice as {@link TokenSampler} does.
+ * Pure logic; one instance per thread (scratch buffers).
+ *
+ * <p>The same distribution as {@link TokenSampler} and the same inverse CDF over the sampleable ids
+ * in id order: the block is found by walking the head's warped block masses, the id inside it by
+ * walking the block's warped weights, computed here in double precision. Draws therefore agree with
+ * {@link TokenSampler}'s except where the uniform falls within float rounding of the head's masses
+ * (about 1e-7) of a block boundary. log π uses log Z = c + log Σ_block exp(x - c) - log mass, taken
+ * from the block of largest mass (at least 1/blocks, so the float mass is accurate to about 1e-7
+ * relative). Greedy decoding takes the first largest sampleable logit, found through the head's
+ * block maxima. Ids at or beyond the tokenizer's vocabulary are never chosen: the block they end
+ * inside has its sampleable share recomputed here.
+ *
+ * <p>The head is input from the graph: a row whose masses are not finite, non-negative and summing
+ * to 1 (within 1e-3), or whose maxima do not match its logits, is refused ({@code null}) and the
+ * caller samples it the whole-row way.
+ */
+final class HeadSampler {
+
+  /** How far a row's head masses may sum from 1 before the head is not trusted. */
+  static final double MASS_TOLERANCE = 1e-3;
+
+  private final SamplingConfig config;
+  private final int sampleableVocab;
+  private double[] xs = new double[0];
+  private double[] weights = new double[0];
+
+  HeadSampler(SamplingConfig config, int sampleableVocab) {
+    this.config = config;
+    this.sampleableVocab = sampleableVocab;
+  }
+
+  /**
+   * Whether the head can serve {@code config}: greedy, or no top-k and no top-p (those need the
+   * ranks of the whole row).
+   */
+  static boolean serves(SamplingConfig config, int sampleableVocab) {
+    return config.isGreedy()
+        || (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= sampleableVocab));
+  }
+
+  /**
+   * The token for logits row {@code logits[offset, offset + width)}, described by row {@code
+   * headRow} of {@code head}; null when the head does not describe it (see the class comment).
+   *
+   * @param uniform a draw in [0, 1) from the sample's own random stream (ignored when greedy)
+   */
+  TokenSampler.Choice choose(
+      float[] logits, int offset, int width, SamplingHead head, int headRow, double uniform) {
+    int d = head.blockSize();
+    if (head.width() != width) {
+      return null;
+    }
+    int base = head.offset(headRow);
+    int blocks = head.blocks();
+    float[] mass = head.mass();
+    float[] warped = head.warpedMass();
+    double massSum = 0;
+    double warpedSum = 0;
+    int largest = -1;
+    float largestMass = -1;
+    for (int b = 0; b < blocks; b++) {
+      float m = mass[base + b];
+      float t = warped[base + b];
+      if (!(m >= 0 && t >= 0) || Float.isInfinite(m) || Float.isInfinite(t)) {
+        return null;
+      }
+      massSum += m;
+      warpedSum += t;
+      if (m > largestMass) {
+        largestMass = m;
+        largest = b;
+      }
+    }
+    if (!(Math.abs(massSum - 1) <= MASS_TOLERANCE)
+        || !(Math.abs(warpedSum - 1) <= MASS_TOLERANCE)
+        || !(largestMass > 0)) {
+      return null;
+    }
+    ensure(d);
+    int limit = Math.min(width, sampleableVocab);
+    int full = limit / d; // blocks whose ids are all sampleable
+    int rest = limit - full * d; // sampleable ids of block `full`
+    double logZ = logNormalizer(logits, offset, largest * d, d, largestMass);
+    if (!Double.isFinite(logZ)) {
+      return null;
+    }
+    if (config.isGreedy()) {
+      return greedy(logits, offset, head, base, full, rest, logZ);
+    }
+    return sample(logits, offset, head, base, full, rest, logZ, uniform);
+  }
+
+  private TokenSampler.Choice greedy(
+      float[] logits, int offset, SamplingHead head, int base, int full, int rest, double logZ) {
+    int d = head.blockSize();
+    float top = Float.NEGATIVE_INFINITY;
+    int topBlock = -1;
+    for (int b = 0; b < full; b++) {
+      float v = head.blockMax()[base + b];
+      if (v > top) { // NaN never wins, as in TokenSampler's greedy pass
+        top = v;
+        topBlock = b;
+      }
+    }
+    for (int i = full * d; i < full * d + rest; i++) {
+      float v = logits[offset + i];
+      if (v > top) {
+        top = v;
+        topBlock = full;
+      }
+    }
+    if (topBlock < 0) {
+      return null;
+    }
+    int end = Math.min((topBlock + 1) * d, full * d + rest);
+    for (int i = topBlock * d; i < end; i++) {
+      float v = logits[offset + i];
+      if (v > top) {
+        return null; // the head's maximum is not the block's
+      }
+      if (v == top) {
+        return new TokenSampler.Choice(i, v - logZ, 0.0);
+      }
+    }
+    return null;
+  }
+
+  private TokenSampler.Choice sample(
+      float[] logits,
+      int offset,
+      SamplingHead head,
+      int base,
+      int full,
+      int rest,
+      double logZ,
+      double uniform) {
+    int d = head.blockSize();
+    double invT = 1.0 / head.temperature();
+    float[] warped = head.warpedMass();
+    // The sampleable share of the block the tokenizer's ids end inside.
+    double partial = 0;
+    if (rest > 0) {
+      double all = warpedWeights(logits, offset, full * d, d, invT);
+      double some = LogMath.sumInOrder(weights, rest);
+      partial = all > 0 ? warped[base + full] * (some / all) : 0;
+    }
+    double total = 0;
+    for (int b = 0; b < full; b++) {
+      total += warped[base + b];
+    }
+    total += partial;
+    if (!(total > 0)) {
+      return null;
+    }
+    double target = uniform * total;
+    int chosenBlock = -1;
+    double blockMass = 0;
+    double before = 0;
+    for (int b = 0; b < full; b++) {
+      double through = before + warped[base + b];
+      if (target < through) {
+        chosenBlock = b;
+        blockMass = warped[base + b];
+        break;
+      }
+      before = through;
+    }
+    if (chosenBlock < 0) {
+      // The partial block, or a target rounded up to the total: the last block with mass.
+      if (partial > 0) {
+        chosenBlock = full;
+        blockMass = partial;
+      } else {
+        for (int b = full - 1; b >= 0 && chosenBlock < 0; b--) {
+          if (warped[base + b] > 0) {
+            chosenBlock = b;
+            blockMass = warped[base + b];
+            before = total - blockMass;
+          }
+        }
+      }
+    }
+    if (chosenBlock < 0) {
+      return null;
+    }
+    int from = chosenBlock * d;
+    int n = chosenBlock == full ? rest : d;
+    double blockSum = warpedWeights(logits, offset, from, n, invT);
+    if (!(blockSum > 0) || Double.isInfinite(blockSum)) {
+      return null;
+    }
+    double local = Math.max(0, target - before) / blockMass * blockSum;
+    int chosen = n - 1;
+    double acc = 0;
+    for (int j = 0; j < n; j++) {
+      acc += weights[j];
+      if (local < acc) {
+        chosen = j;
+        break;
+      }
+    }
+    while (chosen > 0 && weights[chosen] == 0) {
+      chosen--; // a target rounded up past the last id of weight > 0
+    }
+    double samplingLogprob = Math.log(weights[chosen] / blockSum) + Math.log(blockMass / total);
+    int token = from + chosen;
+    return new TokenSampler.Choice(token, logits[offset + token] - logZ, samplingLogprob);
+  }
+
+  /**
+   * exp((x - c) / T) of ids [from, from + n) into {@code weights} (c their largest value); returns
+   * their sum in id order.
+   */
+  private double warpedWeights(float[] logits, int offset, int from, int n, double invT) {
+    LogMath.widen(logits, offset + from, n, xs);
+    double c = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      c = Math.max(c, xs[j]);
+    }
+    if (c == Double.NEGATIVE_INFINITY || Double.isNaN(c)) {
+      return Double.NaN;
+    }
+    LogMath.expAffine(xs, weights, n, invT, -c * invT);
+    return LogMath.sumInOrder(weights, n);
+  }
+
+  /** log Z of the row from block [from, from + d) and that block's share {@code mass} of it. */
+  private double logNormalizer(float[] logits, int offset, int from, int d, float mass) {
+    LogMath.widen(logits, offset + from, d, xs);
+    double c = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < d; j++) {
+      c = Math.max(c, xs[j]);
+    }
+    LogMath.expAffine(xs, weights, d, 1.0, -c);
+    return c + Math.log(LogMath.sumInOrder(weights, d)) - Math.log(mass);
+  }
+
+  private void ensure(int d) {
+    if (xs.length < d) {
+      xs = new double[d];
+      weights = new double[d];
+    }
+  }
+}
