@@ -10,7 +10,6 @@ that log pi needs, and the warped softmax the draw needs) from the JVM into the 
 Runtime runs them vectorised. For the last position of every row it outputs, per block of `block`
 consecutive ids (V = blocks x block):
 
-- `sampling_block_max`    [batch, blocks] float32: the largest logit of the block;
 - `sampling_block_mass`   [batch, blocks] float32: the block's share of softmax(logits);
 - `sampling_block_mass_t` [batch, blocks] float32: its share of softmax(logits / T), T being the
   new float32 scalar input `sampling_temperature` (at T == 1 the same tensor as the previous one,
@@ -18,7 +17,8 @@ consecutive ids (V = blocks x block):
 
 prefscore's loader detects the head (docs/deploy.md#a-sampling-head) and then reads only the
 block it draws from: it picks the block by its warped mass, the id inside it from the block's
-logits, and log Z from the block with the largest mass. Nothing else of the graph changes: a
+logits, and log Z from the block with the largest mass. (Greedy decoding scans the row for its
+largest logit; block maxima would cost every sampled step a reduction for that.) Nothing else of the graph changes: a
 runtime that does not know the head just feeds `sampling_temperature` = 1 or leaves the graph
 as it was. The head reads the last position without copying it when a pass has one position
 (decoding steps, prefills with logits_to_keep = 1), so scoring passes pay for one row per
@@ -38,7 +38,7 @@ import onnx
 from onnx import TensorProto, helper
 
 TEMPERATURE = "sampling_temperature"
-OUTPUTS = ("sampling_block_max", "sampling_block_mass", "sampling_block_mass_t")
+OUTPUTS = ("sampling_block_mass", "sampling_block_mass_t")
 
 
 def choose_block(vocab: int) -> int:
@@ -60,16 +60,15 @@ def _opset(model: onnx.ModelProto) -> int:
 
 
 def _reduce(op: str, data: str, out: str, opset: int, prefix: str) -> list:
-    """op over the last axis of a rank-3 tensor, keepdims=0, in the form the opset wants."""
-    takes_input = opset >= 18 or (op == "ReduceSum" and opset >= 13)
-    if takes_input:
+    """ReduceSum over the last axis of a rank-3 tensor, keepdims=0 (axes an input from opset 13)."""
+    if opset >= 13:
         return [helper.make_node(op, [data, prefix + "axis2"], [out], keepdims=0)]
     return [helper.make_node(op, [data], [out], axes=[2], keepdims=0)]
 
 
 def _head_graph(name: str, source: str, logits_type: int, blocks: int, block: int, opset: int,
                 slice_last: bool) -> onnx.GraphProto:
-    """The If branch that computes the three outputs from `source` (outer-scope logits)."""
+    """The If branch that computes the outputs from `source` (outer-scope logits)."""
     p = f"sh_{name}_"
     nodes, inits = [], [
         helper.make_tensor(p + "shape", TensorProto.INT64, [3], [-1, blocks, block]),
@@ -86,8 +85,6 @@ def _head_graph(name: str, source: str, logits_type: int, blocks: int, block: in
     if logits_type != TensorProto.FLOAT:
         nodes.append(helper.make_node("Cast", [x], [p + "f32"], to=TensorProto.FLOAT))
         x = p + "f32"
-    nodes.append(helper.make_node("Reshape", [x, p + "shape"], [p + "blocks"]))
-    nodes += _reduce("ReduceMax", p + "blocks", p + "max", opset, p)
     nodes.append(helper.make_node("Softmax", [x], [p + "probs"], axis=-1))
     nodes.append(helper.make_node("Reshape", [p + "probs", p + "shape"], [p + "pblocks"]))
     nodes += _reduce("ReduceSum", p + "pblocks", p + "mass", opset, p)
@@ -111,7 +108,7 @@ def _head_graph(name: str, source: str, logits_type: int, blocks: int, block: in
     nodes.append(helper.make_node("If", [p + "is_one"], [p + "mass_t"],
                                   then_branch=branch("same", False), else_branch=branch("warp", True)))
     outs = []
-    for out, src in zip(OUTPUTS, (p + "max", p + "mass", p + "mass_t")):
+    for out, src in zip(OUTPUTS, (p + "mass", p + "mass_t")):
         nodes.append(helper.make_node("Identity", [src], [p + out]))
         outs.append(helper.make_tensor_value_info(p + out, TensorProto.FLOAT, ["batch_size", blocks]))
     return helper.make_graph(nodes, p + "graph", [], outs, inits)

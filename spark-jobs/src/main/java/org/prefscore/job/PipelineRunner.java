@@ -345,7 +345,8 @@ public final class PipelineRunner {
             counters,
             config.runtime().placement(),
             config.pairOptions().format(),
-            config.runtime().decodeLanes());
+            config.runtime().decodeLanes(),
+            config.runtime().samplingHead());
     progress.stage(
         "generate",
         "prompts",

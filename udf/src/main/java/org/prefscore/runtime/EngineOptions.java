@@ -10,10 +10,19 @@ import java.io.Serializable;
  * @param cudaDeviceId the GPU ordinal (on Spark, the GPU the task was assigned)
  * @param intraOpThreads threads inside one operator; 0 lets ONNX Runtime choose
  * @param interOpThreads threads across operators; 0 lets ONNX Runtime choose
+ * @param spinning let ONNX Runtime's intra-op workers spin-wait after each operator
+ *     (runtime.engine-spinning; ONNX Runtime's own default) instead of sleeping (prefscore's
+ *     default): faster when the cores are the model's alone, slower when sampling threads or other
+ *     tasks need them right after a pass (docs/benchmarks.md)
  */
 public record EngineOptions(
-    boolean useCuda, int cudaDeviceId, int intraOpThreads, int interOpThreads)
+    boolean useCuda, int cudaDeviceId, int intraOpThreads, int interOpThreads, boolean spinning)
     implements Serializable {
+
+  /** Workers that sleep between operators (prefscore's default). */
+  public EngineOptions(boolean useCuda, int cudaDeviceId, int intraOpThreads, int interOpThreads) {
+    this(useCuda, cudaDeviceId, intraOpThreads, interOpThreads, false);
+  }
 
   /** CPU with ONNX Runtime's own thread choice. */
   public static EngineOptions cpu() {
@@ -27,7 +36,12 @@ public record EngineOptions(
 
   /** The same options on another GPU (on Spark: the one the task was assigned). */
   public EngineOptions withCudaDevice(int deviceId) {
-    return new EngineOptions(useCuda, deviceId, intraOpThreads, interOpThreads);
+    return new EngineOptions(useCuda, deviceId, intraOpThreads, interOpThreads, spinning);
+  }
+
+  /** The same options with ONNX Runtime's workers spinning (true) or sleeping between operators. */
+  public EngineOptions withSpinning(boolean spin) {
+    return new EngineOptions(useCuda, cudaDeviceId, intraOpThreads, interOpThreads, spin);
   }
 
   public EngineOptions {

@@ -69,6 +69,7 @@ public final class GenerationFunction implements MapPartitionsFunction<Row, Row>
         if (settings.decodeLanes() > 1) {
           options = options.withLanes(settings.decodeLanes(), registry.samplingPool());
         }
+        options = options.withSamplingHead(settings.samplingHead());
         generator = new SampleGenerator(policy, settings.sampling().toConfig(), options);
         scorer = reward == null ? null : new RewardScorer(reward, settings.tokenBudget());
         renderer =

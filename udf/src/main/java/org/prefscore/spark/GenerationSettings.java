@@ -25,6 +25,7 @@ import org.prefscore.runtime.ModelSpec;
  *     which GPU
  * @param pairFormat output.pair-format: which prompts are sampled and carried as conversations
  * @param decodeLanes pieces of each batch decoded at once (runtime.decode-lanes, at least 1)
+ * @param samplingHead use the policy graph's sampling head where it has one (runtime.sampling-head)
  */
 public record GenerationSettings(
     ModelSpec policy,
@@ -39,7 +40,8 @@ public record GenerationSettings(
     PipelineCounters counters,
     ModelPlacement placement,
     PairFormat pairFormat,
-    int decodeLanes)
+    int decodeLanes,
+    boolean samplingHead)
     implements Serializable {
 
   public GenerationSettings {
@@ -51,7 +53,7 @@ public record GenerationSettings(
     pairFormat = pairFormat == null ? PairFormat.AUTO : pairFormat;
   }
 
-  /** With {@link PairFormat#AUTO} and one decode lane. */
+  /** With {@link PairFormat#AUTO}, one decode lane and the sampling head used. */
   public GenerationSettings(
       ModelSpec policy,
       ModelSpec reward,
@@ -77,6 +79,7 @@ public record GenerationSettings(
         counters,
         placement,
         PairFormat.AUTO,
-        1);
+        1,
+        true);
   }
 }

@@ -55,7 +55,9 @@ import org.prefscore.runtime.decode.SamplingConfig;
  * subset, e.g. {@code ours_greedy_n16}; ratios of the variants run), {@code --seed}, {@code
  * --tokens-key NAME=KEY} (the prompts.json field holding model NAME's token counts), {@code --gpu
  * N} (ONNX Runtime's CUDA provider on GPU N, for ours and the bare loop: needs the -Pgpu
- * classpath), {@code --json-out FILE}.
+ * classpath), {@code --head-model NAME=DIR} (the same model with a sampling head, {@code
+ * python/prefscore_onnx/sampling_head.py}: adds {@code ours_head*} variants, timed against the bare
+ * loop on the plain graph), {@code --json-out FILE}.
  */
 public final class GenerationBenchmark {
 
@@ -144,6 +146,21 @@ public final class GenerationBenchmark {
       return f / w;
     }
 
+    /** Mean milliseconds per call in forward passes. */
+    double forwardMillis() {
+      return samples.stream().mapToLong(Sample::forwardNanos).average().orElse(0) / 1e6;
+    }
+
+    /** Mean milliseconds per call choosing tokens. */
+    double samplingMillis() {
+      return samples.stream().mapToLong(Sample::samplingNanos).average().orElse(0) / 1e6;
+    }
+
+    /** Mean milliseconds per call. */
+    double meanMillis() {
+      return samples.stream().mapToLong(Sample::nanos).average().orElse(0) / 1e6;
+    }
+
     double forwardShare() {
       double f = 0;
       double w = 0;
@@ -181,6 +198,7 @@ public final class GenerationBenchmark {
     java.util.Set<String> only = null;
     Path jsonOut = null;
     Map<String, String> tokenKeys = new HashMap<>();
+    Map<String, String> headModels = new HashMap<>();
     int gpu = -1;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -243,6 +261,11 @@ public final class GenerationBenchmark {
           gpu = Integer.parseInt(v);
           i++;
         }
+        case "--head-model" -> {
+          String[] kv = v.split("=", 2);
+          headModels.put(kv[0], kv[1]);
+          i++;
+        }
         case "--tokens-key" -> {
           String[] kv = v.split("=", 2);
           tokenKeys.put(kv[0], kv[1]);
@@ -298,7 +321,8 @@ public final class GenerationBenchmark {
               minSeconds,
               only,
               seed,
-              gpu));
+              gpu,
+              headModels.containsKey(m.getKey()) ? Path.of(headModels.get(m.getKey())) : null));
     }
     String line = JSON.writeValueAsString(root);
     System.out.println(line);
@@ -322,7 +346,8 @@ public final class GenerationBenchmark {
       double minSeconds,
       java.util.Set<String> only,
       long seed,
-      int gpu)
+      int gpu,
+      Path headDir)
       throws Exception {
     EngineOptions engine =
         gpu >= 0 ? new EngineOptions(true, gpu, threads, 1) : EngineOptions.cpu(threads);
@@ -374,7 +399,20 @@ public final class GenerationBenchmark {
             ? model
             : new LanguageModel(
                 withoutEos(laneLoaded.files()), laneLoaded.tokenizer(), laneLoaded.graph());
+    LanguageModel headLoaded =
+        headDir == null
+            ? null
+            : ModelLoader.loadDecoder(ModelSpec.decoder(headDir.toString(), engine));
+    if (headLoaded != null && !headLoaded.graph().hasSamplingHead()) {
+      throw new IllegalArgumentException(headDir + " has no sampling head");
+    }
+    LanguageModel headModel =
+        headLoaded == null
+            ? null
+            : new LanguageModel(
+                withoutEos(headLoaded.files()), headLoaded.tokenizer(), headLoaded.graph());
     try (bare;
+        AutoCloseable headClose = headLoaded == null ? () -> {} : headLoaded;
         BareOrtLoop bareNoSpin = new BareOrtLoop(model.files().onnxFile(), threads, gpu, false);
         BareOrtLoop bareOne = new BareOrtLoop(model.files().onnxFile(), 1, gpu, false);
         AutoCloseable laneClose = laneLoaded == null ? () -> {} : laneLoaded) {
@@ -397,7 +435,31 @@ public final class GenerationBenchmark {
       long session2Nanos = sessions2[1];
       List<List<SampleGenerator.PromptResult>> lastShared = new ArrayList<>(List.of(List.of()));
       List<List<SampleGenerator.PromptResult>> lastBase = new ArrayList<>(List.of(List.of()));
-      List<Variant> all =
+      List<List<SampleGenerator.PromptResult>> lastHead = new ArrayList<>(List.of(List.of()));
+      List<Variant> headVariants =
+          headModel == null
+              ? List.of()
+              : List.of(
+                  new Variant(
+                      "ours_head",
+                      rows,
+                      () ->
+                          ours(
+                              headModel, base, budget, true, threads, requests, runSeed, lastHead)),
+                  new Variant(
+                      "ours_head_t1",
+                      rows,
+                      () -> ours(headModel, unitT, budget, true, threads, requests, runSeed, null)),
+                  new Variant(
+                      "ours_head_greedy",
+                      rows,
+                      () ->
+                          ours(headModel, greedyN, budget, true, threads, requests, runSeed, null)),
+                  new Variant(
+                      "ours_head_n" + nPrefill,
+                      bigRows,
+                      () -> ours(headModel, big, budget, true, threads, requests, runSeed, null)));
+      List<Variant> listed =
           List.of(
               new Variant(
                   "ours",
@@ -470,6 +532,10 @@ public final class GenerationBenchmark {
                   "ours_greedy_n" + nPrefill,
                   bigRows,
                   () -> ours(model, greedyBig, budget, true, threads, requests, runSeed, null)));
+      // The head's variants go before the last (diagnostic) one.
+      List<Variant> all = new ArrayList<>(listed.subList(0, listed.size() - 1));
+      all.addAll(headVariants);
+      all.add(listed.get(listed.size() - 1));
       List<Variant> variants =
           only == null
               ? all.subList(0, all.size() - 1)
@@ -589,6 +655,9 @@ public final class GenerationBenchmark {
         o.put("sampling_share", s.samplingShare());
         o.put("cpu_ms_per_token", s.cpuMillisPerToken());
         o.put("sampling_cpu_share", s.samplingCpuShare());
+        o.put("forward_ms_mean", s.forwardMillis());
+        o.put("sampling_ms_mean", s.samplingMillis());
+        o.put("call_ms_mean", s.meanMillis());
         ArrayNode perRun = o.putArray("tok_s_all");
         for (Stats.Sample x : s.samples) {
           perRun.add(x.tokens() * 1e9 / x.nanos());
@@ -636,6 +705,25 @@ public final class GenerationBenchmark {
           "ours_over_bare_n" + nPrefill,
           "ours_n" + nPrefill + "_shared",
           "bare_ort_n" + nPrefill);
+      ratio(ratios, stats, "ours_head_over_bare", "ours_head", "bare_ort");
+      ratio(ratios, stats, "ours_head_over_bare_nospin", "ours_head", "bare_ort_nospin");
+      ratio(ratios, stats, "ours_head_over_ours", "ours_head", "ours");
+      ratio(ratios, stats, "ours_head_t1_over_bare", "ours_head_t1", "bare_ort");
+      ratio(ratios, stats, "ours_head_greedy_over_bare", "ours_head_greedy", "bare_ort");
+      ratio(
+          ratios,
+          stats,
+          "ours_head_over_bare_n" + nPrefill,
+          "ours_head_n" + nPrefill,
+          "bare_ort_n" + nPrefill);
+      headShare(ratios, stats, "head_sampling_share", "ours_head", "ours");
+      headShare(ratios, stats, "head_t1_sampling_share", "ours_head_t1", "ours_t1");
+      if (!lastHead.get(0).isEmpty() && !lastBase.get(0).isEmpty()) {
+        out.put("head_same_samples", sameSamples(lastBase.get(0), lastHead.get(0)));
+      }
+      if (headModel != null) {
+        out.put("head_refusals", 0); // ours() throws when the head was refused for any row
+      }
       if (stats.containsKey("ours_n" + nPrefill + "_unshared")) {
         out.put("samples_identical_shared_vs_unshared", true);
       }
@@ -684,6 +772,10 @@ public final class GenerationBenchmark {
     long start = System.nanoTime();
     List<SampleGenerator.PromptResult> results = generator.generate(requests, runSeed);
     long nanos = System.nanoTime() - start;
+    if (generator.headRefusals() > 0) {
+      throw new IllegalStateException(
+          "the sampling head was refused for " + generator.headRefusals() + " token choices");
+    }
     long tokens = 0;
     for (SampleGenerator.PromptResult r : results) {
       if (!r.sampled()) {
@@ -1054,6 +1146,38 @@ public final class GenerationBenchmark {
     if (stats.containsKey(a) && stats.containsKey(b)) {
       ratios.put(name, stats.get(a).median() / stats.get(b).median());
     }
+  }
+
+  /**
+   * Sampling's share of a call with the head, the head's own cost included: the call's sampling
+   * time plus what its forward passes took beyond those of the same config on the plain graph.
+   */
+  private static void headShare(
+      ObjectNode ratios, Map<String, Stats> stats, String name, String head, String plain) {
+    if (stats.containsKey(head) && stats.containsKey(plain)) {
+      Stats h = stats.get(head);
+      double inGraph = Math.max(0, h.forwardMillis() - stats.get(plain).forwardMillis());
+      ratios.put(name, (h.samplingMillis() + inGraph) / h.meanMillis());
+      ratios.put(name + "_in_graph_ms", inGraph);
+    }
+  }
+
+  /** The share of samples with the same tokens in two runs of the same requests. */
+  private static double sameSamples(
+      List<SampleGenerator.PromptResult> a, List<SampleGenerator.PromptResult> b) {
+    int same = 0;
+    int all = 0;
+    for (int p = 0; p < a.size(); p++) {
+      for (int s = 0; s < a.get(p).samples().size(); s++) {
+        all++;
+        same +=
+            Arrays.equals(
+                    a.get(p).samples().get(s).tokenIds(), b.get(p).samples().get(s).tokenIds())
+                ? 1
+                : 0;
+      }
+    }
+    return all == 0 ? 0 : (double) same / all;
   }
 
   /** The JVM's peak resident set (VmHWM), in MB; -1 where /proc is missing. */

@@ -240,6 +240,16 @@ public final class ConfigKeys {
           "runtime.decode-lanes",
           "1",
           "pieces of each generation batch decoded at once, each on its own thread and session (1-64): with runtime.device=cuda, 2 lets the GPU run one piece's forward pass while the host samples another's rows; samples depend on it only as on any other batching (the same value gives the same samples); on CPU executors give the cores to tasks (spark.task.cpus) and runtime.intra-op-threads instead (docs/benchmarks.md)");
+  public static final ConfigKey ENGINE_SPINNING =
+      key(
+          "runtime.engine-spinning",
+          "false",
+          "let ONNX Runtime's intra-op workers spin-wait after each operator (ONNX Runtime's own default) instead of sleeping: 3-10% faster generation where an executor's cores are the model's alone and the decoder has a sampling head (docs/deploy.md#a-sampling-head), slower where sampling threads or other tasks need the cores right after a pass (docs/benchmarks.md)");
+  public static final ConfigKey SAMPLING_HEAD =
+      key(
+          "runtime.sampling-head",
+          "true",
+          "use a decoder's sampling head where its graph has one (docs/deploy.md#a-sampling-head): each sampled token then reads one or two blocks of the logits row instead of exponentiating all of it twice; false samples from the whole row (the same distribution; draws differ only within float rounding of a block boundary)");
   public static final ConfigKey DEVICE =
       key(
           "runtime.device",

@@ -180,6 +180,8 @@ public record PipelineConfig(
    * @param decodeLanes pieces of each generation batch decoded at once (runtime.decode-lanes)
    * @param driverCheckMaxGraphMb largest graph the driver's model check loads, in MB
    *     (runtime.driver-check-max-graph-mb)
+   * @param samplingHead use a decoder's sampling head where its graph has one
+   *     (runtime.sampling-head)
    */
   public record Runtime(
       long tokenBudget,
@@ -189,7 +191,8 @@ public record PipelineConfig(
       String modelCacheDir,
       GpuStages gpuStages,
       int decodeLanes,
-      long driverCheckMaxGraphMb) {
+      long driverCheckMaxGraphMb,
+      boolean samplingHead) {
 
     /** Where executors load models from and on which GPU. */
     public ModelPlacement placement() {
@@ -384,11 +387,12 @@ public record PipelineConfig(
             budget,
             logitsMb,
             perCall,
-            new EngineOptions(cuda, 0, Math.max(0, threads), 1),
+            new EngineOptions(cuda, 0, Math.max(0, threads), 1, c.bool(ConfigKeys.ENGINE_SPINNING)),
             config.get(ConfigKeys.MODEL_CACHE_DIR).trim(),
             gpuStages,
             Math.max(1, lanes),
-            Math.max(0, driverCheckMb));
+            Math.max(0, driverCheckMb),
+            c.bool(ConfigKeys.SAMPLING_HEAD));
 
     SamplingConfig sampling = null;
     int n = c.intValue(ConfigKeys.SAMPLING_N, mode == Mode.WEST_OF_N ? 2 : 1);

@@ -81,6 +81,31 @@ class ConfigTest {
   }
 
   @Test
+  void samplingHeadAndEngineSpinningAreBooleansThatReachTheRuntime() {
+    PipelineConfig d = PipelineConfig.from(Mode.WEST_OF_N, ResolvedConfig.resolve(null, minimal()));
+    assertThat(d.runtime().samplingHead()).isTrue();
+    assertThat(d.runtime().engine().spinning()).isFalse();
+    PipelineConfig c =
+        PipelineConfig.from(
+            Mode.WEST_OF_N,
+            ResolvedConfig.resolve(
+                null,
+                plus(minimal(), "runtime.sampling-head=false", "runtime.engine-spinning=TRUE")));
+    assertThat(c.runtime().samplingHead()).isFalse();
+    assertThat(c.runtime().engine().spinning()).isTrue();
+    assertThatThrownBy(
+            () ->
+                PipelineConfig.from(
+                    Mode.WEST_OF_N,
+                    ResolvedConfig.resolve(
+                        null,
+                        plus(minimal(), "runtime.sampling-head=yes", "runtime.engine-spinning=1"))))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("runtime.sampling-head must be true or false, got 'yes'")
+        .hasMessageContaining("runtime.engine-spinning must be true or false, got '1'");
+  }
+
+  @Test
   void setBeatsFileBeatsDefault() throws IOException {
     Path file = tmp.resolve("c.properties");
     Files.writeString(file, "sampling.n=8\nsampling.temperature=0.9\n");

@@ -14,13 +14,12 @@ import org.prefscore.runtime.SamplingHead;
  * {@link TokenSampler}'s except where the uniform falls within float rounding of the head's masses
  * (about 1e-7) of a block boundary. log π uses log Z = c + log Σ_block exp(x - c) - log mass, taken
  * from the block of largest mass (at least 1/blocks, so the float mass is accurate to about 1e-7
- * relative). Greedy decoding takes the first largest sampleable logit, found through the head's
- * block maxima. Ids at or beyond the tokenizer's vocabulary are never chosen: the block they end
- * inside has its sampleable share recomputed here.
+ * relative). Greedy decoding takes the first largest sampleable logit, scanning the row as {@link
+ * TokenSampler} does, and only log Z from the head. Ids at or beyond the tokenizer's vocabulary are
+ * never chosen: the block they end inside has its sampleable share recomputed here.
  *
  * <p>The head is input from the graph: a row whose masses are not finite, non-negative and summing
- * to 1 (within 1e-3), or whose maxima do not match its logits, is refused ({@code null}) and the
- * caller samples it the whole-row way.
+ * to 1 (within 1e-3) is refused ({@code null}) and the caller samples it the whole-row way.
  */
 final class HeadSampler {
 
@@ -93,44 +92,24 @@ final class HeadSampler {
       return null;
     }
     if (config.isGreedy()) {
-      return greedy(logits, offset, head, base, full, rest, logZ);
+      return greedy(logits, offset, full, rest, d, logZ);
     }
     return sample(logits, offset, head, base, full, rest, logZ, uniform);
   }
 
-  private TokenSampler.Choice greedy(
-      float[] logits, int offset, SamplingHead head, int base, int full, int rest, double logZ) {
-    int d = head.blockSize();
+  private static TokenSampler.Choice greedy(
+      float[] logits, int offset, int full, int rest, int d, double logZ) {
+    int limit = full * d + rest;
+    int best = -1;
     float top = Float.NEGATIVE_INFINITY;
-    int topBlock = -1;
-    for (int b = 0; b < full; b++) {
-      float v = head.blockMax()[base + b];
-      if (v > top) { // NaN never wins, as in TokenSampler's greedy pass
-        top = v;
-        topBlock = b;
-      }
-    }
-    for (int i = full * d; i < full * d + rest; i++) {
+    for (int i = 0; i < limit; i++) {
       float v = logits[offset + i];
-      if (v > top) {
+      if (v > top) { // the first largest; NaN never wins, as in TokenSampler's greedy pass
         top = v;
-        topBlock = full;
+        best = i;
       }
     }
-    if (topBlock < 0) {
-      return null;
-    }
-    int end = Math.min((topBlock + 1) * d, full * d + rest);
-    for (int i = topBlock * d; i < end; i++) {
-      float v = logits[offset + i];
-      if (v > top) {
-        return null; // the head's maximum is not the block's
-      }
-      if (v == top) {
-        return new TokenSampler.Choice(i, v - logZ, 0.0);
-      }
-    }
-    return null;
+    return best < 0 ? null : new TokenSampler.Choice(best, top - logZ, 0.0);
   }
 
   private TokenSampler.Choice sample(

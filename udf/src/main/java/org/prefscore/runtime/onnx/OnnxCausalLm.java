@@ -528,12 +528,7 @@ public final class OnnxCausalLm implements CausalLm {
           }
         }
         return new SamplingHead(
-            headBlocks,
-            width / headBlocks,
-            (float) in.samplingTemperature(),
-            values[0],
-            values[1],
-            values[2]);
+            headBlocks, width / headBlocks, (float) in.samplingTemperature(), values[0], values[1]);
       } finally {
         for (NDArray a : arrays) {
           if (a != null) {

@@ -8,16 +8,15 @@ import java.util.Map;
 /**
  * Checks a decoder graph's sampling head (docs/deploy.md#a-sampling-head): the float32 scalar input
  * {@code sampling_temperature} and the float32 {@code [batch, blocks]} outputs {@code
- * sampling_block_max}, {@code sampling_block_mass} and {@code sampling_block_mass_t}, all of them
- * or none. Pure: works on the declared names, types and shapes.
+ * sampling_block_mass} and {@code sampling_block_mass_t}, all of them or none. Pure: works on the
+ * declared names, types and shapes.
  */
 final class SamplingHeadLayout {
 
   static final String TEMPERATURE = "sampling_temperature";
-  static final String BLOCK_MAX = "sampling_block_max";
   static final String MASS = "sampling_block_mass";
   static final String WARPED_MASS = "sampling_block_mass_t";
-  static final List<String> OUTPUTS = List.of(BLOCK_MAX, MASS, WARPED_MASS);
+  static final List<String> OUTPUTS = List.of(MASS, WARPED_MASS);
 
   /** A declared tensor: its element type's name ({@code FLOAT}, ...) and shape (-1 dynamic). */
   record Declared(String type, long[] shape) {}

@@ -37,7 +37,6 @@ class HeadSamplerTest {
   /** The head a graph computes (float32 outputs of float64 softmaxes here). */
   static SamplingHead headOf(float[] logits, int rows, int width, int block, double temperature) {
     int blocks = width / block;
-    float[] max = new float[rows * blocks];
     float[] mass = new float[rows * blocks];
     float[] warped = new float[rows * blocks];
     for (int row = 0; row < rows; row++) {
@@ -52,21 +51,18 @@ class HeadSamplerTest {
         zt += Math.exp((logits[row * width + i] - top) / temperature);
       }
       for (int b = 0; b < blocks; b++) {
-        float m = Float.NEGATIVE_INFINITY;
         double s = 0;
         double st = 0;
         for (int j = 0; j < block; j++) {
           float v = logits[row * width + b * block + j];
-          m = Math.max(m, v);
           s += Math.exp(v - top);
           st += Math.exp((v - top) / temperature);
         }
-        max[row * blocks + b] = m;
         mass[row * blocks + b] = (float) (s / z);
         warped[row * blocks + b] = (float) (st / zt);
       }
     }
-    return new SamplingHead(blocks, block, temperature, max, mass, warped);
+    return new SamplingHead(blocks, block, temperature, mass, warped);
   }
 
   private static void assertDrawsAsTheWholeRow(
@@ -165,33 +161,18 @@ class HeadSamplerTest {
     negative[0] = -negative[0];
     for (SamplingHead bad :
         List.of(
-            new SamplingHead(31, 31, 0.7, good.blockMax(), nan, good.warpedMass()),
-            new SamplingHead(31, 31, 0.7, good.blockMax(), good.mass(), half),
-            new SamplingHead(31, 31, 0.7, good.blockMax(), negative, good.warpedMass()),
+            new SamplingHead(31, 31, 0.7, nan, good.warpedMass()),
+            new SamplingHead(31, 31, 0.7, good.mass(), half),
+            new SamplingHead(31, 31, 0.7, negative, good.warpedMass()),
             // Another width than the row's.
-            new SamplingHead(1, 31, 0.7, new float[1], new float[] {1}, new float[] {1}))) {
+            new SamplingHead(1, 31, 0.7, new float[] {1}, new float[] {1}))) {
       assertThat(sampler.choose(logits, 0, 961, bad, 0, 0.5)).isNull();
     }
     // Greedy: maxima that no id of their block has.
-    SamplingHead greedyHead = headOf(logits, 1, 961, 31, 1.0);
-    float[] wrongMax = greedyHead.blockMax().clone();
-    wrongMax[7] = 1000f;
-    HeadSampler greedy = new HeadSampler(SamplingConfig.greedy(8), 961);
-    assertThat(greedy.choose(logits, 0, 961, greedyHead, 0, 0)).isNotNull();
-    assertThat(
-            greedy.choose(
-                logits,
-                0,
-                961,
-                new SamplingHead(31, 31, 1.0, wrongMax, greedyHead.mass(), greedyHead.mass()),
-                0,
-                0))
-        .isNull();
     // A refused row falls back to the whole row, counted.
     TokenSampler tokens = new TokenSampler(config, 961);
     TokenSampler.Choice fallback =
-        tokens.choose(
-            logits, 0, 961, new SamplingHead(31, 31, 0.7, good.blockMax(), nan, nan), 0, 0.5);
+        tokens.choose(logits, 0, 961, new SamplingHead(31, 31, 0.7, nan, nan), 0, 0.5);
     assertThat(fallback).isEqualTo(tokens.choose(logits, 0, 961, 0.5));
     assertThat(tokens.headRefusals()).isEqualTo(1);
   }

@@ -73,7 +73,6 @@ class SamplingHeadGenerationTest {
         assertThat(head.blockSize()).isEqualTo(31);
         SamplingHead expected = HeadSamplerTest.headOf(out.logits(), 2, 961, 31, 0.7);
         for (int i = 0; i < 2 * 31; i++) {
-          assertThat(head.blockMax()[i]).isEqualTo(expected.blockMax()[i]);
           assertThat(head.mass()[i]).isCloseTo(expected.mass()[i], within(1e-6f));
           assertThat(head.warpedMass()[i]).isCloseTo(expected.warpedMass()[i], within(1e-6f));
         }
