@@ -1,6 +1,7 @@
 package org.prefscore.runtime.decode;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.prefscore.runtime.DecodeSession;
 import org.prefscore.runtime.KvCache;
 import org.prefscore.runtime.LanguageModel;
+import org.prefscore.runtime.ModelLoadException;
 import org.prefscore.runtime.SamplingHead;
 import org.prefscore.runtime.StepInput;
 import org.prefscore.runtime.StepOutput;
@@ -78,6 +80,17 @@ class SamplingHeadGenerationTest {
         }
       }
     }
+  }
+
+  @Test
+  void aHeadThatDoesNotDescribeTheLogitsIsRefusedAtLoad() {
+    // tiny-llama-head-broken: the T = 1 block masses doubled (they sum to 2).
+    assertThatThrownBy(() -> Fixtures.decoder("tiny-llama-head-broken"))
+        .isInstanceOf(ModelLoadException.class)
+        .hasMessageContaining("tiny-llama-head-broken")
+        .hasMessageContaining("the sampling head")
+        .hasMessageContaining("does not describe the logits")
+        .hasMessageContaining("block masses sum to 2");
   }
 
   @Test
