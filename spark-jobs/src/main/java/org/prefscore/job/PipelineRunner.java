@@ -2,11 +2,9 @@ package org.prefscore.job;
 
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.struct;
-import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.udf;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -42,6 +40,7 @@ import org.prefscore.job.io.RunOutput;
 import org.prefscore.job.io.RunRefusedException;
 import org.prefscore.job.report.Accounting;
 import org.prefscore.job.report.FaultRecord;
+import org.prefscore.job.report.OutputCheck;
 import org.prefscore.job.report.ProgressReporter;
 import org.prefscore.job.report.ProgressSamples;
 import org.prefscore.job.report.RunManifest;
@@ -248,14 +247,16 @@ public final class PipelineRunner {
           scorePairs(prompts, prepRejects, promptCount, output, counters, progress, manifest, work);
     }
     progress.stage("verify");
-    Accounting accounting = Accounting.check(spark, output, inputRows, tables);
+    OutputCheck check =
+        OutputCheck.of(spark, output, inputRows, tables, config.mode() == Mode.WEST_OF_N);
+    Accounting accounting = check.accounting();
     manifest.accounting(accounting);
-    manifest.reasonCounts(output, tables.contains("filtered"));
+    manifest.reasonCounts(check, tables.contains("filtered"));
     if (!accounting.holds()) {
       throw new Accounting.AccountingException(
           "nothing-lost identity violated: " + accounting.problem());
     }
-    WorkCounts workCounts = workCounts(output);
+    WorkCounts workCounts = workCounts(check);
     LOG.info(
         "exact work counts (from the written tables): generated_tokens {}, reward_texts {},"
             + " sequences_scored {}; the accumulators (approximate: retried and recomputed tasks"
@@ -295,25 +296,16 @@ public final class PipelineRunner {
   }
 
   /**
-   * The manifest's work figures, counted on the staged tables and the scoring stage's action result
-   * ({@link WorkCounts}).
+   * The manifest's work figures, counted on the staged tables ({@link OutputCheck}) and the scoring
+   * stage's action result ({@link WorkCounts}).
    */
-  private WorkCounts workCounts(RunOutput output) {
-    long tokens = 0;
-    long texts = 0;
-    if (config.mode() == Mode.WEST_OF_N) {
-      Row c =
-          output
-              .read("candidates")
-              .agg(count(lit(1)), sum(col(OutputSchema.RESPONSE_TOKENS)))
-              .first();
-      texts = c.getLong(0);
-      tokens = c.isNullAt(1) ? 0 : c.getLong(1);
-    }
-    long mismatches =
-        output.read("pairs").filter(col(OutputSchema.PREFIX_MISMATCH).equalTo(true)).count();
+  private WorkCounts workCounts(OutputCheck check) {
     int models = config.models().checkpoint().isPresent() ? 2 : 1;
-    return new WorkCounts(tokens, texts, 4L * scoredRows * models, mismatches);
+    return new WorkCounts(
+        check.generatedTokens(),
+        check.candidates(),
+        4L * scoredRows * models,
+        check.prefixMismatchPairs());
   }
 
   private List<String> westOfN(

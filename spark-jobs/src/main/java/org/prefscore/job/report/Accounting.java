@@ -1,28 +1,19 @@
 package org.prefscore.job.report;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.countDistinct;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.max;
-import static org.apache.spark.sql.functions.min;
-import static org.apache.spark.sql.functions.when;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.prefscore.job.io.RunOutput;
 import org.prefscore.spark.OutputSchema;
 
 /**
  * "Nothing lost": every input row ends in exactly one of pairs, filtered or rejects. Checked on the
- * tables as written (read back), so it is the output itself that is proven complete: the input_row
- * ids across the tables must be exactly 0..n-1, each once.
+ * tables as written (read back, {@link OutputCheck}), so it is the output itself that is proven
+ * complete: the input_row ids across the tables must be exactly 0..n-1, each once.
  *
  * @param inputRows rows read
  * @param perTable rows per written table
@@ -32,9 +23,6 @@ import org.prefscore.spark.OutputSchema;
 public record Accounting(
     long inputRows, Map<String, Long> perTable, boolean holds, String problem) {
 
-  /** The column that names each id's table in the check's union. */
-  private static final String TABLE = "_table";
-
   /** Thrown when the identity does not hold: the run fails without a manifest. */
   public static final class AccountingException extends RuntimeException {
     public AccountingException(String message) {
@@ -43,33 +31,26 @@ public record Accounting(
   }
 
   /**
-   * Checks the identity on the written {@code tables} in one aggregation over their input_row ids
-   * (the rows per table, all rows, distinct ids and their range).
+   * Judges the identity from the figures of one aggregation over the tables' input_row ids; when it
+   * does not hold, looks up examples of missing and repeated ids in {@code ids}.
+   *
+   * @param perTable rows per table, in the identity's order
+   * @param rows all rows of the tables
+   * @param distinct distinct input_row ids among them
+   * @param minId the smallest id (ignored when {@code rows} is 0)
+   * @param maxId the largest id (ignored when {@code rows} is 0)
+   * @param ids the tables' input_row column, one row per table row (read only when it fails)
    */
-  public static Accounting check(
-      SparkSession spark, RunOutput output, long inputRows, List<String> tables) {
-    Dataset<Row> tagged = null;
-    for (String t : tables) {
-      Dataset<Row> d = output.read(t).select(col(OutputSchema.INPUT_ROW), lit(t).as(TABLE));
-      tagged = tagged == null ? d : tagged.union(d);
-    }
-    List<Column> aggregates = new ArrayList<>();
-    for (String t : tables) {
-      aggregates.add(count(when(col(TABLE).equalTo(lit(t)), true)));
-    }
-    aggregates.add(countDistinct(col(OutputSchema.INPUT_ROW)));
-    aggregates.add(min(OutputSchema.INPUT_ROW));
-    aggregates.add(max(OutputSchema.INPUT_ROW));
-    Row s = tagged.agg(count(lit(1)), aggregates.toArray(Column[]::new)).first();
-    Map<String, Long> perTable = new LinkedHashMap<>();
-    for (int i = 0; i < tables.size(); i++) {
-      perTable.put(tables.get(i), s.getLong(1 + i));
-    }
-    Dataset<Row> ids = tagged.select(col(OutputSchema.INPUT_ROW));
-    int k = 1 + tables.size();
-    long rows = s.getLong(0);
-    long distinct = s.getLong(k);
-    boolean inRange = rows == 0 || (s.getLong(k + 1) >= 0 && s.getLong(k + 2) < inputRows);
+  static Accounting judge(
+      SparkSession spark,
+      long inputRows,
+      Map<String, Long> perTable,
+      long rows,
+      long distinct,
+      long minId,
+      long maxId,
+      Dataset<Row> ids) {
+    boolean inRange = rows == 0 || (minId >= 0 && maxId < inputRows);
     if (rows == inputRows && distinct == inputRows && inRange) {
       return new Accounting(inputRows, perTable, true, null);
     }
@@ -78,7 +59,7 @@ public record Accounting(
         "input rows "
             + inputRows
             + " != "
-            + String.join(" + ", tables)
+            + String.join(" + ", perTable.keySet())
             + " = "
             + rows
             + " ("

@@ -295,37 +295,22 @@ public final class RunManifest {
     }
   }
 
-  public void reasonCounts(RunOutput output, boolean hasFiltered) {
+  /**
+   * The reasons' counts of {@code check}: {@code counts.rejects_by_stage_and_reason} and, when the
+   * run writes a filtered table, {@code counts.filtered_by_reason}.
+   */
+  public void reasonCounts(OutputCheck check, boolean hasFiltered) {
     ObjectNode rejects = counts.putObject("rejects_by_stage_and_reason");
-    Map<String, Map<String, Long>> byStage = new TreeMap<>();
-    for (Row r :
-        output
-            .read("rejects")
-            .groupBy(OutputSchema.STAGE, OutputSchema.REASON_CODE)
-            .count()
-            .collectAsList()) {
-      byStage
-          .computeIfAbsent(r.getString(0), k -> new TreeMap<>())
-          .put(r.getString(1), r.getLong(2));
-    }
-    byStage.forEach(
-        (stage, reasons) -> {
-          ObjectNode s = rejects.putObject(stage);
-          reasons.forEach(s::put);
-        });
+    check
+        .rejectsByStageAndReason()
+        .forEach(
+            (stage, reasons) -> {
+              ObjectNode s = rejects.putObject(stage);
+              reasons.forEach(s::put);
+            });
     if (hasFiltered) {
       ObjectNode filtered = counts.putObject("filtered_by_reason");
-      // In reason order, sorted here: a few rows (an orderBy would be a Spark job of its own).
-      Map<String, Long> byReason = new TreeMap<>();
-      for (Row r :
-          output
-              .read("filtered")
-              .groupBy(col(OutputSchema.FILTER_REASON))
-              .count()
-              .collectAsList()) {
-        byReason.put(r.getString(0), r.getLong(1));
-      }
-      byReason.forEach(filtered::put);
+      check.filteredByReason().forEach(filtered::put);
     }
   }
 
