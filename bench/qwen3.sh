@@ -41,6 +41,16 @@ if [[ ! -f "$MODEL/model.onnx" || ! -f "$MODEL-all-logits/model.onnx" \
   echo "== building $MODEL" >&2
   "$PYTHON" bench/make_qwen3_bench_model.py "$MODEL" ${TOKENIZER_TGZ:+--tokenizer-tgz "$TOKENIZER_TGZ"}
 fi
+# The same graph with prefscore's sampling head (docs/deploy.md#a-sampling-head), the other files linked.
+if [[ ! -f "$MODEL-head/model.onnx" || "$MODEL/model.onnx" -nt "$MODEL-head/model.onnx" \
+      || python/prefscore_onnx/sampling_head.py -nt "$MODEL-head/model.onnx" ]]; then
+  echo "== building $MODEL-head" >&2
+  mkdir -p "$MODEL-head"
+  for f in config.json generation_config.json tokenizer.json tokenizer_config.json; do
+    ln -sf "../$(basename "$MODEL")/$f" "$MODEL-head/$f"
+  done
+  PYTHONPATH=python "$PYTHON" -m prefscore_onnx.sampling_head "$MODEL/model.onnx" "$MODEL-head/model.onnx"
+fi
 
 echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "$(free -g | awk '/Mem:/ {print $2}') GiB; $(java -version 2>&1 | head -1); load: $(uptime)" >&2
@@ -50,11 +60,13 @@ JAVA=(java -Xmx6g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true
   -cp "udf/target/classes:udf/target/test-classes:$(cat "$CP_FILE")")
 
 # 1. Generation, Java: ours (2 and 1 sampling threads, samples asserted identical), greedy, bare loop,
-#    N = 16 shared and bare; interleaved round-robin.
+#    N = 16 shared and bare, ours on the sampling-head graph (also with spinning workers);
+#    interleaved round-robin.
 "${JAVA[@]}" org.prefscore.bench.GenerationBenchmark --model "bench-qwen3=$MODEL" \
+  --head-model "bench-qwen3=$MODEL-head" \
   --tokens-key bench-qwen3=tokens_qwen3 --prompts bench/prompts.json --threads "$THREADS" --n 4 \
   --n-prefill 16 --new-tokens "$NEW_TOKENS" --temperature 0.7 --warmup "$WARMUP" --repeats "$REPEATS" \
-  --only ours,bare_ort,bare_ort_nospin,ours_1thread,ours_t1,ours_greedy,ours_lanes,bare_ort_1thread,bare_ort_loops,ours_n16_shared,bare_ort_n16 \
+  --only ours,bare_ort,bare_ort_nospin,ours_1thread,ours_t1,ours_greedy,ours_lanes,bare_ort_1thread,bare_ort_loops,ours_n16_shared,bare_ort_n16,ours_head,ours_head_spin,ours_head_t1,ours_head_greedy,ours_head_n16 \
   --json-out "$RESULTS/qwen3-gen-java.json" | grep -v '^{"bench"'
 # 2. Generation, transformers, N = 4 and N = 16.
 for n in 4 16; do

@@ -46,6 +46,30 @@ def main() -> None:
         ("best of ours / best bare variant (any thread layout)",
          f"{max(tps(v[k]) for k in ('ours', 'ours_1thread', 'ours_lanes')) / max(tps(v[k]) for k in ('bare_ort', 'bare_ort_nospin', 'bare_ort_1thread', 'bare_ort_loops')):.2f}"
          if "bare_ort_loops" in v else "-"),
+    ]
+    if "ours_head" in v:
+        r = gj["ratios"]
+        rows += [
+            ("**with the sampling head** (docs/deploy.md#a-sampling-head), N=4: ours, tokens/s; / bare; / bare without spinning",
+             f"{tps(v['ours_head']):.0f}; **{tps(v['ours_head']) / tps(v['bare_ort']):.2f}**; "
+             f"{tps(v['ours_head']) / tps(v['bare_ort_nospin']):.2f}"),
+            ("sampling head, workers spinning (runtime.engine-spinning=true): ours, tokens/s; / bare",
+             f"{tps(v['ours_head_spin']):.0f}; **{tps(v['ours_head_spin']) / tps(v['bare_ort']):.2f}**"
+             if "ours_head_spin" in v else "-"),
+            ("sampling head at T = 1.0: ours, tokens/s; / bare; greedy / bare",
+             f"{tps(v['ours_head_t1']):.0f}; {tps(v['ours_head_t1']) / tps(v['bare_ort']):.2f}; "
+             f"{tps(v['ours_head_greedy']) / tps(v['bare_ort']):.2f}"),
+            ("sampling head, N=16 (128 rows): ours, tokens/s; / bare",
+             f"{tps(v['ours_head_n16']):.0f}; {tps(v['ours_head_n16']) / tps(v['bare_ort_n16']):.2f}"
+             if "ours_head_n16" in v else "-"),
+            ("**sampling share of step time with the head, batch 32** (target <= 10 %): the JVM's sampling + the head's"
+             " in-graph time (forward passes beyond the plain graph's), T = 0.7; T = 1.0",
+             f"**{100 * r['head_sampling_share']:.1f} %** ({100 * v['ours_head']['sampling_share']:.1f} % + "
+             f"{r['head_sampling_share_in_graph_ms']:.0f} ms of {v['ours_head']['call_ms_mean']:.0f} ms per call); "
+             f"**{100 * r['head_t1_sampling_share']:.1f} %**"),
+            ("samples identical to the whole-row sampler's (same seeds)", f"{100 * gj.get('head_same_samples', float('nan')):.0f} %"),
+        ]
+    rows += [
         ("generation N=16 (128 rows): ours", f"{tps(v['ours_n16_shared']):.0f}"),
         ("generation N=16: bare loop", f"{tps(v['bare_ort_n16']):.0f}"),
         ("generation N=16: transformers", f"{tps(t16):.0f}"),

@@ -411,8 +411,20 @@ public final class GenerationBenchmark {
             ? null
             : new LanguageModel(
                 withoutEos(headLoaded.files()), headLoaded.tokenizer(), headLoaded.graph());
+    // The head graph once more with ONNX Runtime's workers spinning (runtime.engine-spinning).
+    LanguageModel spinLoaded =
+        headDir == null
+            ? null
+            : ModelLoader.loadDecoder(
+                ModelSpec.decoder(headDir.toString(), engine.withSpinning(true)));
+    LanguageModel spinModel =
+        spinLoaded == null
+            ? null
+            : new LanguageModel(
+                withoutEos(spinLoaded.files()), spinLoaded.tokenizer(), spinLoaded.graph());
     try (bare;
         AutoCloseable headClose = headLoaded == null ? () -> {} : headLoaded;
+        AutoCloseable spinClose = spinLoaded == null ? () -> {} : spinLoaded;
         BareOrtLoop bareNoSpin = new BareOrtLoop(model.files().onnxFile(), threads, gpu, false);
         BareOrtLoop bareOne = new BareOrtLoop(model.files().onnxFile(), 1, gpu, false);
         AutoCloseable laneClose = laneLoaded == null ? () -> {} : laneLoaded) {
@@ -446,6 +458,10 @@ public final class GenerationBenchmark {
                       () ->
                           ours(
                               headModel, base, budget, true, threads, requests, runSeed, lastHead)),
+                  new Variant(
+                      "ours_head_spin",
+                      rows,
+                      () -> ours(spinModel, base, budget, true, threads, requests, runSeed, null)),
                   new Variant(
                       "ours_head_t1",
                       rows,
@@ -708,6 +724,7 @@ public final class GenerationBenchmark {
       ratio(ratios, stats, "ours_head_over_bare", "ours_head", "bare_ort");
       ratio(ratios, stats, "ours_head_over_bare_nospin", "ours_head", "bare_ort_nospin");
       ratio(ratios, stats, "ours_head_over_ours", "ours_head", "ours");
+      ratio(ratios, stats, "ours_head_spin_over_bare", "ours_head_spin", "bare_ort");
       ratio(ratios, stats, "ours_head_t1_over_bare", "ours_head_t1", "bare_ort");
       ratio(ratios, stats, "ours_head_greedy_over_bare", "ours_head_greedy", "bare_ort");
       ratio(
