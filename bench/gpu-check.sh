@@ -41,6 +41,12 @@ if [[ -f bench/target/bench-qwen3/model.onnx ]]; then
 elif [[ -f bench/target/bench-llama/model.onnx ]]; then
   MODEL=bench/target/bench-llama NAME=bench-llama
 fi
+# The same model with prefscore's sampling head (bench/qwen3.sh builds bench-qwen3-head).
+HEAD_ARGS=() HEAD_ONLY=""
+HEAD="$MODEL-head"
+if [[ -f "$HEAD/model.onnx" ]]; then
+  HEAD_ARGS=(--head-model "$NAME=$HEAD") HEAD_ONLY=",ours_head,ours_head_n16"
+fi
 left=$(( 470 - ($(date +%s) - start) ))
 if (( left < 60 )); then
   echo "gpu-check: only ${left} s left, benchmark skipped"; exit "$tests_rc"
@@ -54,7 +60,8 @@ timeout "$(( left - 60 ))" java -Xmx8g -Dai.djl.offline=true -DOPT_OUT_TRACKING=
   -cp "udf/target/classes:udf/target/test-classes:$(cat "$CP")" \
   org.prefscore.bench.GenerationBenchmark --model "$NAME=$MODEL" --tokens-key "$NAME=$KEY" --gpu 0 \
   --prompts bench/prompts.json --threads 2 --n 4 --n-prefill 16 --new-tokens 32 --warmup 1 --repeats 2 \
-  --only ours,bare_ort,ours_greedy,ours_lanes,bare_ort_loops,ours_n16_shared,bare_ort_n16 --json-out "$OUT/bench.json" \
+  "${HEAD_ARGS[@]}" \
+  --only "ours,bare_ort,ours_greedy,ours_lanes,bare_ort_loops,ours_n16_shared,bare_ort_n16$HEAD_ONLY" --json-out "$OUT/bench.json" \
   2>&1 | tee "$OUT/bench.log" | grep -v '^{"bench"'
 bench_rc=${PIPESTATUS[0]}
 echo "benchmark: rc=$bench_rc; total $(( $(date +%s) - start )) s; results in $OUT"
