@@ -54,7 +54,11 @@ final class HeadSampler {
   TokenSampler.Choice choose(
       float[] logits, int offset, int width, SamplingHead head, int headRow, double uniform) {
     int d = head.blockSize();
-    if (head.width() != width) {
+    // The head must describe this row, at this sampler's temperature (the graph's float32 copy).
+    if (head.width() != width
+        || headRow < 0
+        || (long) head.offset(headRow) + head.blocks() > head.mass().length
+        || (!config.isGreedy() && (float) head.temperature() != (float) config.temperature())) {
       return null;
     }
     int base = head.offset(headRow);

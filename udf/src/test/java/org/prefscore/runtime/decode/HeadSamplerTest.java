@@ -169,6 +169,8 @@ class HeadSamplerTest {
       assertThat(sampler.choose(logits, 0, 961, bad, 0, 0.5)).isNull();
     }
     // Greedy: maxima that no id of their block has.
+    // A head warped at another temperature than the sampler's.
+    assertThat(sampler.choose(logits, 0, 961, headOf(logits, 1, 961, 31, 1.0), 0, 0.5)).isNull();
     // A refused row falls back to the whole row, counted.
     TokenSampler tokens = new TokenSampler(config, 961);
     TokenSampler.Choice fallback =
