@@ -103,17 +103,8 @@ final class HeadSampler {
 
   private static TokenSampler.Choice greedy(
       float[] logits, int offset, int full, int rest, int d, double logZ) {
-    int limit = full * d + rest;
-    int best = -1;
-    float top = Float.NEGATIVE_INFINITY;
-    for (int i = 0; i < limit; i++) {
-      float v = logits[offset + i];
-      if (v > top) { // the first largest; NaN never wins, as in TokenSampler's greedy pass
-        top = v;
-        best = i;
-      }
-    }
-    return best < 0 ? null : new TokenSampler.Choice(best, top - logZ, 0.0);
+    int best = TokenSampler.firstLargest(logits, offset, full * d + rest);
+    return best < 0 ? null : new TokenSampler.Choice(best, logits[offset + best] - logZ, 0.0);
   }
 
   private TokenSampler.Choice sample(
@@ -203,11 +194,7 @@ final class HeadSampler {
    * their sum in id order.
    */
   private double warpedWeights(float[] logits, int offset, int from, int n, double invT) {
-    LogMath.widen(logits, offset + from, n, xs);
-    double c = Double.NEGATIVE_INFINITY;
-    for (int j = 0; j < n; j++) {
-      c = Math.max(c, xs[j]);
-    }
+    double c = widenBlock(logits, offset, from, n);
     if (c == Double.NEGATIVE_INFINITY || Double.isNaN(c)) {
       return Double.NaN;
     }
@@ -217,13 +204,19 @@ final class HeadSampler {
 
   /** log Z of the row from block [from, from + d) and that block's share {@code mass} of it. */
   private double logNormalizer(float[] logits, int offset, int from, int d, float mass) {
-    LogMath.widen(logits, offset + from, d, xs);
-    double c = Double.NEGATIVE_INFINITY;
-    for (int j = 0; j < d; j++) {
-      c = Math.max(c, xs[j]);
-    }
+    double c = widenBlock(logits, offset, from, d);
     LogMath.expAffine(xs, weights, d, 1.0, -c);
     return c + Math.log(LogMath.sumInOrder(weights, d)) - Math.log(mass);
+  }
+
+  /** Widens ids [from, from + n) into {@code xs}; returns their largest value (NaN if one is). */
+  private double widenBlock(float[] logits, int offset, int from, int n) {
+    LogMath.widen(logits, offset + from, n, xs);
+    double c = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      c = Math.max(c, xs[j]);
+    }
+    return c;
   }
 
   private void ensure(int d) {

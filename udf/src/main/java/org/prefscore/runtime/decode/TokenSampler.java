@@ -89,15 +89,9 @@ public final class TokenSampler {
     int limit = Math.min(width, sampleableVocab);
     if (config.isGreedy()) {
       // The first largest sampleable logit, then the largest of the whole row.
-      int best = 0;
-      float bestValue = Float.NEGATIVE_INFINITY;
-      for (int i = 0; i < limit; i++) {
-        float v = logits[offset + i];
-        if (v > bestValue) {
-          bestValue = v;
-          best = i;
-        }
-      }
+      int first = firstLargest(logits, offset, limit);
+      int best = Math.max(first, 0);
+      float bestValue = first < 0 ? Float.NEGATIVE_INFINITY : logits[offset + first];
       float rowMax = tailMax(logits, offset, limit, width, bestValue);
       return new Choice(best, bestValue - logNormalizer(logits, offset, width, rowMax), 0.0);
     }
@@ -276,6 +270,23 @@ public final class TokenSampler {
   private double logNormalizer(float[] logits, int offset, int width, float rowMax) {
     return LogMath.logSumExp(
         logits, offset, width, rowMax, scratchX, scratchNorm, ensureNormSums(width));
+  }
+
+  /**
+   * The first id in [0, {@code limit}) with the largest logit (NaN never wins), or -1 when none is
+   * above -∞: greedy decoding's choice, with or without a sampling head.
+   */
+  static int firstLargest(float[] logits, int offset, int limit) {
+    int best = -1;
+    float top = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < limit; i++) {
+      float v = logits[offset + i];
+      if (v > top) {
+        top = v;
+        best = i;
+      }
+    }
+    return best;
   }
 
   /** The largest of {@code head} and the logits of the ids at or beyond {@code limit}. */
