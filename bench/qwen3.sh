@@ -66,7 +66,7 @@ JAVA=(java -Xmx6g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true
   --head-model "bench-qwen3=$MODEL-head" \
   --tokens-key bench-qwen3=tokens_qwen3 --prompts bench/prompts.json --threads "$THREADS" --n 4 \
   --n-prefill 16 --new-tokens "$NEW_TOKENS" --temperature 0.7 --warmup "$WARMUP" --repeats "$REPEATS" \
-  --only ours,bare_ort,bare_ort_nospin,ours_1thread,ours_t1,ours_greedy,ours_lanes,bare_ort_1thread,bare_ort_loops,ours_n16_shared,bare_ort_n16,ours_head,ours_head_spin,ours_head_t1,ours_head_greedy,ours_head_n16 \
+  --only ours,bare_ort,bare_ort_nospin,ours_1thread,ours_t1,ours_greedy,ours_lanes,bare_ort_1thread,bare_ort_loops,ours_n16_shared,bare_ort_n16,ours_head,ours_head_copied,ours_head_spin,ours_head_t1,ours_head_greedy,ours_head_n16 \
   --json-out "$RESULTS/qwen3-gen-java.json" | grep -v '^{"bench"'
 # 2. Generation, transformers, N = 4 and N = 16.
 for n in 4 16; do

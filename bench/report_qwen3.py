@@ -53,6 +53,10 @@ def main() -> None:
             ("**with the sampling head** (docs/deploy.md#a-sampling-head), N=4: ours, tokens/s; / bare; / bare without spinning",
              f"{tps(v['ours_head']):.0f}; **{tps(v['ours_head']) / tps(v['bare_ort']):.2f}**; "
              f"{tps(v['ours_head']) / tps(v['bare_ort_nospin']):.2f}"),
+            ("sampling head, each step's logits copied to the heap (before lent logits): ours, tokens/s; / bare; lent / copied",
+             f"{tps(v['ours_head_copied']):.0f}; {tps(v['ours_head_copied']) / tps(v['bare_ort']):.2f}; "
+             f"{tps(v['ours_head']) / tps(v['ours_head_copied']):.2f}"
+             if "ours_head_copied" in v else "-"),
             ("sampling head, workers spinning (runtime.engine-spinning=true): ours, tokens/s; / bare",
              f"{tps(v['ours_head_spin']):.0f}; **{tps(v['ours_head_spin']) / tps(v['bare_ort']):.2f}**"
              if "ours_head_spin" in v else "-"),

@@ -36,7 +36,7 @@ public interface CausalLm extends AutoCloseable {
    * compute and output when {@code wanted} are read: what a logits budget must bound.
    */
   default int outputPositions(int seqLen, StepInput.LogitsWanted wanted) {
-    return selectsLogitPositions() && wanted == StepInput.LogitsWanted.LAST_POSITION ? 1 : seqLen;
+    return selectsLogitPositions() && wanted.lastOnly() ? 1 : seqLen;
   }
 
   /**

@@ -42,7 +42,21 @@ public record StepInput(
     /** Only the last position of every row: enough to pick the next token. */
     LAST_POSITION,
     /** Every position: needed for teacher-forced scoring. */
-    ALL_POSITIONS
+    ALL_POSITIONS,
+    /**
+     * The last position of every row, lent rather than copied to the heap: {@link
+     * StepOutput#logits()} is null and {@link StepOutput#lentLogits()} reads them where the engine
+     * wrote them, valid until the session's next forward pass or its close. For decoding steps
+     * whose sampler reads a block or a row of each (a sampling head), where copying the whole
+     * {@code [batch, vocab]} tensor each step costs more than the reads. An engine that cannot lend
+     * copies as for {@link #LAST_POSITION} and lends a view of its copy.
+     */
+    LAST_POSITION_LENT;
+
+    /** Whether only the last position of each row is wanted. */
+    public boolean lastOnly() {
+      return this != ALL_POSITIONS;
+    }
   }
 
   public StepInput {

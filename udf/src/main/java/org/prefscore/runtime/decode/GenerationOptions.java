@@ -31,6 +31,10 @@ import java.util.concurrent.ExecutorService;
  *     default): the sampler then reads one or two blocks of each logits row instead of
  *     exponentiating all of it twice. Samples differ from the whole-row sampler's only where a draw
  *     falls within float rounding of a block boundary (see {@code HeadSampler})
+ * @param lentLogits with a sampling head that serves the sampler: ask for the next-token logits
+ *     lent ({@link org.prefscore.runtime.StepInput.LogitsWanted#LAST_POSITION_LENT}) instead of
+ *     copied to the heap each step (the default; false measures the copy, as the generation
+ *     benchmark's {@code ours_head_copied}). The samples are the same either way
  */
 public record GenerationOptions(
     long tokenBudget,
@@ -39,7 +43,8 @@ public record GenerationOptions(
     ExecutorService samplingPool,
     long logitsBytes,
     int lanes,
-    boolean samplingHead) {
+    boolean samplingHead,
+    boolean lentLogits) {
 
   /** Default {@link #logitsBytes}: 256 MB, as runtime.logits-budget-mb. */
   public static final long DEFAULT_LOGITS_BYTES = 256L << 20;
@@ -68,19 +73,33 @@ public record GenerationOptions(
 
   /** A shared prefill, sampled on the calling thread. */
   public static GenerationOptions of(long tokenBudget) {
-    return new GenerationOptions(tokenBudget, true, 1, null, DEFAULT_LOGITS_BYTES, 1, true);
+    return new GenerationOptions(tokenBudget, true, 1, null, DEFAULT_LOGITS_BYTES, 1, true, true);
   }
 
   /** The same options with prefill sharing on or off. */
   public GenerationOptions withSharePrefill(boolean share) {
     return new GenerationOptions(
-        tokenBudget, share, samplingThreads, samplingPool, logitsBytes, lanes, samplingHead);
+        tokenBudget,
+        share,
+        samplingThreads,
+        samplingPool,
+        logitsBytes,
+        lanes,
+        samplingHead,
+        lentLogits);
   }
 
   /** The same options with another bound on one forward pass's logits, in bytes. */
   public GenerationOptions withLogitsBytes(long bytes) {
     return new GenerationOptions(
-        tokenBudget, sharePrefill, samplingThreads, samplingPool, bytes, lanes, samplingHead);
+        tokenBudget,
+        sharePrefill,
+        samplingThreads,
+        samplingPool,
+        bytes,
+        lanes,
+        samplingHead,
+        lentLogits);
   }
 
   /**
@@ -94,7 +113,8 @@ public record GenerationOptions(
         Objects.requireNonNull(pool),
         logitsBytes,
         lanes,
-        samplingHead);
+        samplingHead,
+        lentLogits);
   }
 
   /**
@@ -109,12 +129,33 @@ public record GenerationOptions(
         Objects.requireNonNull(pool),
         logitsBytes,
         count,
-        samplingHead);
+        samplingHead,
+        lentLogits);
   }
 
   /** The same options with a graph's sampling head used (the default) or ignored. */
   public GenerationOptions withSamplingHead(boolean use) {
     return new GenerationOptions(
-        tokenBudget, sharePrefill, samplingThreads, samplingPool, logitsBytes, lanes, use);
+        tokenBudget,
+        sharePrefill,
+        samplingThreads,
+        samplingPool,
+        logitsBytes,
+        lanes,
+        use,
+        lentLogits);
+  }
+
+  /** The same options with next-token logits lent (the default) or copied to the heap. */
+  public GenerationOptions withLentLogits(boolean lend) {
+    return new GenerationOptions(
+        tokenBudget,
+        sharePrefill,
+        samplingThreads,
+        samplingPool,
+        logitsBytes,
+        lanes,
+        samplingHead,
+        lend);
   }
 }

@@ -1,5 +1,6 @@
 package org.prefscore.runtime.decode;
 
+import java.nio.FloatBuffer;
 import org.prefscore.runtime.LogMath;
 import org.prefscore.runtime.SamplingHead;
 
@@ -30,6 +31,13 @@ final class HeadSampler {
   private final int sampleableVocab;
   private double[] xs = new double[0];
   private double[] weights = new double[0];
+  private float[] chunk = new float[0];
+
+  /** The row being sampled: {@code rowArray} or else {@code rowBuffer}, from {@code rowOffset}. */
+  private float[] rowArray;
+
+  private FloatBuffer rowBuffer;
+  private int rowOffset;
 
   HeadSampler(SamplingConfig config, int sampleableVocab) {
     this.config = config;
@@ -53,6 +61,25 @@ final class HeadSampler {
    */
   TokenSampler.Choice choose(
       float[] logits, int offset, int width, SamplingHead head, int headRow, double uniform) {
+    rowArray = logits;
+    rowBuffer = null;
+    rowOffset = offset;
+    return choose(width, head, headRow, uniform);
+  }
+
+  /**
+   * As {@link #choose(float[], int, int, SamplingHead, int, double)} for a row of a buffer (read
+   * with absolute gets: a block, or the row in chunks when greedy).
+   */
+  TokenSampler.Choice choose(
+      FloatBuffer logits, int offset, int width, SamplingHead head, int headRow, double uniform) {
+    rowArray = null;
+    rowBuffer = logits;
+    rowOffset = offset;
+    return choose(width, head, headRow, uniform);
+  }
+
+  private TokenSampler.Choice choose(int width, SamplingHead head, int headRow, double uniform) {
     int d = head.blockSize();
     // The head must describe this row, at this sampler's temperature (the graph's float32 copy).
     if (head.width() != width
@@ -91,38 +118,55 @@ final class HeadSampler {
     int limit = Math.min(width, sampleableVocab);
     int full = limit / d; // blocks whose ids are all sampleable
     int rest = limit - full * d; // sampleable ids of block `full`
-    double logZ = logNormalizer(logits, offset, largest * d, d, largestMass);
+    double logZ = logNormalizer(largest * d, d, largestMass);
     if (!Double.isFinite(logZ)) {
       return null;
     }
     if (config.isGreedy()) {
-      return greedy(logits, offset, full, rest, d, logZ);
+      return greedy(full * d + rest, logZ);
     }
-    return sample(logits, offset, head, base, full, rest, logZ, uniform);
+    return sample(head, base, full, rest, logZ, uniform);
   }
 
-  private static TokenSampler.Choice greedy(
-      float[] logits, int offset, int full, int rest, int d, double logZ) {
-    int best = TokenSampler.firstLargest(logits, offset, full * d + rest);
-    return best < 0 ? null : new TokenSampler.Choice(best, logits[offset + best] - logZ, 0.0);
+  /** The first largest of the row's first {@code limit} logits. */
+  private TokenSampler.Choice greedy(int limit, double logZ) {
+    int best;
+    float value;
+    if (rowArray != null) {
+      best = TokenSampler.firstLargest(rowArray, rowOffset, limit);
+      value = best < 0 ? Float.NaN : rowArray[rowOffset + best];
+    } else {
+      // In chunks copied from the buffer: the array scan, the first of equal largest values kept.
+      if (chunk.length < CHUNK) {
+        chunk = new float[CHUNK];
+      }
+      best = -1;
+      value = Float.NEGATIVE_INFINITY;
+      for (int from = 0; from < limit; from += CHUNK) {
+        int n = Math.min(CHUNK, limit - from);
+        rowBuffer.get(rowOffset + from, chunk, 0, n);
+        int local = TokenSampler.firstLargest(chunk, 0, n);
+        if (local >= 0 && chunk[local] > value) {
+          value = chunk[local];
+          best = from + local;
+        }
+      }
+    }
+    return best < 0 ? null : new TokenSampler.Choice(best, value - logZ, 0.0);
   }
+
+  /** Floats per copy of a greedy scan over a buffer (a chunk in the L1 cache). */
+  private static final int CHUNK = 4096;
 
   private TokenSampler.Choice sample(
-      float[] logits,
-      int offset,
-      SamplingHead head,
-      int base,
-      int full,
-      int rest,
-      double logZ,
-      double uniform) {
+      SamplingHead head, int base, int full, int rest, double logZ, double uniform) {
     int d = head.blockSize();
     double invT = 1.0 / head.temperature();
     float[] warped = head.warpedMass();
     // The sampleable share of the block the tokenizer's ids end inside.
     double partial = 0;
     if (rest > 0) {
-      double all = warpedWeights(logits, offset, full * d, d, invT);
+      double all = warpedWeights(full * d, d, invT);
       double some = LogMath.sumInOrder(weights, rest);
       partial = all > 0 ? warped[base + full] * (some / all) : 0;
     }
@@ -167,7 +211,7 @@ final class HeadSampler {
     }
     int from = chosenBlock * d;
     int n = chosenBlock == full ? rest : d;
-    double blockSum = warpedWeights(logits, offset, from, n, invT);
+    double blockSum = warpedWeights(from, n, invT);
     if (!(blockSum > 0) || Double.isInfinite(blockSum)) {
       return null;
     }
@@ -186,15 +230,16 @@ final class HeadSampler {
     }
     double samplingLogprob = Math.log(weights[chosen] / blockSum) + Math.log(blockMass / total);
     int token = from + chosen;
-    return new TokenSampler.Choice(token, logits[offset + token] - logZ, samplingLogprob);
+    // xs holds the chosen block, widened exactly: xs[chosen] is the token's logit.
+    return new TokenSampler.Choice(token, xs[chosen] - logZ, samplingLogprob);
   }
 
   /**
    * exp((x - c) / T) of ids [from, from + n) into {@code weights} (c their largest value); returns
    * their sum in id order.
    */
-  private double warpedWeights(float[] logits, int offset, int from, int n, double invT) {
-    double c = widenBlock(logits, offset, from, n);
+  private double warpedWeights(int from, int n, double invT) {
+    double c = widenBlock(from, n);
     if (c == Double.NEGATIVE_INFINITY || Double.isNaN(c)) {
       return Double.NaN;
     }
@@ -203,15 +248,23 @@ final class HeadSampler {
   }
 
   /** log Z of the row from block [from, from + d) and that block's share {@code mass} of it. */
-  private double logNormalizer(float[] logits, int offset, int from, int d, float mass) {
-    double c = widenBlock(logits, offset, from, d);
+  private double logNormalizer(int from, int d, float mass) {
+    double c = widenBlock(from, d);
     LogMath.expAffine(xs, weights, d, 1.0, -c);
     return c + Math.log(LogMath.sumInOrder(weights, d)) - Math.log(mass);
   }
 
   /** Widens ids [from, from + n) into {@code xs}; returns their largest value (NaN if one is). */
-  private double widenBlock(float[] logits, int offset, int from, int n) {
-    LogMath.widen(logits, offset + from, n, xs);
+  private double widenBlock(int from, int n) {
+    if (rowArray != null) {
+      LogMath.widen(rowArray, rowOffset + from, n, xs);
+    } else {
+      if (chunk.length < n) {
+        chunk = new float[Math.max(n, CHUNK)];
+      }
+      rowBuffer.get(rowOffset + from, chunk, 0, n);
+      LogMath.widen(chunk, 0, n, xs);
+    }
     double c = Double.NEGATIVE_INFINITY;
     for (int j = 0; j < n; j++) {
       c = Math.max(c, xs[j]);

@@ -1,5 +1,6 @@
 package org.prefscore.runtime.decode;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.prefscore.runtime.LogMath;
 import org.prefscore.runtime.SamplingHead;
@@ -42,6 +43,7 @@ public final class TokenSampler {
   private int[] sortedIds = new int[0];
   private double[] sortedProbs = new double[0];
   private int[] candidates = new int[0];
+  private float[] rowCopy = new float[0];
 
   private final HeadSampler headSampler;
   private final boolean headServes;
@@ -73,6 +75,30 @@ public final class TokenSampler {
       headRefusals++;
     }
     return choose(logits, offset, width, uniform);
+  }
+
+  /**
+   * As {@link #choose(float[], int, int, SamplingHead, int, double)} for a row of a buffer ({@link
+   * org.prefscore.runtime.StepOutput#lentLogits()}): the head reads a block or two of it, a greedy
+   * scan reads it in chunks; every other case copies the row once and samples the copy.
+   */
+  public Choice choose(
+      FloatBuffer logits, int offset, int width, SamplingHead head, int headRow, double uniform) {
+    if (logits.hasArray()) {
+      return choose(logits.array(), logits.arrayOffset() + offset, width, head, headRow, uniform);
+    }
+    if (head != null && headServes) {
+      Choice choice = headSampler.choose(logits, offset, width, head, headRow, uniform);
+      if (choice != null) {
+        return choice;
+      }
+      headRefusals++;
+    }
+    if (rowCopy.length < width) {
+      rowCopy = new float[width];
+    }
+    logits.get(offset, rowCopy, 0, width);
+    return choose(rowCopy, 0, width, uniform);
   }
 
   /** Rows for which a sampling head was given and serves the configuration but was refused. */

@@ -1,13 +1,15 @@
 package org.prefscore.runtime.onnx;
 
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.onnxruntime.engine.OrtNDArray;
+import ai.djl.onnxruntime.engine.OrtNDManager;
 import ai.djl.training.ParameterStore;
 import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -81,6 +83,12 @@ public final class OnnxCausalLm implements CausalLm {
   /** The rank of the head's temperature input (0: scalar, 1: one element). */
   private final int temperatureRank;
 
+  /**
+   * Whether last-position passes can lend their logits ({@link LentLogits}): float32 logits on the
+   * CPU provider. (On CUDA the pinned host buffer is untested; those passes copy.)
+   */
+  private final boolean lends;
+
   private OnnxCausalLm(Path onnxFile, OrtSessions.Opened graph, DecoderSignature signature) {
     this.onnxFile = onnxFile;
     this.graph = graph;
@@ -89,6 +97,10 @@ public final class OnnxCausalLm implements CausalLm {
     this.headBlocks = headLayout(graph).blocks();
     long[] temperature = OrtSessions.shape(graph.inputs(), SamplingHeadLayout.TEMPERATURE);
     this.temperatureRank = temperature == null ? 0 : temperature.length;
+    this.lends =
+        !graph.onCuda()
+            && FloatKind.of(graph.outputs(), "logits") == FloatKind.FLOAT32
+            && LentLogits.available();
 
     String keep = null;
     for (String name : KEEP_INPUTS) {
@@ -358,7 +370,7 @@ public final class OnnxCausalLm implements CausalLm {
 
   @Override
   public DecodeSession openSession() {
-    return new Session(graph.manager().newSubManager());
+    return new Session((OrtNDManager) graph.manager().newSubManager());
   }
 
   @Override
@@ -419,10 +431,13 @@ public final class OnnxCausalLm implements CausalLm {
   }
 
   private final class Session implements DecodeSession {
-    private final NDManager manager;
+    private final OrtNDManager manager;
     private final ParameterStore parameters;
 
-    Session(NDManager manager) {
+    /** Created at the first lent pass. */
+    private LentLogits lent;
+
+    Session(OrtNDManager manager) {
       this.manager = manager;
       this.parameters = new ParameterStore(manager, false);
     }
@@ -485,16 +500,34 @@ public final class OnnxCausalLm implements CausalLm {
         inputs.add(named(past.keys[i], "past_key_values." + i + ".key"));
         inputs.add(named(past.values[i], "past_key_values." + i + ".value"));
       }
-      NDList outputs = graph.block().forward(parameters, inputs, false);
+      // A lent pass: one position per row, written where this session keeps it.
+      boolean lending =
+          lends && kept == 1 && in.logits() == StepInput.LogitsWanted.LAST_POSITION_LENT;
+      NDList outputs =
+          lending ? runLent(inputs, in.batch()) : graph.block().forward(parameters, inputs, false);
       // Free this step's small input tensors now; the cache is closed by its owner.
       for (int i = 0; i < small; i++) {
         inputs.get(i).close();
       }
-      NDArray logits = outputs.get("logits");
-      int width = (int) logits.getShape().get(2);
-      int seq = (int) logits.getShape().get(1);
-      float[] values = readLogits(logits, in.batch(), seq, width, in.logits());
-      logits.close();
+      float[] values = null;
+      FloatBuffer lentView = null;
+      int width;
+      int seq;
+      if (lending) {
+        width = signature.logitsWidth();
+        seq = 1;
+        lentView = lent.logits();
+      } else {
+        NDArray logits = outputs.get("logits");
+        width = (int) logits.getShape().get(2);
+        seq = (int) logits.getShape().get(1);
+        values = readLogits(logits, in.batch(), seq, width, in.logits());
+        logits.close();
+        if (in.logits() == StepInput.LogitsWanted.LAST_POSITION_LENT) {
+          lentView = FloatBuffer.wrap(values);
+          values = null;
+        }
+      }
       SamplingHead head = headBlocks > 0 ? readHead(outputs, in, width) : null;
       NDArray[] keys = new NDArray[signature.numLayers()];
       NDArray[] vals = new NDArray[signature.numLayers()];
@@ -502,9 +535,20 @@ public final class OnnxCausalLm implements CausalLm {
         keys[i] = outputs.get("present." + i + ".key");
         vals[i] = outputs.get("present." + i + ".value");
       }
-      int positions = in.logits() == StepInput.LogitsWanted.LAST_POSITION ? 1 : seq;
+      int positions = in.logits().lastOnly() ? 1 : seq;
       return new StepOutput(
-          values, positions, width, new OrtKvCache(keys, vals, in.batch(), total), head);
+          values, positions, width, new OrtKvCache(keys, vals, in.batch(), total), head, lentView);
+    }
+
+    private NDList runLent(NDList inputs, int batch) {
+      if (lent == null) {
+        lent = new LentLogits(graph.session(), manager);
+      }
+      try {
+        return lent.run(inputs, batch, signature.logitsWidth());
+      } catch (OrtException e) {
+        throw new EngineException("ONNX Runtime failed a decoding pass: " + e.getMessage(), e);
+      }
     }
 
     /**
@@ -517,7 +561,7 @@ public final class OnnxCausalLm implements CausalLm {
         arrays[i] = outputs.get(SamplingHeadLayout.OUTPUTS.get(i));
       }
       try {
-        if (in.logits() != StepInput.LogitsWanted.LAST_POSITION || width % headBlocks != 0) {
+        if (!in.logits().lastOnly() || width % headBlocks != 0) {
           return null;
         }
         float[][] values = new float[arrays.length][];
@@ -562,6 +606,9 @@ public final class OnnxCausalLm implements CausalLm {
 
     @Override
     public void close() {
+      if (lent != null) {
+        lent.close();
+      }
       manager.close();
     }
   }
@@ -581,7 +628,7 @@ public final class OnnxCausalLm implements CausalLm {
   private static float[] readLogits(
       NDArray logits, int batch, int seq, int width, StepInput.LogitsWanted wanted) {
     FloatBuffer data = ((OrtNDArray) logits).getTensor().getFloatBuffer();
-    if (wanted == StepInput.LogitsWanted.ALL_POSITIONS || seq == 1) {
+    if (!wanted.lastOnly() || seq == 1) {
       int size = batch * seq * width;
       if (data.hasArray() && data.arrayOffset() == 0 && data.array().length == size) {
         return data.array();

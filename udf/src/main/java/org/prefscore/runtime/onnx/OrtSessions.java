@@ -24,9 +24,13 @@ final class OrtSessions {
 
   private static final Logger LOG = LoggerFactory.getLogger(OrtSessions.class);
 
-  /** A loaded graph: the DJL block, the manager that owns its tensors, and the graph metadata. */
+  /**
+   * A loaded graph: the DJL block, the session it runs (for passes DJL's block cannot express:
+   * {@link LentLogits}), the manager that owns its tensors, and the graph metadata.
+   */
   record Opened(
       OrtSymbolBlock block,
+      OrtSession session,
       OrtNDManager manager,
       Map<String, NodeInfo> inputs,
       Map<String, NodeInfo> outputs,
@@ -57,7 +61,7 @@ final class OrtSessions {
       Map<String, NodeInfo> inputs = session.getInputInfo();
       Map<String, NodeInfo> outputs = session.getOutputInfo();
       OrtSymbolBlock block = new OrtSymbolBlock(session, manager);
-      return new Opened(block, manager, inputs, outputs, onCuda);
+      return new Opened(block, session, manager, inputs, outputs, onCuda);
     } catch (OrtException e) {
       manager.close();
       throw new ModelLoadException(

@@ -144,6 +144,50 @@ class HeadSamplerTest {
   }
 
   @Test
+  void aRowInADirectBufferIsChosenAsTheSameRowInAnArray() {
+    // Lent logits (StepOutput.lentLogits): the head reads blocks of the buffer, greedy scans it in
+    // chunks (10,000 ids: three chunks), everything else samples a copy of the row.
+    int width = 10_000;
+    int rows = 3;
+    float[] logits = rows(rows, width, 5);
+    logits[2 * width + 9_000] = 40; // row 2's largest logit in the last chunk
+    logits[2 * width + 9_500] = 40; // ... twice: the first is taken
+    java.nio.FloatBuffer direct =
+        java.nio.ByteBuffer.allocateDirect(logits.length * Float.BYTES)
+            .order(java.nio.ByteOrder.nativeOrder())
+            .asFloatBuffer();
+    direct.put(0, logits);
+    for (SamplingConfig config :
+        List.of(
+            sampling(0.7, 0, 1.0),
+            sampling(1.0, 0, 1.0),
+            SamplingConfig.greedy(8),
+            sampling(0.7, 0, 0.9),
+            sampling(0.7, 20, 1.0))) {
+      SamplingHead head =
+          headOf(logits, rows, width, 100, config.isGreedy() ? 1.0 : config.temperature());
+      float[] nan = head.mass().clone();
+      nan[1] = Float.NaN;
+      SamplingHead refused = new SamplingHead(100, 100, head.temperature(), nan, nan);
+      TokenSampler fromArray = new TokenSampler(config, 9_990);
+      TokenSampler fromBuffer = new TokenSampler(config, 9_990);
+      for (int row = 0; row < rows; row++) {
+        for (double u : new double[] {0.01, 0.37, 0.5, 0.93}) {
+          for (SamplingHead h : java.util.Arrays.asList(head, refused, null)) {
+            assertThat(fromBuffer.choose(direct, row * width, width, h, row, u))
+                .isEqualTo(fromArray.choose(logits, row * width, width, h, row, u));
+          }
+        }
+      }
+      assertThat(fromBuffer.headRefusals()).isEqualTo(fromArray.headRefusals());
+      if (config.isGreedy()) {
+        assertThat(fromBuffer.choose(direct, 2 * width, width, head, 2, 0.5).token())
+            .isEqualTo(9_000);
+      }
+    }
+  }
+
+  @Test
   void aHeadThatDoesNotDescribeItsRowIsRefused() {
     float[] logits = rows(1, 961, 9);
     SamplingHead good = headOf(logits, 1, 961, 31, 0.7);
@@ -168,7 +212,6 @@ class HeadSamplerTest {
             new SamplingHead(1, 31, 0.7, new float[] {1}, new float[] {1}))) {
       assertThat(sampler.choose(logits, 0, 961, bad, 0, 0.5)).isNull();
     }
-    // Greedy: maxima that no id of their block has.
     // A head warped at another temperature than the sampler's.
     assertThat(sampler.choose(logits, 0, 961, headOf(logits, 1, 961, 31, 1.0), 0, 0.5)).isNull();
     // A refused row falls back to the whole row, counted.
