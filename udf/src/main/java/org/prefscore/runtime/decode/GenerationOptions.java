@@ -31,10 +31,12 @@ import java.util.concurrent.ExecutorService;
  *     default): the sampler then reads one or two blocks of each logits row instead of
  *     exponentiating all of it twice. Samples differ from the whole-row sampler's only where a draw
  *     falls within float rounding of a block boundary (see {@code HeadSampler})
- * @param lentLogits with a sampling head that serves the sampler: ask for the next-token logits
- *     lent ({@link org.prefscore.runtime.StepInput.LogitsWanted#LAST_POSITION_LENT}) instead of
- *     copied to the heap each step (the default; false measures the copy, as the generation
- *     benchmark's {@code ours_head_copied}). The samples are the same either way
+ * @param lentLogits ask for the next-token logits lent ({@link
+ *     org.prefscore.runtime.StepInput.LogitsWanted#LAST_POSITION_LENT}) instead of copied to the
+ *     heap each step (the default: a sampler with a sampling head reads a block of each row, the
+ *     whole-row sampler copies one row at a time; false measures the copy, as the generation
+ *     benchmark's {@code ours_copied} and {@code ours_head_copied}). The samples are the same
+ *     either way
  */
 public record GenerationOptions(
     long tokenBudget,

@@ -135,8 +135,7 @@ public final class SampleGenerator {
 
   /**
    * The logits the passes whose next tokens are sampled ask for: lent ({@link
-   * StepInput.LogitsWanted#LAST_POSITION_LENT}) where the graph's sampling head serves this
-   * configuration, since the sampler then reads a block of each row, not the row; else copied.
+   * StepInput.LogitsWanted#LAST_POSITION_LENT}; {@link GenerationOptions#lentLogits}) or copied.
    */
   private final StepInput.LogitsWanted nextTokenLogits;
 
@@ -163,10 +162,7 @@ public final class SampleGenerator {
             ? model.files().padTokenId()
             : model.files().eosTokenIds().get(0);
     this.nextTokenLogits =
-        options.samplingHead()
-                && options.lentLogits()
-                && model.graph().hasSamplingHead()
-                && HeadSampler.serves(config, model.files().tokenizerVocabSize())
+        options.lentLogits()
             ? StepInput.LogitsWanted.LAST_POSITION_LENT
             : StepInput.LogitsWanted.LAST_POSITION;
   }

@@ -107,6 +107,15 @@ class SamplingHeadGenerationTest {
         assertThat(generator.headRefusals()).isZero();
         assertSame(run(plain, config, options), withHead, 1e-5);
       }
+      // Lent logits (the default) or copied to the heap: the same samples, bit for bit, with and
+      // without the head, for the head's samplers and for top-k / top-p (the whole row).
+      SamplingConfig nucleus = new SamplingConfig(4, 0.8, 40, 0.9, 12, List.of());
+      for (LanguageModel model : List.of(plain, headed)) {
+        for (SamplingConfig config : List.of(sampled, greedy, nucleus)) {
+          assertSame(
+              run(model, config, options.withLentLogits(false)), run(model, config, options), 0.0);
+        }
+      }
       // Without the head: the whole-row sampler, bit for bit.
       List<SampleGenerator.PromptResult> ignored =
           run(headed, sampled, options.withSamplingHead(false));
