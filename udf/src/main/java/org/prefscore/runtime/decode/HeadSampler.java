@@ -64,7 +64,11 @@ final class HeadSampler {
     rowArray = logits;
     rowBuffer = null;
     rowOffset = offset;
-    return choose(width, head, headRow, uniform);
+    try {
+      return choose(width, head, headRow, uniform);
+    } finally {
+      rowArray = null; // not kept alive past the call
+    }
   }
 
   /**
@@ -76,7 +80,11 @@ final class HeadSampler {
     rowArray = null;
     rowBuffer = logits;
     rowOffset = offset;
-    return choose(width, head, headRow, uniform);
+    try {
+      return choose(width, head, headRow, uniform);
+    } finally {
+      rowBuffer = null;
+    }
   }
 
   private TokenSampler.Choice choose(int width, SamplingHead head, int headRow, double uniform) {
