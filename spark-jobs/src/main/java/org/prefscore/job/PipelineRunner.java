@@ -445,10 +445,7 @@ public final class PipelineRunner {
             .select(columns(OutputSchema.FILTERED)));
     tables.put(
         "rejects",
-        prepRejects
-            .unionByName(rejectsOf(samples))
-            .unionByName(rejectsOf(judged))
-            .unionByName(rejectsOf(scored)));
+        rejectsTable(prepRejects, rejectsOf(samples), rejectsOf(judged), rejectsOf(scored)));
     output.writeAll(tables);
     // The mix reads the pairs tables as written.
     if (mix.isPresent()) {
@@ -570,8 +567,7 @@ public final class PipelineRunner {
         scored
             .filter(col(OutputSchema.REJECT_REASON).isNull())
             .select(columns(OutputSchema.PAIRS)));
-    tables.put(
-        "rejects", prepRejects.unionByName(rejectsOf(rendered)).unionByName(rejectsOf(scored)));
+    tables.put("rejects", rejectsTable(prepRejects, rejectsOf(rendered), rejectsOf(scored)));
     output.writeAll(tables);
     return List.of("pairs", "rejects");
   }
@@ -691,6 +687,21 @@ public final class PipelineRunner {
               r.isNullAt(2) ? OptionalDouble.empty() : OptionalDouble.of(r.getDouble(2))));
     }
     return PolicyEvaluation.evaluate(observations);
+  }
+
+  /**
+   * The rejects table: every stage's rejects, on as many partitions as the model stages use. A
+   * plain union keeps each part's partitions (four stages' worth), so it wrote that many small
+   * files and ran that many write tasks for what is usually a handful of rows; coalescing (no
+   * shuffle) reads several cached partitions per task instead.
+   */
+  @SafeVarargs
+  private Dataset<Row> rejectsTable(Dataset<Row> first, Dataset<Row>... rest) {
+    Dataset<Row> all = first;
+    for (Dataset<Row> d : rest) {
+      all = all.unionByName(d);
+    }
+    return all.coalesce(partitions());
   }
 
   private static Dataset<Row> rejectsOf(Dataset<Row> work) {
