@@ -93,6 +93,16 @@ class BadRowsTest {
                 .filter(e -> e.getValue().reason() != null)
                 .map(Map.Entry::getKey)
                 .toList());
+    // One table from four stages' rejects, on the model stages' partitions (local[2]), not one
+    // file per part of the union.
+    try (var files =
+        Files.list(Path.of(run.result().outputPath().replaceFirst("^file:", ""), "rejects"))) {
+      assertThat(files.filter(f -> f.getFileName().toString().startsWith("part-")).count())
+          .as("rejects part files")
+          .isBetween(1L, 2L);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     var acc = run.result().manifest().path("accounting");
     assertThat(acc.path("holds").asBoolean()).isTrue();
     assertThat(acc.path("input_rows").asLong()).isEqualTo(expected.size());
