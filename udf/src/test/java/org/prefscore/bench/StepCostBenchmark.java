@@ -112,6 +112,25 @@ public final class StepCostBenchmark {
           Locale.ROOT,
           "load average %.2f%n",
           ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+      // One JSON line for bench/qwen3.sh's table (bench/report_qwen3.py): [lower quartile, median].
+      StringBuilder json = new StringBuilder();
+      json.append(
+          String.format(
+              Locale.ROOT,
+              "{\"bench\":\"step_cost\",\"temperature\":%s,\"rows\":%d,\"rounds\":%d",
+              temperature,
+              rows,
+              rounds));
+      for (Map.Entry<String, double[]> e : q.entrySet()) {
+        json.append(
+            String.format(
+                Locale.ROOT,
+                ",\"%s_ms\":[%.3f,%.3f]",
+                e.getKey(),
+                e.getValue()[0],
+                e.getValue()[1]));
+      }
+      System.out.println(json.append('}'));
     }
   }
 
