@@ -236,6 +236,21 @@ class ModelPreflightTest {
             "models.reward  " + reward() + ": reward model gpt2");
   }
 
+  @Test
+  void theDryRunPlanSaysWhichPolicyGraphHasASamplingHead() throws IOException {
+    String plan =
+        TestSupport.dryRun(
+            args(Path.of(TestSupport.model("tiny-llama-head")), Path.of(reward()), true));
+    assertThat(plan)
+        .contains(
+            "models.policy  "
+                + TestSupport.model("tiny-llama-head")
+                + ": decoder llama: 2 layers, 961 logits",
+            "graph model.onnx with a sampling head; a prefill and a decode step ran")
+        // 961 ids: no hint to add a head either way (ModelCheckTest covers the hint).
+        .doesNotContain("no sampling head");
+  }
+
   /** tiny-llama's JSON files with its graph under onnx/ beside the float16 export (Hub layout). */
   private Path hubLayout() throws IOException {
     Path dir = tmp.resolve("hub");

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.prefscore.runtime.onnx.HfTokenizer;
 
@@ -41,12 +42,43 @@ public final class ModelCheck {
   public static final String PROBE_TEXT = "Hello! How are you today?";
 
   /**
+   * The logits width from which a decoder without a sampling head is worth a hint: at 32k ids and
+   * more, the JVM's whole-row sampler is a tenth or more of generation time on a CPU
+   * (docs/benchmarks.md, "Realistic model").
+   */
+  public static final int SAMPLING_HEAD_HINT_WIDTH = 32_768;
+
+  /**
    * What a passed check saw, for the dry-run plan and the log.
    *
    * @param files the parsed files
    * @param summary one line: kind, model type, sizes, what ran
+   * @param logitsWidth a decoder's logits width, when its graph was loaded; 0 otherwise
+   * @param samplingHead whether that graph has a sampling head (docs/deploy.md#a-sampling-head)
    */
-  public record Result(ModelFiles files, String summary) {}
+  public record Result(ModelFiles files, String summary, int logitsWidth, boolean samplingHead) {
+    /** A check that loaded no decoder graph. */
+    public Result(ModelFiles files, String summary) {
+      this(files, summary, 0, false);
+    }
+  }
+
+  /**
+   * For a decoder that will sample from its whole distribution (temperature above 0, no top-k or
+   * top-p): a note that its graph has no sampling head and how to add one, when its vocabulary is
+   * large enough for that to matter; empty otherwise.
+   */
+  public static Optional<String> samplingHeadHint(Result result) {
+    if (result.logitsWidth() < SAMPLING_HEAD_HINT_WIDTH || result.samplingHead()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "no sampling head: each sampled token reads its whole row of "
+            + result.logitsWidth()
+            + " logits in the JVM (on the 151,936-id benchmark model, 2 cores, a head made"
+            + " generation 1.2x faster); `python -m prefscore_onnx.sampling_head` adds one"
+            + " (docs/deploy.md#a-sampling-head)");
+  }
 
   private ModelCheck() {}
 
@@ -200,7 +232,10 @@ public final class ModelCheck {
               + files.contextWindow()
               + ", graph "
               + graphName(files)
-              + "; a prefill and a decode step ran");
+              + (model.graph().hasSamplingHead() ? " with a sampling head" : "")
+              + "; a prefill and a decode step ran",
+          signature.logitsWidth(),
+          model.graph().hasSamplingHead());
     }
   }
 

@@ -60,6 +60,40 @@ class ModelCheckTest {
   }
 
   @Test
+  void theSummarySaysWhetherTheGraphHasASamplingHead() {
+    ModelCheck.Result plain = decoder(Fixtures.model("tiny-llama"));
+    ModelCheck.Result head = decoder(Fixtures.model("tiny-llama-head"));
+    assertThat(plain.summary()).doesNotContain("sampling head");
+    assertThat(plain.samplingHead()).isFalse();
+    assertThat(plain.logitsWidth()).isEqualTo(961);
+    assertThat(head.summary()).contains("graph model.onnx with a sampling head");
+    assertThat(head.samplingHead()).isTrue();
+  }
+
+  @Test
+  void aLargeVocabularyWithoutAHeadGetsAHint() {
+    ModelCheck.Result plain = decoder(Fixtures.model("tiny-llama"));
+    // The fixtures' 961 ids are below the width where the whole-row sampler matters.
+    assertThat(ModelCheck.samplingHeadHint(plain)).isEmpty();
+    ModelCheck.Result qwenSized = new ModelCheck.Result(plain.files(), "", 151_936, false);
+    assertThat(ModelCheck.samplingHeadHint(qwenSized))
+        .hasValueSatisfying(
+            h ->
+                assertThat(h)
+                    .startsWith("no sampling head: ")
+                    .contains("151936 logits", "python -m prefscore_onnx.sampling_head"));
+    assertThat(ModelCheck.samplingHeadHint(new ModelCheck.Result(plain.files(), "", 151_936, true)))
+        .isEmpty();
+    assertThat(
+            ModelCheck.samplingHeadHint(
+                new ModelCheck.Result(
+                    plain.files(), "", ModelCheck.SAMPLING_HEAD_HINT_WIDTH, false)))
+        .isPresent();
+    // A check that loaded no graph knows no width: no hint.
+    assertThat(ModelCheck.samplingHeadHint(new ModelCheck.Result(plain.files(), ""))).isEmpty();
+  }
+
+  @Test
   void aTruncatedGraphIsNamed() throws IOException {
     Path dir = copyOf("tiny-llama");
     byte[] graph = Files.readAllBytes(dir.resolve("model.onnx"));

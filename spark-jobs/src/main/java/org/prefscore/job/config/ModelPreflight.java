@@ -13,6 +13,7 @@ import org.prefscore.judge.TeacherCheck;
 import org.prefscore.runtime.ModelCheck;
 import org.prefscore.runtime.ModelFiles;
 import org.prefscore.runtime.ModelSpec;
+import org.prefscore.runtime.decode.SamplingConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,6 +119,9 @@ public final class ModelPreflight {
         continue;
       }
       String line = key + "  " + dir + ": " + result.summary();
+      if (key.equals(ConfigKeys.MODEL_POLICY.name()) && samplesWholeDistribution(config)) {
+        line += ModelCheck.samplingHeadHint(result).map(h -> "; " + h).orElse("");
+      }
       if (!templateChecked && spec.equals(templateModel) && spec.kind() == ModelSpec.Kind.DECODER) {
         templateChecked = true;
         try {
@@ -161,6 +165,19 @@ public final class ModelPreflight {
     return probe.isPresent()
         ? "chat template compiles and renders a probe conversation" + kwargs + " (" + role + ")"
         : "no chat template: " + role + " become CHAT_TEMPLATE_ERROR rejects";
+  }
+
+  /**
+   * Whether the run samples the policy from its whole warped distribution, where a sampling head
+   * does the work (west-of-n at a temperature above 0 without top-k or top-p).
+   */
+  private static boolean samplesWholeDistribution(PipelineConfig config) {
+    SamplingConfig s = config.sampling();
+    return config.mode() == Mode.WEST_OF_N
+        && s != null
+        && s.temperature() > 0
+        && s.topK() == 0
+        && s.topP() >= 1.0;
   }
 
   private static String localDirectory(String dir) {
