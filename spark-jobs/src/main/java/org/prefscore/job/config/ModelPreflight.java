@@ -119,7 +119,8 @@ public final class ModelPreflight {
         continue;
       }
       String line = key + "  " + dir + ": " + result.summary();
-      if (key.equals(ConfigKeys.MODEL_POLICY.name()) && samplesWholeDistribution(config)) {
+      if (key.equals(ConfigKeys.MODEL_POLICY.name())
+          && samplesWholeDistribution(config, result.files().tokenizerVocabSize())) {
         line += ModelCheck.samplingHeadHint(result).map(h -> "; " + h).orElse("");
       }
       if (!templateChecked && spec.equals(templateModel) && spec.kind() == ModelSpec.Kind.DECODER) {
@@ -168,16 +169,16 @@ public final class ModelPreflight {
   }
 
   /**
-   * Whether the run samples the policy from its whole warped distribution, where a sampling head
-   * does the work (west-of-n at a temperature above 0 without top-k or top-p).
+   * Whether the run samples the policy from its whole warped distribution over {@code
+   * sampleableVocab} ids, where a sampling head does the work (west-of-n, not greedy, see {@link
+   * SamplingConfig#drawsFromWholeDistribution}).
    */
-  private static boolean samplesWholeDistribution(PipelineConfig config) {
+  private static boolean samplesWholeDistribution(PipelineConfig config, int sampleableVocab) {
     SamplingConfig s = config.sampling();
     return config.mode() == Mode.WEST_OF_N
         && s != null
-        && s.temperature() > 0
-        && s.topK() == 0
-        && s.topP() >= 1.0;
+        && !s.isGreedy()
+        && s.drawsFromWholeDistribution(sampleableVocab);
   }
 
   private static String localDirectory(String dir) {

@@ -49,8 +49,7 @@ final class HeadSampler {
    * ranks of the whole row).
    */
   static boolean serves(SamplingConfig config, int sampleableVocab) {
-    return config.isGreedy()
-        || (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= sampleableVocab));
+    return config.isGreedy() || config.drawsFromWholeDistribution(sampleableVocab);
   }
 
   /**

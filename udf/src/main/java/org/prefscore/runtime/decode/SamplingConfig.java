@@ -62,6 +62,15 @@ public record SamplingConfig(
     return temperature == 0.0;
   }
 
+  /**
+   * Whether a drawn token comes from the whole warped distribution over {@code sampleableVocab}
+   * ids: no top-p, and no top-k that keeps fewer ids than that (a sampling head can then serve the
+   * draw; top-k and top-p need the ranks of the whole row).
+   */
+  public boolean drawsFromWholeDistribution(int sampleableVocab) {
+    return topP >= 1.0 && (topK <= 0 || topK >= sampleableVocab);
+  }
+
   /** A copy with another N. */
   public SamplingConfig withSamplesPerPrompt(int n) {
     return new SamplingConfig(n, temperature, topK, topP, maxNewTokens, stopStrings);

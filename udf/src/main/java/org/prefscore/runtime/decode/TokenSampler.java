@@ -128,7 +128,7 @@ public final class TokenSampler {
       maxLogit = v > maxLogit ? v : maxLogit; // NaN never wins, as in the greedy pass
     }
     float rowMax = tailMax(logits, offset, limit, width, maxLogit);
-    if (config.topP() >= 1.0 && (config.topK() <= 0 || config.topK() >= limit)) {
+    if (config.drawsFromWholeDistribution(limit)) {
       return chooseFromAll(logits, offset, limit, width, maxLogit, rowMax, uniform);
     }
     int count = collectCandidates(logits, offset, limit);

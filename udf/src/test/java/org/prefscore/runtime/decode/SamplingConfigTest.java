@@ -29,4 +29,17 @@ class SamplingConfigTest {
     assertThat(c.isGreedy()).isFalse();
     assertThat(SamplingConfig.greedy(5).isGreedy()).isTrue();
   }
+
+  @Test
+  void theWholeDistributionUnlessTopPOrATopKShortOfTheVocabulary() {
+    List<String> none = List.of();
+    assertThat(new SamplingConfig(4, 0.7, 0, 1.0, 8, none).drawsFromWholeDistribution(961))
+        .isTrue();
+    assertThat(new SamplingConfig(4, 0.7, 961, 1.0, 8, none).drawsFromWholeDistribution(961))
+        .isTrue();
+    assertThat(new SamplingConfig(4, 0.7, 960, 1.0, 8, none).drawsFromWholeDistribution(961))
+        .isFalse();
+    assertThat(new SamplingConfig(4, 0.7, 0, 0.9, 8, none).drawsFromWholeDistribution(961))
+        .isFalse();
+  }
 }
