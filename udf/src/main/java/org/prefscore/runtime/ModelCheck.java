@@ -146,6 +146,7 @@ public final class ModelCheck {
     try (LanguageModel model = ModelLoader.loadDecoder(spec)) {
       ModelFiles files = model.files();
       DecoderSignature signature = model.graph().signature();
+      boolean samplingHead = model.graph().hasSamplingHead();
       long[] probe = model.encode(PROBE_TEXT);
       if (probe.length == 0) {
         throw new ModelLoadException(
@@ -232,10 +233,10 @@ public final class ModelCheck {
               + files.contextWindow()
               + ", graph "
               + graphName(files)
-              + (model.graph().hasSamplingHead() ? " with a sampling head" : "")
+              + (samplingHead ? " with a sampling head" : "")
               + "; a prefill and a decode step ran",
           signature.logitsWidth(),
-          model.graph().hasSamplingHead());
+          samplingHead);
     }
   }
 

@@ -2,6 +2,8 @@ package org.prefscore.bench;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,15 +120,10 @@ public final class LoadBenchmark {
         perRoundDifference(parts),
         loadAverage());
     // One JSON line for bench/qwen3.sh's table (bench/report_qwen3.py).
-    System.out.printf(
-        Locale.ROOT,
-        "{\"bench\":\"load\",\"rounds\":%d,\"first_load_ms\":%.0f,\"later_load_ms\":%.0f,"
-            + "\"later_bare_session_ms\":%.0f,\"beyond_bare_ms\":%.0f}%n",
-        rounds,
-        firstLoad.wallMs,
-        ours,
-        bare,
-        ours - bare);
+    ObjectNode json = new ObjectMapper().createObjectNode();
+    json.put("bench", "load").put("rounds", rounds).put("first_load_ms", firstLoad.wallMs);
+    json.put("later_load_ms", ours).put("later_bare_session_ms", bare);
+    System.out.println(json.put("beyond_bare_ms", ours - bare));
   }
 
   private static String perRoundDifference(Map<String, List<Timing>> parts) {

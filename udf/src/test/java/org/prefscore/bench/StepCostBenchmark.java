@@ -5,6 +5,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -113,24 +115,13 @@ public final class StepCostBenchmark {
           "load average %.2f%n",
           ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
       // One JSON line for bench/qwen3.sh's table (bench/report_qwen3.py): [lower quartile, median].
-      StringBuilder json = new StringBuilder();
-      json.append(
-          String.format(
-              Locale.ROOT,
-              "{\"bench\":\"step_cost\",\"temperature\":%s,\"rows\":%d,\"rounds\":%d",
-              temperature,
-              rows,
-              rounds));
+      ObjectNode json = new ObjectMapper().createObjectNode();
+      json.put("bench", "step_cost").put("temperature", temperature).put("rows", rows);
+      json.put("rounds", rounds);
       for (Map.Entry<String, double[]> e : q.entrySet()) {
-        json.append(
-            String.format(
-                Locale.ROOT,
-                ",\"%s_ms\":[%.3f,%.3f]",
-                e.getKey(),
-                e.getValue()[0],
-                e.getValue()[1]));
+        json.putArray(e.getKey() + "_ms").add(e.getValue()[0]).add(e.getValue()[1]);
       }
-      System.out.println(json.append('}'));
+      System.out.println(json);
     }
   }
 
