@@ -89,6 +89,9 @@ public final class OnnxCausalLm implements CausalLm {
    */
   private final boolean lends;
 
+  /** The lent logits' memory of closed sessions, for the next ones. */
+  private final LentLogits.Pool lentMemory = new LentLogits.Pool();
+
   private OnnxCausalLm(Path onnxFile, OrtSessions.Opened graph, DecoderSignature signature) {
     this.onnxFile = onnxFile;
     this.graph = graph;
@@ -375,6 +378,7 @@ public final class OnnxCausalLm implements CausalLm {
 
   @Override
   public void close() {
+    lentMemory.clear();
     graph.block().close();
     graph.manager().close();
   }
@@ -542,7 +546,7 @@ public final class OnnxCausalLm implements CausalLm {
 
     private NDList runLent(NDList inputs, int batch) {
       if (lent == null) {
-        lent = new LentLogits(graph.session(), manager);
+        lent = new LentLogits(graph.session(), manager, lentMemory);
       }
       try {
         return lent.run(inputs, batch, signature.logitsWidth());
