@@ -7,7 +7,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Something closeable built on its own thread while the caller does other work: a model's ONNX
  * Runtime session is built while its JSON files and tokenizer are read. {@link #get} waits for it;
- * {@link #abandon} (when the caller fails first) closes it once it is built, without waiting.
+ * {@link #abandon} (when the caller fails first) waits for it and closes it.
+ *
+ * <p>Abandoning waits because the caller's failure usually ends the process (a driver whose model
+ * check refused the tokenizer exits with its own status): ONNX Runtime still building a session
+ * while the JVM exits, its shutdown hooks releasing the engine, crashed the process (SIGSEGV,
+ * status 134 and an hs_err file instead of the job's status; bench-qwen3 with a broken
+ * tokenizer.json, 4 of 7 exits). A failing load is reported once its session is built and closed.
  */
 final class BackgroundLoad<T extends AutoCloseable> {
 
@@ -18,6 +24,9 @@ final class BackgroundLoad<T extends AutoCloseable> {
   private Throwable failure;
   private boolean done;
   private boolean abandoned;
+
+  /** An {@link #abandon} call waits to close the result itself. */
+  private boolean closing;
 
   private BackgroundLoad(String name, Supplier<T> task) {
     thread =
@@ -49,7 +58,7 @@ final class BackgroundLoad<T extends AutoCloseable> {
       value = built;
       failure = failed;
       done = true;
-      closeNow = abandoned && built != null;
+      closeNow = abandoned && !closing && built != null;
       notifyAll();
     }
     if (closeNow) {
@@ -85,7 +94,10 @@ final class BackgroundLoad<T extends AutoCloseable> {
     }
   }
 
-  /** The caller will not use the result: closes it now if it is built, else when it is. */
+  /**
+   * The caller will not use the result: waits for the task and closes what it built. Interrupted,
+   * it returns at once (the interrupt flag kept) and the result is closed when it is built.
+   */
   void abandon() {
     T built;
     synchronized (this) {
@@ -93,7 +105,17 @@ final class BackgroundLoad<T extends AutoCloseable> {
         return;
       }
       abandoned = true;
-      built = done ? value : null;
+      closing = true;
+      while (!done) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          closing = false; // finish() closes it
+          return;
+        }
+      }
+      built = value;
     }
     if (built != null) {
       closeQuietly(built);
