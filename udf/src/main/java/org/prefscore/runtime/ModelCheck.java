@@ -65,19 +65,26 @@ public final class ModelCheck {
 
   /**
    * For a decoder that will sample from its whole distribution (temperature above 0, no top-k or
-   * top-p): a note that its graph has no sampling head and how to add one, when its vocabulary is
-   * large enough for that to matter; empty otherwise.
+   * top-p): a note that each sampled token will exponentiate its whole logits row in scalar code,
+   * and the two ways out (the JVM's vector API, a graph head), when the vocabulary is large enough
+   * for that to matter and neither applies; empty otherwise.
+   *
+   * @param vectorPass whether the sampler weighs rows of this width with the JVM's vector API
+   *     (docs/deploy.md#the-jvms-vector-api), as it does in this JVM ({@code
+   *     TokenSampler.weighsRowsInVectors(int)})
    */
-  public static Optional<String> samplingHeadHint(Result result) {
-    if (result.logitsWidth() < SAMPLING_HEAD_HINT_WIDTH || result.samplingHead()) {
+  public static Optional<String> samplingHeadHint(Result result, boolean vectorPass) {
+    if (result.logitsWidth() < SAMPLING_HEAD_HINT_WIDTH || result.samplingHead() || vectorPass) {
       return Optional.empty();
     }
     return Optional.of(
-        "no sampling head: each sampled token reads its whole row of "
+        "no sampling head and no vector API: each sampled token exponentiates its whole row of "
             + result.logitsWidth()
-            + " logits in the JVM (on the 151,936-id benchmark model, 2 cores, a head made"
-            + " generation 1.2x faster); `python -m prefscore_onnx.sampling_head` adds one"
-            + " (docs/deploy.md#a-sampling-head)");
+            + " logits twice in scalar code (on the 151,936-id benchmark model, 2 cores,"
+            + " generation at 0.83x of the bare ONNX Runtime loop, 0.95-1.03x with either);"
+            + " start the JVMs with --add-modules=jdk.incubator.vector"
+            + " (docs/deploy.md#the-jvms-vector-api) or add a head with"
+            + " `python -m prefscore_onnx.sampling_head` (docs/deploy.md#a-sampling-head)");
   }
 
   private ModelCheck() {}

@@ -71,26 +71,35 @@ class ModelCheckTest {
   }
 
   @Test
-  void aLargeVocabularyWithoutAHeadGetsAHint() {
+  void aLargeVocabularyWithoutAHeadOrTheVectorApiGetsAHint() {
     ModelCheck.Result plain = decoder(Fixtures.model("tiny-llama"));
     // The fixtures' 961 ids are below the width where the whole-row sampler matters.
-    assertThat(ModelCheck.samplingHeadHint(plain)).isEmpty();
+    assertThat(ModelCheck.samplingHeadHint(plain, false)).isEmpty();
     ModelCheck.Result qwenSized = new ModelCheck.Result(plain.files(), "", 151_936, false);
-    assertThat(ModelCheck.samplingHeadHint(qwenSized))
+    assertThat(ModelCheck.samplingHeadHint(qwenSized, false))
         .hasValueSatisfying(
             h ->
                 assertThat(h)
-                    .startsWith("no sampling head: ")
-                    .contains("151936 logits", "python -m prefscore_onnx.sampling_head"));
-    assertThat(ModelCheck.samplingHeadHint(new ModelCheck.Result(plain.files(), "", 151_936, true)))
+                    .startsWith("no sampling head and no vector API: ")
+                    .contains(
+                        "151936 logits",
+                        "--add-modules=jdk.incubator.vector",
+                        "python -m prefscore_onnx.sampling_head"));
+    // The JVM's vector pass does what a head does.
+    assertThat(ModelCheck.samplingHeadHint(qwenSized, true)).isEmpty();
+    assertThat(
+            ModelCheck.samplingHeadHint(
+                new ModelCheck.Result(plain.files(), "", 151_936, true), false))
         .isEmpty();
     assertThat(
             ModelCheck.samplingHeadHint(
                 new ModelCheck.Result(
-                    plain.files(), "", ModelCheck.SAMPLING_HEAD_HINT_WIDTH, false)))
+                    plain.files(), "", ModelCheck.SAMPLING_HEAD_HINT_WIDTH, false),
+                false))
         .isPresent();
     // A check that loaded no graph knows no width: no hint.
-    assertThat(ModelCheck.samplingHeadHint(new ModelCheck.Result(plain.files(), ""))).isEmpty();
+    assertThat(ModelCheck.samplingHeadHint(new ModelCheck.Result(plain.files(), ""), false))
+        .isEmpty();
   }
 
   @Test

@@ -14,6 +14,7 @@ import org.prefscore.runtime.ModelCheck;
 import org.prefscore.runtime.ModelFiles;
 import org.prefscore.runtime.ModelSpec;
 import org.prefscore.runtime.decode.SamplingConfig;
+import org.prefscore.runtime.decode.TokenSampler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -121,7 +122,9 @@ public final class ModelPreflight {
       String line = key + "  " + dir + ": " + result.summary();
       if (key.equals(ConfigKeys.MODEL_POLICY.name())
           && samplesWholeDistribution(config, result.files().tokenizerVocabSize())) {
-        line += ModelCheck.samplingHeadHint(result).map(h -> "; " + h).orElse("");
+        // This JVM's vector API stands for the executors' (the same launcher in local mode).
+        boolean vectorPass = TokenSampler.weighsRowsInVectors(result.logitsWidth());
+        line += ModelCheck.samplingHeadHint(result, vectorPass).map(h -> "; " + h).orElse("");
       }
       if (!templateChecked && spec.equals(templateModel) && spec.kind() == ModelSpec.Kind.DECODER) {
         templateChecked = true;

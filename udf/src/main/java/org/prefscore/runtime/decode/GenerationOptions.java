@@ -27,10 +27,11 @@ import java.util.concurrent.ExecutorService;
  *     host samples). Memory stays within the budgets (a piece is a part of a batch). Samples depend
  *     on it only as on any change of batch mates (see {@link SampleGenerator}); the same lanes give
  *     the same samples
- * @param samplingHead use the graph's sampling head where it has one (runtime.sampling-head, the
- *     default): the sampler then reads one or two blocks of each logits row instead of
- *     exponentiating all of it twice. Samples differ from the whole-row sampler's only where a draw
- *     falls within float rounding of a block boundary (see {@code HeadSampler})
+ * @param samplingHead use the graph's sampling head where it has one, and the JVM's own ({@link
+ *     BlockMasses}, the vector API) where it has none (runtime.sampling-head, the default): the
+ *     sampler then draws from one or two blocks of each logits row instead of exponentiating all of
+ *     it twice in scalar code. Samples differ from the whole-row sampler's only where a draw falls
+ *     within float rounding of a token boundary (see {@code HeadSampler})
  * @param lentLogits ask for the next-token logits lent ({@link
  *     org.prefscore.runtime.StepInput.LogitsWanted#LAST_POSITION_LENT}) instead of copied to the
  *     heap each step (the default: a sampler with a sampling head reads a block of each row, the

@@ -704,7 +704,12 @@ public final class SampleGenerator {
       finished = new FinishReason[rows];
       samplers = new TokenSampler[options.samplingThreads()];
       for (int s = 0; s < samplers.length; s++) {
-        samplers[s] = new TokenSampler(config, model.files().tokenizerVocabSize());
+        int vocab = model.files().tokenizerVocabSize();
+        // Without heads: the whole-row scalar passes, neither the graph's head nor the JVM's.
+        samplers[s] =
+            options.samplingHead()
+                ? new TokenSampler(config, vocab)
+                : TokenSampler.scalarOnly(config, vocab);
       }
     }
   }

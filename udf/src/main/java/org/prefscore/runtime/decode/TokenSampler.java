@@ -49,11 +49,50 @@ public final class TokenSampler {
   private final boolean headServes;
   private long headRefusals;
 
+  /** The JVM's own sampling head for graphs without one (null: scalar passes only). */
+  private final BlockMasses blockMasses;
+
+  /** The last row width weighed by {@link #blockMasses}, and its one-row head. */
+  private int ownHeadWidth = -1;
+
+  private SamplingHead ownHead;
+
   public TokenSampler(SamplingConfig config, int sampleableVocab) {
+    this(config, sampleableVocab, BlockMasses.vectorised());
+  }
+
+  /**
+   * Whether samplers in this JVM weigh rows of {@code width} logits with the vector API ({@link
+   * BlockMasses}) when their configuration can use a head: the module is present, the CPU
+   * qualifies, and a block size divides the width.
+   */
+  public static boolean weighsRowsInVectors(int width) {
+    return BlockMasses.vectorised() != null && BlockMasses.blockSize(width) > 0;
+  }
+
+  /**
+   * A sampler that never uses the JVM's vector API (the scalar passes only, whatever the JVM has):
+   * for benchmarks and comparisons.
+   */
+  public static TokenSampler scalarOnly(SamplingConfig config, int sampleableVocab) {
+    return new TokenSampler(config, sampleableVocab, null);
+  }
+
+  /** With {@code blockMasses} for rows the graph's head does not describe (null: none). */
+  TokenSampler(SamplingConfig config, int sampleableVocab, BlockMasses blockMasses) {
     this.config = config;
     this.sampleableVocab = sampleableVocab;
     this.headSampler = new HeadSampler(config, sampleableVocab);
     this.headServes = HeadSampler.serves(config, sampleableVocab);
+    this.blockMasses = headServes ? blockMasses : null;
+  }
+
+  /**
+   * Whether rows without a graph head are weighed by the JVM's vector API ({@link BlockMasses})
+   * when they are wide enough: the module is present and this configuration can use a head.
+   */
+  public boolean weighsRowsInVectors() {
+    return blockMasses != null;
   }
 
   /**
@@ -74,7 +113,42 @@ public final class TokenSampler {
       }
       headRefusals++;
     }
-    return choose(logits, offset, width, uniform);
+    Choice own = chooseWithOwnHead(logits, offset, width, uniform);
+    return own != null ? own : choose(logits, offset, width, uniform);
+  }
+
+  /**
+   * The row's block masses weighed here ({@link BlockMasses}), then {@link HeadSampler}'s draw;
+   * null where that is not available for this row (the caller samples the whole row).
+   */
+  private Choice chooseWithOwnHead(float[] logits, int offset, int width, double uniform) {
+    if (blockMasses == null) {
+      return null;
+    }
+    if (width != ownHeadWidth) {
+      ownHeadWidth = width;
+      int d = BlockMasses.blockSize(width);
+      boolean twoMasses = !config.isGreedy() && config.temperature() != 1.0;
+      float[] mass = d == 0 ? null : new float[width / d];
+      ownHead =
+          d == 0
+              ? null
+              : new SamplingHead(
+                  width / d,
+                  d,
+                  config.temperature(),
+                  mass,
+                  twoMasses ? new float[width / d] : mass);
+    }
+    if (ownHead == null) {
+      return null;
+    }
+    float[] warped = config.isGreedy() ? null : ownHead.warpedMass();
+    if (!blockMasses.weigh(
+        logits, offset, width, ownHead.blockSize(), config.temperature(), ownHead.mass(), warped)) {
+      return null;
+    }
+    return headSampler.choose(logits, offset, width, ownHead, 0, uniform);
   }
 
   /**
@@ -98,7 +172,8 @@ public final class TokenSampler {
       rowCopy = new float[width];
     }
     logits.get(offset, rowCopy, 0, width);
-    return choose(rowCopy, 0, width, uniform);
+    Choice own = chooseWithOwnHead(rowCopy, 0, width, uniform);
+    return own != null ? own : choose(rowCopy, 0, width, uniform);
   }
 
   /** Rows for which a sampling head was given and serves the configuration but was refused. */
