@@ -51,7 +51,7 @@ echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d:
   "$(free -g | awk '/Mem:/ {print $2}') GiB; $(java -version 2>&1 | head -1)" >&2
 
 # 3. Java side: ours, bare ONNX Runtime loop, shared vs unshared prefill (one JVM).
-java -Xmx6g \
+java -Xmx6g --add-modules=jdk.incubator.vector \
   -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
   -Djava.io.tmpdir="$ROOT/$TARGET/tmp" -Djna.tmpdir="$ROOT/$TARGET/tmp" \
   -DDJL_CACHE_DIR="$ROOT/$TARGET/djl-cache" \

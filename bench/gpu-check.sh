@@ -54,7 +54,7 @@ fi
 echo "== generation benchmark on GPU 0, $NAME (limit ${left} s)"
 CP="$OUT/classpath.txt"
 timeout 60 mvn -q -B -ntp -Pgpu -pl udf dependency:build-classpath -Dmdep.outputFile="$CP" >/dev/null 2>&1
-timeout "$(( left - 60 ))" java -Xmx8g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
+timeout "$(( left - 60 ))" java -Xmx8g --add-modules=jdk.incubator.vector -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
   -Djava.io.tmpdir="$ROOT/bench/target/tmp" -Djna.tmpdir="$ROOT/bench/target/tmp" \
   -DDJL_CACHE_DIR="$ROOT/bench/target/djl-cache" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -cp "udf/target/classes:udf/target/test-classes:$(cat "$CP")" \

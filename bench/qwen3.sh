@@ -55,7 +55,7 @@ fi
 
 echo "== machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "$(free -g | awk '/Mem:/ {print $2}') GiB; $(java -version 2>&1 | head -1); load: $(uptime)" >&2
-JAVA=(java -Xmx6g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true
+JAVA=(java -Xmx6g --add-modules=jdk.incubator.vector -Dai.djl.offline=true -DOPT_OUT_TRACKING=true
   -Djava.io.tmpdir="$ROOT/$TARGET/tmp" -Djna.tmpdir="$ROOT/$TARGET/tmp"
   -DDJL_CACHE_DIR="$ROOT/$TARGET/djl-cache" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
   -cp "udf/target/classes:udf/target/test-classes:$(cat "$CP_FILE")")
@@ -67,7 +67,7 @@ JAVA=(java -Xmx6g -Dai.djl.offline=true -DOPT_OUT_TRACKING=true
   --head-model "bench-qwen3=$MODEL-head" \
   --tokens-key bench-qwen3=tokens_qwen3 --prompts bench/prompts.json --threads "$THREADS" --n 4 \
   --n-prefill 16 --new-tokens "$NEW_TOKENS" --temperature 0.7 --warmup "$WARMUP" --repeats "$REPEATS" \
-  --only ours,bare_ort,bare_ort_nospin,ours_1thread,ours_t1,ours_greedy,ours_lanes,bare_ort_1thread,bare_ort_loops,ours_n16_shared,bare_ort_n16,ours_head,ours_head_copied,ours_head_spin,ours_head_t1,ours_head_greedy,ours_head_n16 \
+  --only ours,ours_scalar,ours_spin,bare_ort,bare_ort_nospin,ours_1thread,ours_t1,ours_greedy,ours_lanes,bare_ort_1thread,bare_ort_loops,ours_n16_shared,ours_scalar_n16,ours_spin_n16,bare_ort_n16,bare_ort_nospin_n16,ours_head,ours_head_copied,ours_head_spin,ours_head_t1,ours_head_greedy,ours_head_n16 \
   --json-out "$RESULTS/qwen3-gen-java.json" | grep -v '^{"bench"'
 # 1b. One decoding step in ONNX Runtime alone, plain vs head graph, logits copied vs lent: the head's
 #     in-graph time (the figure the sampling share uses), at T = 0.7 and T = 1.0, 32 rows.

@@ -100,6 +100,20 @@ def main() -> None:
         ("generation N=16: transformers", f"{tps(t16):.0f}"),
         ("**ours / bare, N=16**", f"{tps(v['ours_n16_shared']) / tps(v['bare_ort_n16']):.2f}"),
         ("**ours / transformers, N=16**", f"{tps(v['ours_n16_shared']) / tps(t16):.2f}"),
+        ("ours / bare loop without spinning (as ours), N=16; bare without spinning, tokens/s",
+         f"{tps(v['ours_n16_shared']) / tps(v['bare_ort_nospin_n16']):.2f}; {tps(v['bare_ort_nospin_n16']):.0f}"
+         if "bare_ort_nospin_n16" in v else "-"),
+        ("ours with workers spinning (runtime.engine-spinning=true): tokens/s; / bare, N=4 | N=16",
+         f"{tps(v['ours_spin']):.0f}; {tps(v['ours_spin']) / tps(v['bare_ort']):.2f} | "
+         f"{tps(v['ours_spin_n16']):.0f}; {tps(v['ours_spin_n16']) / tps(v['bare_ort_n16']):.2f}"
+         if "ours_spin_n16" in v and "ours_spin" in v else "-"),
+        ("ours, whole-row scalar sampler (runtime.sampling-head=false, or no vector module): tokens/s; / bare, N=4 | N=16",
+         f"{tps(v['ours_scalar']):.0f}; {tps(v['ours_scalar']) / tps(v['bare_ort']):.2f} | "
+         f"{tps(v['ours_scalar_n16']):.0f}; {tps(v['ours_scalar_n16']) / tps(v['bare_ort_n16']):.2f}"
+         if "ours_scalar_n16" in v and "ours_scalar" in v else "-"),
+        ("sampling share of wall time, N=16 (128 rows): ours / scalar sampler",
+         f"{100 * v['ours_n16_shared']['sampling_share']:.0f} % / {100 * v['ours_scalar_n16']['sampling_share']:.0f} %"
+         if "ours_scalar_n16" in v else "-"),
         ("**sampling share of wall time, batch 32** (target <= 10 %)",
          f"{100 * v['ours']['sampling_share']:.0f} % (2 sampling threads), "
          f"{100 * v['ours_1thread']['sampling_share']:.0f} % (1), greedy {100 * v['ours_greedy']['sampling_share']:.0f} %"

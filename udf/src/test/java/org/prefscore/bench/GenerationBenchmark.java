@@ -411,6 +411,15 @@ public final class GenerationBenchmark {
             ? null
             : new LanguageModel(
                 withoutEos(headLoaded.files()), headLoaded.tokenizer(), headLoaded.graph());
+    // The plain graph once more with ONNX Runtime's workers spinning (runtime.engine-spinning), as
+    // the bare loop's session runs by default.
+    LanguageModel plainSpinLoaded =
+        ModelLoader.loadDecoder(ModelSpec.decoder(dir.toString(), engine.withSpinning(true)));
+    LanguageModel plainSpinModel =
+        new LanguageModel(
+            withoutEos(plainSpinLoaded.files()),
+            plainSpinLoaded.tokenizer(),
+            plainSpinLoaded.graph());
     // The head graph once more with ONNX Runtime's workers spinning (runtime.engine-spinning).
     LanguageModel spinLoaded =
         headDir == null
@@ -425,6 +434,7 @@ public final class GenerationBenchmark {
     try (bare;
         AutoCloseable headClose = headLoaded == null ? () -> {} : headLoaded;
         AutoCloseable spinClose = spinLoaded == null ? () -> {} : spinLoaded;
+        plainSpinLoaded;
         BareOrtLoop bareNoSpin = new BareOrtLoop(model.files().onnxFile(), threads, gpu, false);
         BareOrtLoop bareOne = new BareOrtLoop(model.files().onnxFile(), 1, gpu, false);
         AutoCloseable laneClose = laneLoaded == null ? () -> {} : laneLoaded) {
@@ -505,6 +515,18 @@ public final class GenerationBenchmark {
                           requests,
                           runSeed,
                           null)),
+              // The whole-row scalar sampler (runtime.sampling-head=false: no head, not the JVM's).
+              new Variant(
+                  "ours_scalar",
+                  rows,
+                  () ->
+                      ours(
+                          model,
+                          base,
+                          benchmarkOptions(budget, true, threads).withSamplingHead(false),
+                          requests,
+                          runSeed,
+                          null)),
               new Variant("bare_ort", rows, () -> bare.run(promptIds, n, newTokens, padId)),
               // The bare loop with ONNX Runtime's worker spinning off, as our sessions run.
               new Variant(
@@ -547,9 +569,32 @@ public final class GenerationBenchmark {
                   rows,
                   () -> ours(model, greedyN, budget, true, threads, requests, runSeed, null)),
               new Variant(
+                  "ours_spin",
+                  rows,
+                  () -> ours(plainSpinModel, base, budget, true, threads, requests, runSeed, null)),
+              new Variant(
                   "bare_ort_n" + nPrefill,
                   bigRows,
                   () -> bare.run(promptIds, nPrefill, newTokens, padId)),
+              new Variant(
+                  "bare_ort_nospin_n" + nPrefill,
+                  bigRows,
+                  () -> bareNoSpin.run(promptIds, nPrefill, newTokens, padId)),
+              new Variant(
+                  "ours_scalar_n" + nPrefill,
+                  bigRows,
+                  () ->
+                      ours(
+                          model,
+                          big,
+                          benchmarkOptions(budget, true, threads).withSamplingHead(false),
+                          requests,
+                          runSeed,
+                          null)),
+              new Variant(
+                  "ours_spin_n" + nPrefill,
+                  bigRows,
+                  () -> ours(plainSpinModel, big, budget, true, threads, requests, runSeed, null)),
               new Variant(
                   "ours_n" + nPrefill + "_shared",
                   bigRows,
@@ -745,6 +790,27 @@ public final class GenerationBenchmark {
           "ours_over_bare_n" + nPrefill,
           "ours_n" + nPrefill + "_shared",
           "bare_ort_n" + nPrefill);
+      ratio(
+          ratios,
+          stats,
+          "ours_over_bare_nospin_n" + nPrefill,
+          "ours_n" + nPrefill + "_shared",
+          "bare_ort_nospin_n" + nPrefill);
+      ratio(
+          ratios,
+          stats,
+          "ours_spin_over_bare_n" + nPrefill,
+          "ours_spin_n" + nPrefill,
+          "bare_ort_n" + nPrefill);
+      ratio(ratios, stats, "ours_spin_over_bare", "ours_spin", "bare_ort");
+      ratio(ratios, stats, "ours_scalar_over_bare", "ours_scalar", "bare_ort");
+      ratio(
+          ratios,
+          stats,
+          "ours_scalar_over_bare_n" + nPrefill,
+          "ours_scalar_n" + nPrefill,
+          "bare_ort_n" + nPrefill);
+      ratio(ratios, stats, "ours_over_ours_scalar", "ours", "ours_scalar");
       ratio(ratios, stats, "ours_head_over_bare", "ours_head", "bare_ort");
       ratio(ratios, stats, "ours_head_over_bare_nospin", "ours_head", "bare_ort_nospin");
       ratio(ratios, stats, "ours_head_over_ours", "ours_head", "ours");

@@ -39,7 +39,8 @@ public final class SamplerBenchmark {
     String[] names = {"T=0.7 top-p 1.0", "T=0.7 top-p 0.9", "greedy"};
     System.out.printf(
         Locale.ROOT,
-        "%-8s %18s %18s %18s   (CPU us per row, median of 7 rounds)%n",
+        "%-8s %18s %18s %18s   (CPU us per row, median of 7 rounds; vector API / scalar where"
+            + " the vector API weighs the row)%n",
         "vocab",
         names[0],
         names[1],
@@ -48,27 +49,35 @@ public final class SamplerBenchmark {
       float[][] rows = logits(vocab, 64);
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-8d", vocab));
       for (SamplingConfig config : configs) {
-        line.append(String.format(Locale.ROOT, " %18.1f", microsPerRow(config, vocab, rows)));
+        double scalar = microsPerRow(TokenSampler.scalarOnly(config, vocab), rows);
+        TokenSampler sampler = new TokenSampler(config, vocab);
+        String cell =
+            sampler.weighsRowsInVectors()
+                ? String.format(Locale.ROOT, "%.1f / %.1f", microsPerRow(sampler, rows), scalar)
+                : String.format(Locale.ROOT, "%.1f", scalar);
+        line.append(String.format(Locale.ROOT, " %18s", cell));
       }
       System.out.println(line);
     }
   }
 
-  private static double microsPerRow(SamplingConfig config, int vocab, float[][] rows) {
-    TokenSampler sampler = new TokenSampler(config, vocab);
+  private static double microsPerRow(TokenSampler sampler, float[][] rows) {
+    int vocab = rows[0].length;
     SplittableRandom random = new SplittableRandom(1);
     long sink = 0;
     double[] rounds = new double[7];
     int calls = Math.max(200, 20_000_000 / vocab);
     for (int warm = 0; warm < 3; warm++) {
       for (int i = 0; i < calls; i++) {
-        sink += sampler.choose(rows[i % rows.length], 0, vocab, random.nextDouble()).token();
+        sink +=
+            sampler.choose(rows[i % rows.length], 0, vocab, null, 0, random.nextDouble()).token();
       }
     }
     for (int r = 0; r < rounds.length; r++) {
       long start = CPU.getCurrentThreadCpuTime();
       for (int i = 0; i < calls; i++) {
-        sink += sampler.choose(rows[i % rows.length], 0, vocab, random.nextDouble()).token();
+        sink +=
+            sampler.choose(rows[i % rows.length], 0, vocab, null, 0, random.nextDouble()).token();
       }
       rounds[r] = (CPU.getCurrentThreadCpuTime() - start) / 1e3 / calls;
     }
