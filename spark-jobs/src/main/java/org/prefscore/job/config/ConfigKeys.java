@@ -249,7 +249,7 @@ public final class ConfigKeys {
       key(
           "runtime.sampling-head",
           "true",
-          "use a decoder's sampling head where its graph has one (docs/deploy.md#a-sampling-head): each sampled token then reads one or two blocks of the logits row instead of exponentiating all of it twice; false samples from the whole row (the same distribution; draws differ only within float rounding of a block boundary)");
+          "use a decoder's sampling head where its graph has one (docs/deploy.md#a-sampling-head), and where it has none the JVM's own, computed with the JDK's vector API (docs/deploy.md#the-jvms-vector-api): each sampled token then reads one or two blocks of the logits row instead of exponentiating all of it twice; false samples from the whole row in scalar code (the same distribution; draws differ only where the target falls within float rounding of a token boundary)");
   public static final ConfigKey DEVICE =
       key(
           "runtime.device",
