@@ -2,11 +2,8 @@ package org.prefscore.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.prefscore.testing.ChildJvm;
 
 /**
  * A load the caller gives up on is waited for and closed before the caller goes on, so that a
@@ -17,19 +14,10 @@ import org.junit.jupiter.api.Test;
 class BackgroundLoadExitTest {
 
   @Test
-  void aLoadGivenUpOnIsClosedBeforeTheCallerExits() throws IOException, InterruptedException {
-    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process p =
-        new ProcessBuilder(
-                java.toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                ExitingDriver.class.getName())
-            .redirectErrorStream(true)
-            .start();
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.exitValue()).as(out).isEqualTo(3);
+  void aLoadGivenUpOnIsClosedBeforeTheCallerExits() throws Exception {
+    ChildJvm.Exit exit = ChildJvm.run(ExitingDriver.class, 60);
+    String out = exit.output();
+    assertThat(exit.status()).as(out).isEqualTo(3);
     assertThat(out).contains("built").contains("closed").contains("exiting");
     assertThat(out.indexOf("built")).isLessThan(out.indexOf("closed"));
     assertThat(out.indexOf("closed")).isLessThan(out.indexOf("exiting"));

@@ -5,9 +5,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link BlockMasses} on the JDK's vector API: one pass over the row for its largest value, one for
- * both exponentials, each block's sums kept. Loaded only through {@link BlockMasses#vectorised()},
- * so that a JVM without the module never links this class. Stateless and thread-safe.
+ * {@link BlockMasses} on the JDK's vector API: one read of the row, block by block (the block's
+ * largest value, then both exponentials relative to it, summed per lane), each block's sums then
+ * rescaled to the row's largest value. Loaded only through {@link BlockMasses#vectorised()}, so
+ * that a JVM without the module never links this class. Stateless and thread-safe.
  *
  * <p>Sums are float per vector lane within a block (at most {@link BlockMasses#MAX_BLOCK} ids),
  * then double across blocks; a block's share is accurate to about 1e-6 relative, which only moves a
@@ -97,7 +98,8 @@ final class VectorBlockMasses implements BlockMasses {
     if (max == Float.NEGATIVE_INFINITY) {
       return false; // every id at -∞: no distribution
     }
-    // Each block's sums relative to the row's largest value: times exp(peak - max), in double.
+    // Each block's sums relative to the row's largest value: times exp(peak - max), summed in
+    // double.
     rescale(mass, peaks, blocks, max, 1f);
     if (warped) {
       rescale(warpedMass, peaks, blocks, max, invT);
@@ -121,7 +123,7 @@ final class VectorBlockMasses implements BlockMasses {
 
   /**
    * values[b] *= exp((peaks[b] - max) * invT), then values /= their sum (in double); the factors in
-   * float, one vector exp per {@code LANES} blocks ({@code peaks} is padded to whole vectors).
+   * float, one vector exp per {@code LANES} blocks.
    */
   private static void rescale(float[] values, float[] peaks, int count, float max, float invT) {
     double total = 0;

@@ -4,16 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.prefscore.testing.ChildJvm;
 
 /**
  * The JVM's own sampling head ({@link BlockMasses}, the vector API): block masses as a float64
@@ -217,19 +214,10 @@ class VectorBlockMassesTest {
 
   /** A JVM started without the module: the scalar passes, and the draw works. */
   @Test
-  void aJvmWithoutTheModuleSamplesTheScalarWay() throws IOException, InterruptedException {
-    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process p =
-        new ProcessBuilder(
-                java.toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                WithoutModule.class.getName())
-            .redirectErrorStream(true)
-            .start();
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.exitValue()).as(out).isZero();
+  void aJvmWithoutTheModuleSamplesTheScalarWay() throws Exception {
+    ChildJvm.Exit exit = ChildJvm.run(WithoutModule.class, 60);
+    String out = exit.output();
+    assertThat(exit.status()).as(out).isZero();
     assertThat(out).contains("vectors=false token=");
   }
 
